@@ -1,0 +1,88 @@
+# payworker -- top-level build.
+#
+#   make            build everything (normal build in build/normal)
+#   make test       install missing packages, check style, build normal and
+#                   ASan+UBSan variants, run every unit test in both and under
+#                   valgrind; the last line reports "N passed, N failed"
+#   make check      clang-format dry run + banned-function scan
+#   make format     reformat the sources in place
+#   make deps       install missing Debian packages (root) or print the command
+#
+# Layers: worker/ -> schemas/ -> libprovider/ (never upward). libprovider
+# builds as its own static library and includes nothing from worker/.
+
+CC       ?= cc
+BUILD    ?= build/normal
+SAN      ?=
+OPT      ?= -O2
+
+WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wformat=2 -Wno-format-nonliteral
+DEFS     := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+CFLAGS   ?= $(OPT) -g
+ALL_CFLAGS = $(WARN) $(DEFS) $(CFLAGS) $(SANFLAGS) -Ilibprovider -MMD -MP
+ifeq ($(SAN),1)
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+
+JSONC_LIBS  := -ljson-c
+CMOCKA_LIBS := -lcmocka
+
+# ---- libprovider ---------------------------------------------------------
+PV_SRC := $(sort $(wildcard libprovider/*.c))
+PV_OBJ := $(PV_SRC:%.c=$(BUILD)/%.o)
+PV_LIB := $(BUILD)/libprovider/libprovider.a
+
+# ---- unit tests ------------------------------------------------------------
+TEST_UTIL_SRC := tests/unit/testutil.c
+TEST_SRC      := $(sort $(filter-out $(TEST_UTIL_SRC),$(wildcard tests/unit/test_*.c)))
+TEST_BIN      := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_UTIL_OBJ := $(TEST_UTIL_SRC:%.c=$(BUILD)/%.o)
+
+.PHONY: all lib tests test check format deps clean unit asan
+
+all: lib tests
+
+lib: $(PV_LIB)
+tests: $(TEST_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(PV_LIB): $(PV_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_UTIL_OBJ) $(PV_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(JSONC_LIBS)
+
+-include $(PV_OBJ:.o=.d) $(TEST_BIN:%=$(BUILD)/tests/unit/%.d) $(TEST_UTIL_OBJ:.o=.d)
+
+# ---- the test command (README, .ci/run) ------------------------------------
+deps:
+	@sh ops/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory all BUILD=build/normal
+	@$(MAKE) --no-print-directory all BUILD=build/asan SAN=1 OPT=-O1
+	@sh tests/run-tests.sh build/normal build/asan
+
+# ---- style ---------------------------------------------------------------
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
+BANNED     := sprintf|vsprintf|strcpy|strcat|atoi|atol|gets|strtok
+
+check:
+	@sh ops/deps.sh
+	@clang-format --dry-run --Werror $(FORMAT_SRC)
+	@if grep -nE '(^|[^_a-zA-Z0-9.>])($(BANNED))[[:space:]]*\(' $(FORMAT_SRC); then \
+	    echo "make check: banned function used (see above): $(BANNED)" >&2; exit 1; fi
+	@echo "check: format and banned functions OK"
+
+format:
+	clang-format -i $(FORMAT_SRC)
+
+clean:
+	rm -rf build

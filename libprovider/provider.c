@@ -1,0 +1,260 @@
+/* provider.c -- the registry, requests, results and the default classifiers.
+ * See provider.h and pv_domain.h. */
+#include "provider.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pv_json.h"
+
+/*---- Registry ----*/
+
+const pv_provider *const pv_providers[] = {
+    &pv_payofin, &pv_sipay, &pv_paywall, &pv_isbank, &pv_payone, NULL,
+};
+
+const pv_provider *pv_provider_find(const char *name)
+{
+    if (name == NULL)
+        return NULL;
+    for (size_t i = 0; pv_providers[i] != NULL; i++)
+        if (strcmp(pv_providers[i]->name, name) == 0)
+            return pv_providers[i];
+    return NULL;
+}
+
+int pv_provider_setting_index(const pv_provider *p, const char *name)
+{
+    for (int i = 0; p->settings != NULL && p->settings[i].name != NULL; i++)
+        if (strcmp(p->settings[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const char *pv_ctx_setting(const pv_provider *p, const pv_ctx *ctx, int i)
+{
+    const char *v = NULL;
+    if (i < 0)
+        return NULL;
+    if (ctx != NULL && ctx->settings != NULL)
+        v = ctx->settings[i];
+    if (v == NULL || v[0] == '\0')
+        v = p->settings[i].default_value;
+    return v;
+}
+
+/*---- Names ----*/
+
+const char *pv_outcome_name(pv_outcome o)
+{
+    static const char *const names[] = {
+#define XX(name, doc) #name,
+        PV_OUTCOME_MAP(XX)
+#undef XX
+    };
+    return (unsigned)o < PV_OUTCOME__COUNT ? names[o] : "?";
+}
+
+static const char *const pv_status_names[] = {
+#define XX(name) #name,
+    PV_STATUS_MAP(XX)
+#undef XX
+};
+
+const char *pv_status_name(pv_status s)
+{
+    return (unsigned)s < PV_STATUS__COUNT ? pv_status_names[s] : "?";
+}
+
+int pv_status_from_name(const char *name)
+{
+    for (int i = 0; i < PV_STATUS__COUNT; i++)
+        if (strcmp(pv_status_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+/*---- Commands and results ----*/
+
+void pv_command_init(pv_command *cmd)
+{
+    memset(cmd, 0, sizeof(*cmd));
+}
+
+void pv_command_clear(pv_command *cmd)
+{
+    json_object_put(cmd->request);
+    pv_command_init(cmd);
+}
+
+int pv_command_request(const pv_command *cmd, json_object **obj, pv_error *err)
+{
+    char d[128];
+    if (cmd->request == NULL || !json_object_is_type(cmd->request, json_type_object)) {
+        pv_json_describe(cmd->request, d, sizeof(d));
+        return pv_error_set(err, PV_ETYPE, "request",
+                            "request: expected an object of %s parameters, got %s",
+                            cmd->provider != NULL ? cmd->provider->name : "provider", d);
+    }
+    *obj = cmd->request;
+    return PV_OK;
+}
+
+void pv_result_init(pv_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->outcome = PV_OUTCOME_UNKNOWN;
+}
+
+void pv_result_clear(pv_result *res)
+{
+    json_object_put(res->detail);
+    pv_result_init(res);
+}
+
+static void pv_copy(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src != NULL ? src : "");
+}
+
+int pv_result_add_ref(pv_result *res, const char *name, const char *value)
+{
+    for (size_t i = 0; i < res->nrefs; i++) {
+        if (strcmp(res->refs[i].name, name) == 0) {
+            pv_copy(res->refs[i].value, sizeof(res->refs[i].value), value);
+            return PV_OK;
+        }
+    }
+    if (res->nrefs == PV_REFS_MAX)
+        return PV_ETOOBIG;
+    pv_copy(res->refs[res->nrefs].name, sizeof(res->refs[0].name), name);
+    pv_copy(res->refs[res->nrefs].value, sizeof(res->refs[0].value), value);
+    res->nrefs++;
+    return PV_OK;
+}
+
+const char *pv_result_ref(const pv_result *res, const char *name)
+{
+    for (size_t i = 0; i < res->nrefs; i++)
+        if (strcmp(res->refs[i].name, name) == 0)
+            return res->refs[i].value;
+    return NULL;
+}
+
+void pv_result_set_code(pv_result *res, const char *code, const char *message)
+{
+    pv_copy(res->provider_code, sizeof(res->provider_code), code);
+    pv_copy(res->provider_message, sizeof(res->provider_message), message);
+}
+
+void pv_result_fail(pv_result *res, pv_outcome outcome, const pv_error *err)
+{
+    res->outcome = outcome;
+    pv_copy(res->error, sizeof(res->error), err != NULL ? err->errstr : "");
+}
+
+/*---- Requests ----*/
+
+void pv_request_init(pv_request *req)
+{
+    memset(req, 0, sizeof(*req));
+}
+
+void pv_request_clear(pv_request *req)
+{
+    for (size_t i = 0; i < req->nheaders; i++)
+        free(req->headers[i]);
+    free(req->body);
+    pv_request_init(req);
+}
+
+int pv_request_add_header(pv_request *req, const char *name, const char *value, pv_error *err)
+{
+    if (req->nheaders == PV_HEADERS_MAX)
+        return pv_error_set(err, PV_ETOOBIG, name, "header %s: too many headers", name);
+    if (value == NULL)
+        return pv_error_set(err, PV_ECONFIG, name, "header %s: no value configured", name);
+    if (strpbrk(value, "\r\n") != NULL)
+        return pv_error_set(err, PV_EFORMAT, name,
+                            "header %s: value contains a line break (not sent)", name);
+    size_t len = strlen(name) + 2 + strlen(value) + 1;
+    char *line = malloc(len);
+    if (line == NULL)
+        return pv_error_set(err, PV_ENOMEM, name, "header %s: out of memory", name);
+    snprintf(line, len, "%s: %s", name, value);
+    req->headers[req->nheaders++] = line;
+    return PV_OK;
+}
+
+const char *pv_request_header(const pv_request *req, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const char *h = req->headers[i];
+        if (strncasecmp(h, name, n) == 0 && h[n] == ':')
+            return h + n + 2;
+    }
+    return NULL;
+}
+
+int pv_request_set_body(pv_request *req, const char *body, size_t len, pv_error *err)
+{
+    char *copy = malloc(len + 1);
+    if (copy == NULL)
+        return pv_error_set(err, PV_ENOMEM, "body", "body: out of memory");
+    memcpy(copy, body, len);
+    copy[len] = '\0';
+    free(req->body);
+    req->body = copy;
+    req->body_len = len;
+    return PV_OK;
+}
+
+int pv_request_set_json(pv_request *req, json_object *obj, pv_error *err)
+{
+    size_t len;
+    const char *s = pv_json_dump(obj, &len);
+    return pv_request_set_body(req, s, len, err);
+}
+
+/*---- Default classification ----*/
+
+pv_outcome pv_classify_http_default(const pv_provider *p, int http_status)
+{
+    pv_outcome o;
+    switch (http_status) {
+    case 401:
+    case 403:
+        return PV_OUTCOME_FATAL;
+    case 408:
+    case 425:
+    case 429:
+    case 503:
+        return PV_OUTCOME_RETRY;
+    default:
+        break;
+    }
+    if (http_status >= 400 && http_status < 500)
+        o = PV_OUTCOME_INVALID;
+    else
+        o = PV_OUTCOME_UNKNOWN; /* 5xx, 1xx, 3xx, a 2xx we could not read */
+    if (o == PV_OUTCOME_UNKNOWN && (p->caps & PV_CAP_READONLY))
+        o = PV_OUTCOME_RETRY;
+    return o;
+}
+
+pv_outcome pv_classify_fault_default(const pv_provider *p, pv_fault fault)
+{
+    if (fault == PV_FAULT_CONNECT || (p->caps & PV_CAP_READONLY))
+        return PV_OUTCOME_RETRY;
+    return PV_OUTCOME_UNKNOWN;
+}
+
+pv_outcome pv_classify_fault(const pv_provider *p, pv_fault fault)
+{
+    if (p->classify_fault != NULL)
+        return p->classify_fault(p, fault);
+    return pv_classify_fault_default(p, fault);
+}
