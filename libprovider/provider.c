@@ -258,3 +258,47 @@ pv_outcome pv_classify_fault(const pv_provider *p, pv_fault fault)
         return p->classify_fault(p, fault);
     return pv_classify_fault_default(p, fault);
 }
+
+/*---- Checked parsing ----*/
+
+static void pv_provider_enforce(const pv_provider *p, int http_status, pv_result *res)
+{
+    pv_outcome unsure = (p->caps & PV_CAP_READONLY) ? PV_OUTCOME_RETRY : PV_OUTCOME_UNKNOWN;
+
+    res->http_status = http_status;
+    if ((unsigned)res->outcome >= PV_OUTCOME__COUNT) {
+        res->outcome = unsure;
+        snprintf(res->error, sizeof(res->error), "%s: adapter returned no valid outcome", p->name);
+        return;
+    }
+    if (res->outcome != PV_OUTCOME_SUCCEEDED)
+        return;
+    if (http_status < 200 || http_status > 299) {
+        res->outcome = unsure;
+        if (res->error[0] == '\0')
+            snprintf(res->error, sizeof(res->error),
+                     "%s: HTTP %d carries a success body: outcome not trusted", p->name,
+                     http_status);
+    } else if (res->error[0] != '\0') {
+        res->outcome = unsure;
+    }
+}
+
+void pv_provider_parse_response(const pv_provider *p, const pv_command *cmd, int http_status,
+                                const char *body, size_t len, pv_result *res)
+{
+    p->parse_response(cmd, http_status, body != NULL ? body : "", body != NULL ? len : 0, res);
+    pv_provider_enforce(p, http_status, res);
+}
+
+void pv_provider_parse_inquiry(const pv_provider *p, const pv_command *cmd, int http_status,
+                               const char *body, size_t len, pv_result *res)
+{
+    if (p->parse_inquiry == NULL) {
+        res->outcome = PV_OUTCOME_UNKNOWN;
+        snprintf(res->error, sizeof(res->error), "%s: no status inquiry", p->name);
+        return;
+    }
+    p->parse_inquiry(cmd, http_status, body != NULL ? body : "", body != NULL ? len : 0, res);
+    pv_provider_enforce(p, http_status, res);
+}

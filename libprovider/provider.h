@@ -174,6 +174,19 @@ pv_outcome pv_classify_fault_default(const pv_provider *p, pv_fault fault);
 /* Runs p->classify_fault or the default. */
 pv_outcome pv_classify_fault(const pv_provider *p, pv_fault fault);
 
+/* What the worker calls instead of the raw hooks: runs p->parse_response (or
+ * p->parse_inquiry) and then enforces the core's invariants, whatever the
+ * adapter did:
+ *  - only a 2xx answer can be SUCCEEDED (a success body under a 500 is UNKNOWN);
+ *  - a success whose fields could not all be read (res->error set) is UNKNOWN
+ *    (RETRY for a READONLY provider): we do not know what was paid;
+ *  - an outcome outside the enum is UNKNOWN.
+ * http_status is the status line's code; body may be NULL when len is 0. */
+void pv_provider_parse_response(const pv_provider *p, const pv_command *cmd, int http_status,
+                                const char *body, size_t len, pv_result *res);
+void pv_provider_parse_inquiry(const pv_provider *p, const pv_command *cmd, int http_status,
+                               const char *body, size_t len, pv_result *res);
+
 /* For adapters: the command's request object, or an error naming it. */
 int pv_command_request(const pv_command *cmd, json_object **obj, pv_error *err);
 

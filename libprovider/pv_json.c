@@ -26,6 +26,16 @@ int pv_json_parse(const char *body, size_t len, const char *what, json_object **
     json_object *obj = json_tokener_parse_ex(tok, body, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t used = json_tokener_get_parse_end(tok);
+    if (jerr == json_tokener_continue && used == len) {
+        /* a top-level number ("123") waits for a delimiter: the NUL byte
+         * tells the tokener the input has ended; anything else still open
+         * (an object, an array, a string) is a truncated document */
+        obj = json_tokener_parse_ex(tok, "", 1);
+        jerr = json_tokener_get_error(tok);
+        if (jerr != json_tokener_success)
+            jerr = json_tokener_continue;
+        used = len;
+    }
     json_tokener_free(tok);
 
     if (jerr != json_tokener_success) {

@@ -283,9 +283,10 @@ static void pv_payofin_parse_response(const pv_command *cmd, int http_status, co
     if (res->provider_message[0] == '\0')
         pv_result_set_code(res, res->provider_code, c->meaning);
     if (c->outcome == PV_OUTCOME_SUCCEEDED) {
-        /* paid: keep SUCCEEDED even when a detail is unreadable, and say so */
+        /* a success whose details we cannot read is UNKNOWN: we do not know
+         * what was paid */
         if (pv_payofin_details(cmd, root, res, &err) != PV_OK)
-            snprintf(res->error, sizeof(res->error), "%s", err.errstr);
+            pv_result_fail(res, PV_OUTCOME_UNKNOWN, &err);
     }
 out:
     pv_error_clear(&err);

@@ -128,7 +128,7 @@ void tu_parse(const pv_provider *p, const pv_command *cmd, int status, const cha
               pv_result *res)
 {
     pv_result_init(res);
-    p->parse_response(cmd, status, body, body != NULL ? strlen(body) : 0, res);
+    pv_provider_parse_response(p, cmd, status, body, body != NULL ? strlen(body) : 0, res);
 }
 
 const char *tu_money(const pv_money *m)

@@ -41,7 +41,7 @@ bool tu_json_equal(json_object *a, json_object *b, char *why, size_t cap);
 /* Fills cmd for provider p with request parsed from request_json. */
 void tu_command(pv_command *cmd, const pv_provider *p, const char *request_json);
 
-/* Runs p->parse_response on body with the given status. */
+/* Runs pv_provider_parse_response (the checked hook) on body. */
 void tu_parse(const pv_provider *p, const pv_command *cmd, int status, const char *body,
               pv_result *res);
 
