@@ -39,7 +39,9 @@ TEST_SRC      := $(sort $(filter-out $(TEST_UTIL_SRC),$(wildcard tests/unit/test
 TEST_BIN      := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_UTIL_OBJ := $(TEST_UTIL_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all lib tests test check format deps clean unit asan
+.PHONY: all lib tests test check format deps clean
+# keep objects that pattern rules chain through (no rebuild on every run)
+.SECONDARY:
 
 all: lib tests
 
@@ -71,7 +73,7 @@ test: deps
 	@sh tests/run-tests.sh build/normal build/asan
 
 # ---- style ---------------------------------------------------------------
-FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
+FORMAT_SRC = $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
 BANNED     := sprintf|vsprintf|strcpy|strcat|atoi|atol|gets|strtok
 
 check:

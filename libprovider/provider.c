@@ -114,13 +114,27 @@ void pv_result_clear(pv_result *res)
     pv_result_init(res);
 }
 
+/* Copies src into dst, cutting at a UTF-8 character boundary when it does not
+ * fit (provider messages are Turkish and Arabic text). */
 static void pv_copy(char *dst, size_t cap, const char *src)
 {
-    snprintf(dst, cap, "%s", src != NULL ? src : "");
+    size_t len = src != NULL ? strlen(src) : 0;
+    if (len >= cap) {
+        len = cap - 1;
+        while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
+            len--; /* src[len] would be a continuation byte: back up */
+    }
+    if (len > 0 && dst != src)
+        memmove(dst, src, len); /* callers may pass a field of the same result */
+    dst[len] = '\0';
 }
 
 int pv_result_add_ref(pv_result *res, const char *name, const char *value)
 {
+    if (value == NULL)
+        value = "";
+    if (strlen(name) >= sizeof(res->refs[0].name) || strlen(value) >= sizeof(res->refs[0].value))
+        return PV_ETOOBIG;
     for (size_t i = 0; i < res->nrefs; i++) {
         if (strcmp(res->refs[i].name, name) == 0) {
             pv_copy(res->refs[i].value, sizeof(res->refs[i].value), value);
@@ -146,6 +160,11 @@ const char *pv_result_ref(const pv_result *res, const char *name)
 void pv_result_set_code(pv_result *res, const char *code, const char *message)
 {
     pv_copy(res->provider_code, sizeof(res->provider_code), code);
+    pv_copy(res->provider_message, sizeof(res->provider_message), message);
+}
+
+void pv_result_set_message(pv_result *res, const char *message)
+{
     pv_copy(res->provider_message, sizeof(res->provider_message), message);
 }
 

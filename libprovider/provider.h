@@ -25,13 +25,13 @@
 
 /*---- Capabilities ----*/
 
-#define PV_CAP_INQUIRY (1u << 0)  /* build_inquiry/parse_inquiry settle an UNKNOWN */
-#define PV_CAP_BATCH (1u << 1)    /* the API takes several items in one call */
-#define PV_CAP_PARTIAL (1u << 2)  /* partial amounts are accepted */
-#define PV_CAP_OAUTH (1u << 3)    /* needs a bearer token: token hooks present */
-#define PV_CAP_SPEC (1u << 4)     /* validates against a fetched spec: spec hooks */
+#define PV_CAP_INQUIRY  (1u << 0) /* build_inquiry/parse_inquiry settle an UNKNOWN */
+#define PV_CAP_BATCH    (1u << 1) /* the API takes several items in one call */
+#define PV_CAP_PARTIAL  (1u << 2) /* partial amounts are accepted */
+#define PV_CAP_OAUTH    (1u << 3) /* needs a bearer token: token hooks present */
+#define PV_CAP_SPEC     (1u << 4) /* validates against a fetched spec: spec hooks */
 #define PV_CAP_READONLY (1u << 5) /* moves no money: any failure is safe to retry */
-#define PV_CAP_BALANCE (1u << 6)  /* answers may carry balances */
+#define PV_CAP_BALANCE  (1u << 6) /* answers may carry balances */
 
 /*---- Settings (credentials and options) ----*/
 
@@ -55,11 +55,11 @@ typedef struct pv_ctx {
 /*---- HTTP request produced by an adapter ----*/
 
 #define PV_HEADERS_MAX 12
-#define PV_PATH_MAX 512
+#define PV_PATH_MAX    512
 
 typedef struct pv_request {
-    const char *method;          /* "GET" or "POST" (static string) */
-    char path[PV_PATH_MAX];      /* relative to the provider's base URL, starts with '/' */
+    const char *method;            /* "GET" or "POST" (static string) */
+    char path[PV_PATH_MAX];        /* relative to the provider's base URL, starts with '/' */
     char *headers[PV_HEADERS_MAX]; /* "Name: value" lines (owned) */
     size_t nheaders;
     char *body; /* owned, NUL-terminated for convenience; NULL when none */
@@ -90,9 +90,9 @@ typedef struct pv_token {
 /*---- Transport faults (for the default classifier) ----*/
 
 typedef enum pv_fault {
-    PV_FAULT_CONNECT,      /* DNS, refused, TLS handshake: nothing was sent */
-    PV_FAULT_SEND,         /* failed while sending the request: it may have arrived */
-    PV_FAULT_NO_ANSWER,    /* request sent, then timeout or reset before an answer */
+    PV_FAULT_CONNECT,   /* DNS, refused, TLS handshake: nothing was sent */
+    PV_FAULT_SEND,      /* failed while sending the request: it may have arrived */
+    PV_FAULT_NO_ANSWER, /* request sent, then timeout or reset before an answer */
 } pv_fault;
 
 /*---- The ops table ----*/
@@ -110,8 +110,7 @@ typedef struct pv_provider {
     /* Validates the command and builds the HTTP request. On failure the
      * request is left empty and err names the field; err->detail may hold
      * per-field errors. */
-    int (*build_request)(const pv_command *cmd, const pv_ctx *ctx, pv_request *req,
-                         pv_error *err);
+    int (*build_request)(const pv_command *cmd, const pv_ctx *ctx, pv_request *req, pv_error *err);
 
     /* Classifies the answer and fills res (never fails: a body it cannot use
      * becomes UNKNOWN or INVALID with res->error set). */
@@ -121,15 +120,13 @@ typedef struct pv_provider {
     /* PV_CAP_INQUIRY: the status inquiry for a command whose outcome is
      * unknown; parse_inquiry classifies the payment itself (SUCCEEDED when it
      * went through, DECLINED when it certainly did not, UNKNOWN otherwise). */
-    int (*build_inquiry)(const pv_command *cmd, const pv_ctx *ctx, pv_request *req,
-                         pv_error *err);
+    int (*build_inquiry)(const pv_command *cmd, const pv_ctx *ctx, pv_request *req, pv_error *err);
     void (*parse_inquiry)(const pv_command *cmd, int http_status, const char *body, size_t len,
                           pv_result *res);
 
     /* PV_CAP_OAUTH: token request and answer. */
     int (*build_token_request)(const pv_ctx *ctx, pv_request *req, pv_error *err);
-    int (*parse_token)(int http_status, const char *body, size_t len, pv_token *tok,
-                       pv_error *err);
+    int (*parse_token)(int http_status, const char *body, size_t len, pv_token *tok, pv_error *err);
 
     /* PV_CAP_SPEC: the spec a command is validated against, its cache key,
      * how to fetch it and how to parse it (the result goes in pv_ctx.spec). */

@@ -21,12 +21,12 @@
 #include "pv_money.h"
 
 /* Outcome class of one provider call (DESIGN §3 step 7). */
-#define PV_OUTCOME_MAP(XX)                                                                         \
-    XX(SUCCEEDED, "the provider did it")                                                           \
-    XX(DECLINED, "final business refusal")                                                         \
-    XX(RETRY, "provably not processed: safe to try again")                                         \
-    XX(UNKNOWN, "may have happened: never retry blindly")                                          \
-    XX(INVALID, "our request was wrong")                                                           \
+#define PV_OUTCOME_MAP(XX)                                 \
+    XX(SUCCEEDED, "the provider did it")                   \
+    XX(DECLINED, "final business refusal")                 \
+    XX(RETRY, "provably not processed: safe to try again") \
+    XX(UNKNOWN, "may have happened: never retry blindly")  \
+    XX(INVALID, "our request was wrong")                   \
     XX(FATAL, "credentials or configuration: stop and alert")
 
 typedef enum pv_outcome {
@@ -37,13 +37,13 @@ typedef enum pv_outcome {
 } pv_outcome;
 
 /* Status of a published result event. */
-#define PV_STATUS_MAP(XX)                                                                          \
-    XX(SUCCEEDED)                                                                                  \
-    XX(DECLINED)                                                                                   \
-    XX(FAILED)                                                                                     \
-    XX(REJECTED)                                                                                   \
-    XX(EXPIRED)                                                                                    \
-    XX(UNKNOWN)                                                                                    \
+#define PV_STATUS_MAP(XX) \
+    XX(SUCCEEDED)         \
+    XX(DECLINED)          \
+    XX(FAILED)            \
+    XX(REJECTED)          \
+    XX(EXPIRED)           \
+    XX(UNKNOWN)           \
     XX(DUPLICATE)
 
 typedef enum pv_status {
@@ -58,14 +58,15 @@ const char *pv_status_name(pv_status s);
 /* Look-up by name; -1 when unknown. */
 int pv_status_from_name(const char *name);
 
-#define PV_ID_MAX 128    /* command ids, query ids, references */
-#define PV_NAME_MAX 64   /* operation, merchant, account names */
-#define PV_CODE_MAX 32   /* provider result codes */
-#define PV_MSG_MAX 256   /* provider messages */
-#define PV_REFS_MAX 8    /* provider references per result */
+#define PV_ID_MAX       128 /* command ids, query ids, references */
+#define PV_NAME_MAX     64  /* operation, merchant, account names */
+#define PV_CODE_MAX     32  /* provider result codes */
+#define PV_MSG_MAX      256 /* provider messages */
+#define PV_REFS_MAX     8   /* provider references per result */
+#define PV_REF_NAME_MAX 48  /* longest reference name + NUL */
 #define PV_BALANCES_MAX 2
-#define PV_LIMITS_MAX 8
-#define PV_BUCKETS_MAX 4
+#define PV_LIMITS_MAX   8
+#define PV_BUCKETS_MAX  4
 
 struct pv_provider;
 
@@ -81,7 +82,7 @@ typedef struct pv_command {
 
 /* A named provider reference: "invoicePaymentId", "rrn", ... */
 typedef struct pv_ref {
-    char name[PV_CODE_MAX];
+    char name[PV_REF_NAME_MAX];
     char value[PV_ID_MAX];
 } pv_ref;
 
@@ -116,14 +117,14 @@ typedef struct pv_result {
     char provider_message[PV_MSG_MAX];
     pv_ref refs[PV_REFS_MAX];
     size_t nrefs;
-    pv_money paid;    /* amount the provider says it paid/collected */
-    pv_money fee;     /* fee or commission charged for it */
-    pv_money charged; /* total debited, where the provider says so */
+    pv_money paid;      /* amount the provider says it paid/collected */
+    pv_money fee;       /* fee or commission charged for it */
+    pv_money charged;   /* total debited, where the provider says so */
     int64_t paid_at_ms; /* 0 when unknown */
     pv_balance balances[PV_BALANCES_MAX];
     size_t nbalances;
-    json_object *detail;         /* operation-specific detail (owned), or NULL */
-    char error[PV_ERR_STR_MAX];  /* why the body could not be used, "" when it could */
+    json_object *detail;        /* operation-specific detail (owned), or NULL */
+    char error[PV_ERR_STR_MAX]; /* why the body could not be used, "" when it could */
 } pv_result;
 
 void pv_command_init(pv_command *cmd);
@@ -132,14 +133,18 @@ void pv_command_clear(pv_command *cmd);
 void pv_result_init(pv_result *res);
 void pv_result_clear(pv_result *res);
 
-/* Adds a reference; values longer than the field are cut (references are
- * bounded identifiers). Returns PV_ETOOBIG when the table is full. */
+/* Adds (or replaces) a reference. Returns PV_ETOOBIG when the table is full,
+ * the name does not fit PV_REF_NAME_MAX or the value does not fit PV_ID_MAX:
+ * a reference is never stored cut. */
 int pv_result_add_ref(pv_result *res, const char *name, const char *value);
 /* The value of a reference, NULL when absent. */
 const char *pv_result_ref(const pv_result *res, const char *name);
 
-/* Sets provider_code/provider_message (cut to their bounds). */
+/* Sets provider_code/provider_message (cut to their bounds, at a UTF-8
+ * character boundary). */
 void pv_result_set_code(pv_result *res, const char *code, const char *message);
+/* Sets provider_message only. */
+void pv_result_set_message(pv_result *res, const char *message);
 
 /* Records why the body could not be used and sets the outcome. */
 void pv_result_fail(pv_result *res, pv_outcome outcome, const pv_error *err);

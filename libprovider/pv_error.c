@@ -11,8 +11,8 @@ const char *pv_err_name(int code)
     switch (code) {
     case PV_OK:
         return "OK";
-#define XX(name, value, msg)                                                                       \
-    case PV_##name:                                                                                \
+#define XX(name, value, msg) \
+    case PV_##name:          \
         return #name;
         PV_ERRNO_MAP(XX)
 #undef XX
@@ -26,8 +26,8 @@ const char *pv_err_message(int code)
     switch (code) {
     case PV_OK:
         return "success";
-#define XX(name, value, msg)                                                                       \
-    case PV_##name:                                                                                \
+#define XX(name, value, msg) \
+    case PV_##name:          \
         return msg;
         PV_ERRNO_MAP(XX)
 #undef XX

@@ -15,17 +15,17 @@
 
 #include <stddef.h>
 
-#define PV_ERRNO_MAP(XX)                                                                           \
-    XX(EMISSING, -1, "required field missing")                                                     \
-    XX(ETYPE, -2, "wrong JSON type")                                                               \
-    XX(ERANGE, -3, "value out of range")                                                           \
-    XX(EFORMAT, -4, "malformed value")                                                             \
-    XX(ETOOBIG, -5, "input too large")                                                             \
-    XX(EPARSE, -6, "unparsable document")                                                          \
-    XX(ENOMEM, -7, "out of memory")                                                                \
-    XX(ECONFIG, -8, "missing or bad configuration")                                                \
-    XX(EUNSUPPORTED, -9, "unsupported operation")                                                  \
-    XX(ECURRENCY, -10, "unknown currency")                                                         \
+#define PV_ERRNO_MAP(XX)                            \
+    XX(EMISSING, -1, "required field missing")      \
+    XX(ETYPE, -2, "wrong JSON type")                \
+    XX(ERANGE, -3, "value out of range")            \
+    XX(EFORMAT, -4, "malformed value")              \
+    XX(ETOOBIG, -5, "input too large")              \
+    XX(EPARSE, -6, "unparsable document")           \
+    XX(ENOMEM, -7, "out of memory")                 \
+    XX(ECONFIG, -8, "missing or bad configuration") \
+    XX(EUNSUPPORTED, -9, "unsupported operation")   \
+    XX(ECURRENCY, -10, "unknown currency")          \
     XX(EVALIDATION, -11, "validation failed")
 
 enum {
@@ -36,14 +36,14 @@ enum {
 };
 
 #define PV_ERR_FIELD_MAX 96
-#define PV_ERR_STR_MAX 384
+#define PV_ERR_STR_MAX   384
 
 typedef struct pv_error {
-    int code;                      /* PV_OK or a negative PV_E* */
-    char field[PV_ERR_FIELD_MAX];  /* path of the offending field, "" when none */
-    char errstr[PV_ERR_STR_MAX];   /* human readable, quotes the offending value */
-    struct json_object *detail;    /* optional structured detail (owned), e.g.
-                                    * a list of per-field validation errors */
+    int code;                     /* PV_OK or a negative PV_E* */
+    char field[PV_ERR_FIELD_MAX]; /* path of the offending field, "" when none */
+    char errstr[PV_ERR_STR_MAX];  /* human readable, quotes the offending value */
+    struct json_object *detail;   /* optional structured detail (owned), e.g.
+                                   * a list of per-field validation errors */
 } pv_error;
 
 /* Name ("EMISSING") and generic message of a code; "UNKNOWN" for others. */

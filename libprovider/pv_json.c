@@ -8,8 +8,7 @@
 
 /*---- Parsing ----*/
 
-int pv_json_parse(const char *body, size_t len, const char *what, json_object **out,
-                  pv_error *err)
+int pv_json_parse(const char *body, size_t len, const char *what, json_object **out, pv_error *err)
 {
     char q[96];
     *out = NULL;
@@ -233,8 +232,8 @@ int pv_json_value_money(json_object *v, const char *path, const char *currency, 
     if (type == json_type_int && pv_json_int_clamped(v)) {
         pv_json_describe(v, d, sizeof(d));
         return pv_error_set(err, PV_ERANGE, path,
-                            "%s: amount %s is out of range (the number may have been longer)",
-                            path, d);
+                            "%s: amount %s is out of range (the number may have been longer)", path,
+                            d);
     }
     if (type == json_type_int || type == json_type_double || type == json_type_string)
         t = pv_json_number_text(v, &len);

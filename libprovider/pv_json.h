@@ -25,14 +25,13 @@
 #include "pv_error.h"
 #include "pv_money.h"
 
-#define PV_JSON_BODY_MAX (1024 * 1024) /* largest document parsed (bytes) */
-#define PV_JSON_DEPTH_MAX 16           /* deepest nesting accepted */
+#define PV_JSON_BODY_MAX  (1024 * 1024) /* largest document parsed (bytes) */
+#define PV_JSON_DEPTH_MAX 16            /* deepest nesting accepted */
 
 /* Parses body[0..len) into *out (caller owns, json_object_put). Rejects bodies
  * over PV_JSON_BODY_MAX, trailing garbage and nesting past PV_JSON_DEPTH_MAX.
  * `what` names the document in errors ("Payofin response"). */
-int pv_json_parse(const char *body, size_t len, const char *what, json_object **out,
-                  pv_error *err);
+int pv_json_parse(const char *body, size_t len, const char *what, json_object **out, pv_error *err);
 
 /* Member look-up: exact key, then case-insensitive. NULL when absent.
  * A member whose value is JSON null counts as absent. */

@@ -9,15 +9,14 @@
 /* Sorted by nothing in particular: the table is short and looked up only when
  * an amount is parsed. Exponents are ISO 4217's minor unit column. */
 static const pv_currency pv_currencies[] = {
-    {"TRY", "949", 2}, {"USD", "840", 2}, {"EUR", "978", 2}, {"GBP", "826", 2},
-    {"JOD", "400", 3}, {"SAR", "682", 2}, {"AED", "784", 2}, {"KWD", "414", 3},
-    {"BHD", "048", 3}, {"EGP", "818", 2}, {"OMR", "512", 3}, {"QAR", "634", 2},
-    {"IQD", "368", 3}, {"LYD", "434", 3}, {"TND", "788", 3}, {"LBP", "422", 2},
-    {"MAD", "504", 2}, {"ILS", "376", 2}, {"CHF", "756", 2}, {"JPY", "392", 0},
-    {"KRW", "410", 0}, {"CNY", "156", 2}, {"RUB", "643", 2}, {"AZN", "944", 2},
-    {"GEL", "981", 2}, {"CAD", "124", 2}, {"AUD", "036", 2}, {"SEK", "752", 2},
-    {"NOK", "578", 2}, {"DKK", "208", 2}, {"PLN", "985", 2}, {"CZK", "203", 2},
-    {"HUF", "348", 2}, {"RON", "946", 2}, {"BGN", "975", 2}, {"INR", "356", 2},
+    {"TRY", "949", 2}, {"USD", "840", 2}, {"EUR", "978", 2}, {"GBP", "826", 2}, {"JOD", "400", 3},
+    {"SAR", "682", 2}, {"AED", "784", 2}, {"KWD", "414", 3}, {"BHD", "048", 3}, {"EGP", "818", 2},
+    {"OMR", "512", 3}, {"QAR", "634", 2}, {"IQD", "368", 3}, {"LYD", "434", 3}, {"TND", "788", 3},
+    {"LBP", "422", 2}, {"MAD", "504", 2}, {"ILS", "376", 2}, {"CHF", "756", 2}, {"JPY", "392", 0},
+    {"KRW", "410", 0}, {"CNY", "156", 2}, {"RUB", "643", 2}, {"AZN", "944", 2}, {"GEL", "981", 2},
+    {"CAD", "124", 2}, {"AUD", "036", 2}, {"SEK", "752", 2}, {"NOK", "578", 2}, {"DKK", "208", 2},
+    {"PLN", "985", 2}, {"CZK", "203", 2}, {"HUF", "348", 2}, {"RON", "946", 2}, {"BGN", "975", 2},
+    {"INR", "356", 2},
 };
 
 #define PV_NCURRENCIES (sizeof(pv_currencies) / sizeof(pv_currencies[0]))
@@ -85,8 +84,7 @@ static int pv_money_init(pv_money *out, const pv_currency *c, const char *s, siz
     return PV_OK;
 }
 
-static const pv_currency *pv_money_currency(const char *currency, const char *field,
-                                            pv_error *err)
+static const pv_currency *pv_money_currency(const char *currency, const char *field, pv_error *err)
 {
     const pv_currency *c = pv_currency_by_alpha(currency);
     if (c == NULL) {
@@ -134,6 +132,9 @@ int pv_money_parse(const char *s, size_t len, const char *currency, const char *
     if (int_end == int_start)
         return pv_error_set(err, PV_EFORMAT, field, "%s: amount \"%s\" is not a decimal number",
                             field, q);
+    if (int_end - int_start > 1 && s[int_start] == '0')
+        return pv_error_set(err, PV_EFORMAT, field,
+                            "%s: amount \"%s\" has leading zeros (not a JSON number)", field, q);
     if (i != len)
         return pv_error_set(err, PV_EFORMAT, field,
                             "%s: amount \"%s\" is not a plain decimal number (exponents, signs "

@@ -8,7 +8,8 @@
  * JPY 0, ...). Digits below the minor unit are rounded half-to-even and the
  * value is flagged `rounded`; the exact text received is kept next to the
  * value so that nothing is lost. Exponent notation ("1e3"), signs other than a
- * leading '-', blanks and more than 18 significant integer digits are errors.
+ * leading '-', leading zeros ("007.5"), blanks and values past 64 bits are
+ * errors, so the kept text is always a valid JSON number.
  */
 #ifndef PV_MONEY_H
 #define PV_MONEY_H
@@ -22,9 +23,9 @@
 #define PV_MONEY_TEXT_MAX 48 /* longest decimal text accepted, NUL included */
 
 typedef struct pv_currency {
-    char alpha[4];  /* "TRY" */
+    char alpha[4];   /* "TRY" */
     char numeric[4]; /* "949" */
-    int exponent;   /* minor unit digits: 2 for TRY, 3 for JOD */
+    int exponent;    /* minor unit digits: 2 for TRY, 3 for JOD */
 } pv_currency;
 
 typedef struct pv_money {

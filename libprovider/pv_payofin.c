@@ -34,9 +34,13 @@
 enum { PAYOFIN_API_KEY, PAYOFIN_SECRET_KEY };
 
 static const pv_setting pv_payofin_settings[] = {
-    [PAYOFIN_API_KEY] = {.name = "api_key", .secret = true, .required = true,
+    [PAYOFIN_API_KEY] = {.name = "api_key",
+                         .secret = true,
+                         .required = true,
                          .doc = "ApiKey header issued by Payofin"},
-    [PAYOFIN_SECRET_KEY] = {.name = "secret_key", .secret = true, .required = true,
+    [PAYOFIN_SECRET_KEY] = {.name = "secret_key",
+                            .secret = true,
+                            .required = true,
                             .doc = "SecretKey header issued by Payofin"},
     {.name = NULL},
 };
@@ -103,11 +107,11 @@ static int pv_payofin_query_id(const pv_command *cmd, char *buf, size_t cap, pv_
 
 static int pv_payofin_auth_headers(const pv_ctx *ctx, pv_request *req, pv_error *err)
 {
-    int rc = pv_request_add_header(
-        req, "ApiKey", pv_ctx_setting(&pv_payofin, ctx, PAYOFIN_API_KEY), err);
+    int rc = pv_request_add_header(req, "ApiKey", pv_ctx_setting(&pv_payofin, ctx, PAYOFIN_API_KEY),
+                                   err);
     if (rc == PV_OK)
-        rc = pv_request_add_header(
-            req, "SecretKey", pv_ctx_setting(&pv_payofin, ctx, PAYOFIN_SECRET_KEY), err);
+        rc = pv_request_add_header(req, "SecretKey",
+                                   pv_ctx_setting(&pv_payofin, ctx, PAYOFIN_SECRET_KEY), err);
     if (rc == PV_OK)
         rc = pv_request_add_header(req, "Content-Type", "application/json", err);
     if (rc == PV_OK)
@@ -194,9 +198,8 @@ static int pv_payofin_envelope(const char *body, size_t len, json_object **root,
     snprintf(codebuf, sizeof(codebuf), "%" PRId64, *code);
     pv_result_set_code(res, codebuf, msg);
     if (has_ok && ok != (*code == 1))
-        return pv_error_set(err, PV_EFORMAT, "result",
-                            "result: %s contradicts resultCode %" PRId64, ok ? "true" : "false",
-                            *code);
+        return pv_error_set(err, PV_EFORMAT, "result", "result: %s contradicts resultCode %" PRId64,
+                            ok ? "true" : "false", *code);
     return PV_OK;
 }
 
@@ -217,8 +220,8 @@ static int pv_payofin_details(const pv_command *cmd, json_object *root, pv_resul
         return pv_error_set(err, PV_ETYPE, "payofinPaymentDetails",
                             "payofinPaymentDetails: expected an object, got %s", d);
     }
-    int rc = pv_json_int64(det, "invoicePaymentId", "payofinPaymentDetails.invoicePaymentId",
-                           false, &payment_id, &present, err);
+    int rc = pv_json_int64(det, "invoicePaymentId", "payofinPaymentDetails.invoicePaymentId", false,
+                           &payment_id, &present, err);
     if (rc != PV_OK)
         return rc;
     if (present) {
@@ -232,8 +235,8 @@ static int pv_payofin_details(const pv_command *cmd, json_object *root, pv_resul
         rc = pv_json_money(det, "profit", "payofinPaymentDetails.profit", false, "TRY", &res->fee,
                            err);
     if (rc == PV_OK)
-        rc = pv_json_money(det, "balance", "payofinPaymentDetails.balance", false, "TRY",
-                           &balance, err);
+        rc = pv_json_money(det, "balance", "payofinPaymentDetails.balance", false, "TRY", &balance,
+                           err);
     if (rc != PV_OK)
         return rc;
     if (pv_money_isset(&balance)) {
@@ -281,7 +284,7 @@ static void pv_payofin_parse_response(const pv_command *cmd, int http_status, co
     }
     res->outcome = c->outcome;
     if (res->provider_message[0] == '\0')
-        pv_result_set_code(res, res->provider_code, c->meaning);
+        pv_result_set_message(res, c->meaning);
     if (c->outcome == PV_OUTCOME_SUCCEEDED) {
         /* a success whose details we cannot read is UNKNOWN: we do not know
          * what was paid */

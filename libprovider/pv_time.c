@@ -106,8 +106,8 @@ int pv_time_parse_iso8601(const char *s, const char *field, int64_t *out_ms, pv_
     unsigned y, mo, d, h, mi, sec, oh, om;
     const char *shape = "ISO 8601 date-time";
     size_t len = strlen(s);
-    if (len < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
-        s[13] != ':' || s[16] != ':')
+    if (len < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' ||
+        s[16] != ':')
         return pv_time_bad(s, field, shape, err);
     if (!pv_digits(s, 4, &y) || !pv_digits(s + 5, 2, &mo) || !pv_digits(s + 8, 2, &d) ||
         !pv_digits(s + 11, 2, &h) || !pv_digits(s + 14, 2, &mi) || !pv_digits(s + 17, 2, &sec) ||

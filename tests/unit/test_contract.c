@@ -222,8 +222,8 @@ static void test_contract_requests(void **state)
 static void test_contract_statuses(void **state)
 {
     (void)state;
-    static const int non_2xx[] = {0,   100, 301, 302, 304, 400, 401, 403, 404,
-                                  409, 418, 422, 429, 500, 502, 503, 504, 599, 999, -1};
+    static const int non_2xx[] = {0,   100, 301, 302, 304, 400, 401, 403, 404, 409,
+                                  418, 422, 429, 500, 502, 503, 504, 599, 999, -1};
     for (const pv_provider *const *pp = pv_providers; *pp != NULL; pp++) {
         contract c;
         contract_load(&c, *pp);
@@ -243,9 +243,18 @@ static void test_contract_truncations_and_garbage(void **state)
 {
     (void)state;
     static const char *const garbage[] = {
-        "",      "null",   "[]",       "{}",         "\"x\"",      "1e400",
-        "true",  "<html><body>502 Bad Gateway</body></html>",      "{\"a\":",
-        "\xff\xfe\x00\x01", "{\"result\": true}", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]",
+        "",
+        "null",
+        "[]",
+        "{}",
+        "\"x\"",
+        "1e400",
+        "true",
+        "<html><body>502 Bad Gateway</body></html>",
+        "{\"a\":",
+        "\xff\xfe\x00\x01",
+        "{\"result\": true}",
+        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]",
     };
     for (const pv_provider *const *pp = pv_providers; *pp != NULL; pp++) {
         contract c;
@@ -302,8 +311,8 @@ typedef struct mutation {
 } mutation;
 
 static const char *const hostile_values[] = {
-    "\"x\"", "1e400", "123456789012345678901234567890", "-1", "true", "null", "[]", "{}", "1.5",
-    "\"\"",
+    "\"x\"", "1e400", "123456789012345678901234567890", "-1", "true", "null", "[]", "{}",
+    "1.5",   "\"\"",
 };
 
 static void mutate_leaf(mutation *m, json_object *parent, const char *key, size_t idx,
@@ -325,8 +334,8 @@ static void mutate_leaf(mutation *m, json_object *parent, const char *key, size_
         pv_provider_parse_response(m->c->p, &m->c->cmd, 200, text, len, &res);
         if (strcmp(path, m->amount_path) == 0 && h <= 2) {
             /* a hostile amount in a success answer: not SUCCEEDED, and said */
-            pv_outcome want = (m->c->p->caps & PV_CAP_READONLY) ? PV_OUTCOME_RETRY
-                                                                 : PV_OUTCOME_UNKNOWN;
+            pv_outcome want =
+                (m->c->p->caps & PV_CAP_READONLY) ? PV_OUTCOME_RETRY : PV_OUTCOME_UNKNOWN;
             if (res.outcome != want && res.outcome != PV_OUTCOME_INVALID)
                 fail_msg("%s: %s = %s gives %s", m->c->p->name, path, hostile_values[h],
                          pv_outcome_name(res.outcome));

@@ -86,8 +86,7 @@ static void test_json_strings_and_bools(void **state)
     assert_int_equal(pv_json_string(o, "s", "s", true, buf, sizeof(buf), NULL, &err), PV_OK);
     assert_string_equal(buf, "Türk Telekom");
     assert_int_equal(pv_json_string(o, "s", "s", true, buf, 8, NULL, &err), PV_ETOOBIG);
-    assert_int_equal(pv_json_string(o, "n", "req.n", true, buf, sizeof(buf), NULL, &err),
-                     PV_ETYPE);
+    assert_int_equal(pv_json_string(o, "n", "req.n", true, buf, sizeof(buf), NULL, &err), PV_ETYPE);
     assert_non_null(strstr(err.errstr, "5536557580"));
     assert_int_equal(pv_json_string(o, "z", "z", true, buf, sizeof(buf), NULL, &err), PV_EFORMAT);
     assert_int_equal(pv_json_bool(o, "t", "t", true, &b, NULL, &err), PV_OK);
@@ -159,8 +158,8 @@ static void test_quote(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_parse_limits),   cmocka_unit_test(test_json_int64),
-        cmocka_unit_test(test_json_strings_and_bools), cmocka_unit_test(test_json_money),
+        cmocka_unit_test(test_json_parse_limits),          cmocka_unit_test(test_json_int64),
+        cmocka_unit_test(test_json_strings_and_bools),     cmocka_unit_test(test_json_money),
         cmocka_unit_test(test_json_number_text_roundtrip), cmocka_unit_test(test_quote),
     };
     return cmocka_run_group_tests_name("json", tests, NULL, NULL);

@@ -21,8 +21,8 @@ static void test_money_parse_exact(void **state)
         {"-12.34", "EUR", -1234, false},
         {"1.234", "JOD", 1234, false},
         {"1.2345", "KWD", 1234, true},
-        {"1.5", "JPY", 2, true},  /* half to even: 1.5 -> 2 */
-        {"2.5", "JPY", 2, true},  /* 2.5 -> 2 */
+        {"1.5", "JPY", 2, true}, /* half to even: 1.5 -> 2 */
+        {"2.5", "JPY", 2, true}, /* 2.5 -> 2 */
         {"3.5", "JPY", 4, true},
         {"0.125", "USD", 12, true}, /* .125 -> .12 (2 is even) */
         {"0.135", "USD", 14, true}, /* .135 -> .14 */
@@ -32,13 +32,13 @@ static void test_money_parse_exact(void **state)
         {"0.0050001", "TRY", 1, true},
         {"92233720368547758.07", "TRY", INT64_MAX, false},
         {"-92233720368547758.07", "TRY", -INT64_MAX, false},
-        {"00012.10", "USD", 1210, false},
+        {"0.10", "USD", 10, false},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         pv_money m;
         pv_error err = {0};
-        int rc = pv_money_parse(cases[i].text, strlen(cases[i].text), cases[i].ccy, "amount", &m,
-                                &err);
+        int rc =
+            pv_money_parse(cases[i].text, strlen(cases[i].text), cases[i].ccy, "amount", &m, &err);
         if (rc != PV_OK)
             fail_msg("%s %s: %s", cases[i].text, cases[i].ccy, err.errstr);
         if (m.minor != cases[i].minor || m.rounded != cases[i].rounded)
@@ -71,6 +71,8 @@ static void test_money_parse_errors(void **state)
         {"NaN", "TRY", PV_EFORMAT},
         {"Infinity", "TRY", PV_EFORMAT},
         {"0x10", "TRY", PV_EFORMAT},
+        {"007.5", "TRY", PV_EFORMAT},
+        {"00", "TRY", PV_EFORMAT},
         {"92233720368547758.08", "TRY", PV_ERANGE},
         {"123456789012345678901234567890", "TRY", PV_ERANGE},
         {"1234567890123456789012345678901234567890123456789", "TRY", PV_ERANGE},
@@ -115,9 +117,14 @@ static void test_money_minor_and_format(void **state)
         const char *ccy;
         const char *major;
     } fmt[] = {
-        {0, "TRY", "0.00"},       {5, "TRY", "0.05"},     {-5, "TRY", "-0.05"},
-        {1234, "JOD", "1.234"},   {7, "KWD", "0.007"},    {5, "JPY", "5"},
-        {INT64_MIN, "TRY", "-92233720368547758.08"},      {INT64_MAX, "BHD", "9223372036854775.807"},
+        {0, "TRY", "0.00"},
+        {5, "TRY", "0.05"},
+        {-5, "TRY", "-0.05"},
+        {1234, "JOD", "1.234"},
+        {7, "KWD", "0.007"},
+        {5, "JPY", "5"},
+        {INT64_MIN, "TRY", "-92233720368547758.08"},
+        {INT64_MAX, "BHD", "9223372036854775.807"},
     };
     for (size_t i = 0; i < sizeof(fmt) / sizeof(fmt[0]); i++) {
         assert_int_equal(pv_money_from_minor(fmt[i].minor, fmt[i].ccy, &m, &err), PV_OK);
@@ -184,9 +191,12 @@ static void test_parse_int64(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_money_parse_exact),   cmocka_unit_test(test_money_parse_errors),
-        cmocka_unit_test(test_money_minor_and_format), cmocka_unit_test(test_money_currency_table),
-        cmocka_unit_test(test_money_add),           cmocka_unit_test(test_parse_int64),
+        cmocka_unit_test(test_money_parse_exact),
+        cmocka_unit_test(test_money_parse_errors),
+        cmocka_unit_test(test_money_minor_and_format),
+        cmocka_unit_test(test_money_currency_table),
+        cmocka_unit_test(test_money_add),
+        cmocka_unit_test(test_parse_int64),
     };
     return cmocka_run_group_tests_name("money", tests, NULL, NULL);
 }

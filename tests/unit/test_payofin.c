@@ -86,8 +86,7 @@ static void test_payofin_rejects_bad_commands(void **state)
         assert_string_equal(err.field, cases[i].field);
         assert_non_null(strstr(err.errstr, cases[i].field));
         if (cases[i].quoted != NULL && strstr(err.errstr, cases[i].quoted) == NULL)
-            fail_msg("case %zu: message \"%s\" does not quote %s", i, err.errstr,
-                     cases[i].quoted);
+            fail_msg("case %zu: message \"%s\" does not quote %s", i, err.errstr, cases[i].quoted);
         pv_command_clear(&cmd);
     }
 }
@@ -148,13 +147,13 @@ static void test_payofin_result_codes(void **state)
         int code;
         pv_outcome outcome;
     } cases[] = {
-        {1, PV_OUTCOME_SUCCEEDED},   {-1, PV_OUTCOME_DECLINED},  {-3, PV_OUTCOME_DECLINED},
-        {-4, PV_OUTCOME_DECLINED},   {-5, PV_OUTCOME_DECLINED},  {-6, PV_OUTCOME_RETRY},
-        {-8, PV_OUTCOME_INVALID},    {-10, PV_OUTCOME_DECLINED}, {-11, PV_OUTCOME_DECLINED},
-        {-14, PV_OUTCOME_INVALID},   {-15, PV_OUTCOME_INVALID},  {-16, PV_OUTCOME_INVALID},
-        {-17, PV_OUTCOME_INVALID},   {-18, PV_OUTCOME_UNKNOWN},  {-19, PV_OUTCOME_DECLINED},
-        {-20, PV_OUTCOME_INVALID},   {-22, PV_OUTCOME_FATAL},    {-24, PV_OUTCOME_RETRY},
-        {-25, PV_OUTCOME_DECLINED},  {-2, PV_OUTCOME_UNKNOWN},   {-99, PV_OUTCOME_UNKNOWN},
+        {1, PV_OUTCOME_SUCCEEDED},  {-1, PV_OUTCOME_DECLINED},  {-3, PV_OUTCOME_DECLINED},
+        {-4, PV_OUTCOME_DECLINED},  {-5, PV_OUTCOME_DECLINED},  {-6, PV_OUTCOME_RETRY},
+        {-8, PV_OUTCOME_INVALID},   {-10, PV_OUTCOME_DECLINED}, {-11, PV_OUTCOME_DECLINED},
+        {-14, PV_OUTCOME_INVALID},  {-15, PV_OUTCOME_INVALID},  {-16, PV_OUTCOME_INVALID},
+        {-17, PV_OUTCOME_INVALID},  {-18, PV_OUTCOME_UNKNOWN},  {-19, PV_OUTCOME_DECLINED},
+        {-20, PV_OUTCOME_INVALID},  {-22, PV_OUTCOME_FATAL},    {-24, PV_OUTCOME_RETRY},
+        {-25, PV_OUTCOME_DECLINED}, {-2, PV_OUTCOME_UNKNOWN},   {-99, PV_OUTCOME_UNKNOWN},
         {0, PV_OUTCOME_UNKNOWN},
     };
     pv_command cmd;

@@ -31,11 +31,11 @@ json_object *tu_json(const char *text);
 /* Strict structural equality; on difference writes the path into why. */
 bool tu_json_equal(json_object *a, json_object *b, char *why, size_t cap);
 
-#define tu_assert_json_equal(a, b)                                                                 \
-    do {                                                                                           \
-        char why_[512] = "";                                                                       \
-        if (!tu_json_equal((a), (b), why_, sizeof(why_)))                                          \
-            fail_msg("JSON differs: %s", why_);                                                    \
+#define tu_assert_json_equal(a, b)                        \
+    do {                                                  \
+        char why_[512] = "";                              \
+        if (!tu_json_equal((a), (b), why_, sizeof(why_))) \
+            fail_msg("JSON differs: %s", why_);           \
     } while (0)
 
 /* Fills cmd for provider p with request parsed from request_json. */
