@@ -78,7 +78,19 @@ int pv_request_set_body(pv_request *req, const char *body, size_t len, pv_error 
 /* Serialises obj as the body (compact JSON). */
 int pv_request_set_json(pv_request *req, json_object *obj, pv_error *err);
 
-/*---- OAuth token ----*/
+/* One field of a form body. */
+typedef struct pv_form_field {
+    const char *name;
+    const char *value; /* NULL or "": the field is left out */
+} pv_form_field;
+
+/* Sets the body to the fields encoded as application/x-www-form-urlencoded
+ * (WHATWG: ASCII letters, digits and "*-._" as they are, space as '+',
+ * every other byte %XX) and adds the Content-Type header. The temporary
+ * buffer is wiped: form bodies carry secrets. (pv_http.c) */
+int pv_request_set_form(pv_request *req, const pv_form_field *fields, size_t n, pv_error *err);
+
+/*---- OAuth2 client credentials (RFC 6749 §4.4), pv_http.c ----*/
 
 #define PV_TOKEN_MAX 4096
 
@@ -86,6 +98,22 @@ typedef struct pv_token {
     char access_token[PV_TOKEN_MAX];
     int64_t expires_in_s; /* lifetime the provider announced */
 } pv_token;
+
+/* Fills req with POST path, form grant_type=client_credentials, client_id,
+ * client_secret and scope (left out when NULL or empty) and Accept JSON.
+ * A missing id or secret is PV_ECONFIG naming the setting. Adapters add
+ * their own extra headers afterwards. */
+int pv_oauth_token_request(pv_request *req, const char *path, const char *client_id,
+                           const char *client_secret, const char *scope, pv_error *err);
+
+/* Reads a token answer {access_token, token_type?, expires_in?}. `who` names
+ * the endpoint in errors ("Sipay token endpoint"). Non-2xx: 400/401/403 are
+ * PV_ECONFIG (the client was refused), others PV_EUNAVAILABLE, both with the
+ * OAuth `error` code when there is one. expires_in absent gives
+ * default_expires_s. The token is never quoted in an error, nor is any
+ * other part of the body but the OAuth error code. */
+int pv_oauth_parse_token(const char *who, int http_status, const char *body, size_t len,
+                         int64_t default_expires_s, pv_token *tok, pv_error *err);
 
 /*---- Transport faults (for the default classifier) ----*/
 

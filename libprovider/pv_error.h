@@ -26,7 +26,8 @@
     XX(ECONFIG, -8, "missing or bad configuration") \
     XX(EUNSUPPORTED, -9, "unsupported operation")   \
     XX(ECURRENCY, -10, "unknown currency")          \
-    XX(EVALIDATION, -11, "validation failed")
+    XX(EVALIDATION, -11, "validation failed")       \
+    XX(EUNAVAILABLE, -12, "temporarily unavailable: try again later")
 
 enum {
     PV_OK = 0,

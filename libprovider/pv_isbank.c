@@ -824,7 +824,7 @@ static void pv_isbank_gateway_error(json_object *root, pv_result *res)
 /* An error for a non-2xx answer of the spec or token endpoint; the bank's
  * own code and message are quoted when the body has them. */
 static int pv_isbank_status_error(int http_status, const char *body, size_t len, const char *what,
-                                  bool config_400, pv_error *err)
+                                  pv_error *err)
 {
     char extra[PV_ERR_STR_MAX / 2] = "";
     json_object *root = NULL;
@@ -852,12 +852,14 @@ static int pv_isbank_status_error(int http_status, const char *body, size_t len,
         json_object_put(infos.list);
     }
     json_object_put(root);
-    if (http_status == 401 || http_status == 403 || (config_400 && http_status == 400))
+    if (http_status == 401 || http_status == 403)
         return pv_error_set(err, PV_ECONFIG, "http_status",
                             "%s: HTTP %d: the credentials were refused%s", what, http_status,
                             extra);
-    return pv_error_set(err, PV_ERANGE, "http_status", "%s: HTTP %d is not a success%s", what,
-                        http_status, extra);
+    /* a refused request (a service id that does not exist) will not change on
+     * retry; a server error may */
+    return pv_error_set(err, http_status >= 400 && http_status < 500 ? PV_ERANGE : PV_EUNAVAILABLE,
+                        "http_status", "%s: HTTP %d is not a success%s", what, http_status, extra);
 }
 
 static int pv_isbank_service_id(json_object *in, int64_t *id, pv_error *err)
@@ -939,7 +941,7 @@ static void *pv_isbank_parse_spec(int http_status, const char *body, size_t len,
     int rc;
 
     if (http_status < 200 || http_status > 299) {
-        pv_isbank_status_error(http_status, body, len, what, false, err);
+        pv_isbank_status_error(http_status, body, len, what, err);
         return NULL;
     }
     rc = pv_json_parse(body, len, what, &root, err);
@@ -1804,45 +1806,14 @@ out:
 
 /*---- Token hooks ----*/
 
-/* Appends key=value, form-urlencoded (RFC 1866 / WHATWG: unreserved bytes
- * as they are, space as '+', others %XX). */
-static void pv_isbank_form(char *buf, size_t *o, const char *key, const char *value)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    if (*o > 0)
-        buf[(*o)++] = '&';
-    for (const char *k = key; *k != '\0'; k++)
-        buf[(*o)++] = *k;
-    buf[(*o)++] = '=';
-    for (const unsigned char *v = (const unsigned char *)value; *v != '\0'; v++) {
-        unsigned char c = *v;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~') {
-            buf[(*o)++] = (char)c;
-        } else if (c == ' ') {
-            buf[(*o)++] = '+';
-        } else {
-            buf[(*o)++] = '%';
-            buf[(*o)++] = hex[c >> 4];
-            buf[(*o)++] = hex[c & 15];
-        }
-    }
-    buf[*o] = '\0';
-}
-
 static int pv_isbank_build_token_request(const pv_ctx *ctx, pv_request *req, pv_error *err)
 {
     const char *id = pv_ctx_setting(&pv_isbank, ctx, ISBANK_CLIENT_ID);
     const char *secret = pv_ctx_setting(&pv_isbank, ctx, ISBANK_CLIENT_SECRET);
     const char *path = pv_ctx_setting(&pv_isbank, ctx, ISBANK_TOKEN_PATH);
-    const char *scope = pv_ctx_setting(&pv_isbank, ctx, ISBANK_SCOPE);
-    char q[ISBANK_QUOTE_MAX];
+    char q[ISBANK_QUOTE_MAX], abs[PV_PATH_MAX];
 
     pv_request_init(req);
-    if (id == NULL)
-        return pv_error_set(err, PV_ECONFIG, "client_id", "client_id: not configured");
-    if (secret == NULL)
-        return pv_error_set(err, PV_ECONFIG, "client_secret", "client_secret: not configured");
     size_t plen = path != NULL ? strlen(path) : 0;
     if (path == NULL || plen == 0 || plen + 1 >= PV_PATH_MAX ||
         strpbrk(path, " \t\r\n?#") != NULL) {
@@ -1852,32 +1823,15 @@ static int pv_isbank_build_token_request(const pv_ctx *ctx, pv_request *req, pv_
                             "query or fragment)",
                             q);
     }
-    size_t cap = 3 * (strlen(id) + strlen(secret) + (scope != NULL ? strlen(scope) : 0)) + 128;
-    char *form = malloc(cap);
-    if (form == NULL)
-        return pv_error_set(err, PV_ENOMEM, "body", "body: out of memory");
-    size_t o = 0;
-    form[0] = '\0';
-    pv_isbank_form(form, &o, "grant_type", "client_credentials");
-    pv_isbank_form(form, &o, "client_id", id);
-    pv_isbank_form(form, &o, "client_secret", secret);
-    if (scope != NULL && scope[0] != '\0')
-        pv_isbank_form(form, &o, "scope", scope);
-
-    req->method = "POST";
     /* "api/isbank/v1/oauth2/token" means the same path: the request's is absolute */
-    snprintf(req->path, sizeof(req->path), "%s%s", path[0] == '/' ? "" : "/", path);
+    snprintf(abs, sizeof(abs), "%s%s", path[0] == '/' ? "" : "/", path);
+    int rc = pv_oauth_token_request(req, abs, id, secret,
+                                    pv_ctx_setting(&pv_isbank, ctx, ISBANK_SCOPE), err);
     /* API Connect checks the client id on every path, the token one too */
-    int rc = pv_request_add_header(req, "X-IBM-client-id", id, err);
+    if (rc == PV_OK)
+        rc = pv_request_add_header(req, "X-IBM-client-id", id, err);
     if (rc == PV_OK)
         rc = pv_request_add_header(req, "X-IBM-client-secret", secret, err);
-    if (rc == PV_OK)
-        rc = pv_request_add_header(req, "Content-Type", "application/x-www-form-urlencoded", err);
-    if (rc == PV_OK)
-        rc = pv_request_add_header(req, "Accept", "application/json", err);
-    if (rc == PV_OK)
-        rc = pv_request_set_body(req, form, o, err);
-    free(form);
     if (rc != PV_OK)
         pv_request_clear(req);
     return rc;
@@ -1886,65 +1840,8 @@ static int pv_isbank_build_token_request(const pv_ctx *ctx, pv_request *req, pv_
 static int pv_isbank_parse_token(int http_status, const char *body, size_t len, pv_token *tok,
                                  pv_error *err)
 {
-    static const char *const what = "İş Bankası token answer";
-    json_object *root = NULL;
-    char type[32];
-    bool present;
-
-    memset(tok, 0, sizeof(*tok));
-    /* a refused client (RFC 6749 §5.2: 400 invalid_client) is config too */
-    if (http_status < 200 || http_status > 299)
-        return pv_isbank_status_error(http_status, body, len, what, true, err);
-    int rc = pv_json_parse(body, len, what, &root, err);
-    if (rc == PV_OK)
-        rc = pv_isbank_expect(root, json_type_object, "", "an object", err);
-    json_object *at = rc == PV_OK ? pv_json_member(root, "access_token") : NULL;
-    if (rc == PV_OK && at == NULL)
-        rc = pv_error_set(err, PV_EMISSING, "access_token",
-                          "access_token: required field is "
-                          "missing");
-    if (rc == PV_OK && !json_object_is_type(at, json_type_string))
-        rc = pv_error_set(err, PV_ETYPE, "access_token", "access_token: expected a string, got %s",
-                          json_type_to_name(json_object_get_type(at)));
-    if (rc == PV_OK) {
-        /* the token is a secret: described by its length only */
-        const char *t = json_object_get_string(at);
-        size_t n = (size_t)json_object_get_string_len(at);
-        bool visible = n > 0;
-        for (size_t i = 0; i < n; i++)
-            if ((unsigned char)t[i] < 0x21 || (unsigned char)t[i] > 0x7e)
-                visible = false;
-        if (n >= PV_TOKEN_MAX)
-            rc = pv_error_set(err, PV_ETOOBIG, "access_token",
-                              "access_token: %zu bytes long, the limit is %d", n, PV_TOKEN_MAX - 1);
-        else if (!visible)
-            rc = pv_error_set(err, PV_EFORMAT, "access_token",
-                              "access_token: empty or holds blanks or control characters (%zu "
-                              "bytes; not quoted)",
-                              n);
-        else
-            memcpy(tok->access_token, t, n + 1);
-    }
-    if (rc == PV_OK)
-        rc = pv_json_string(root, "token_type", "token_type", false, type, sizeof(type), &present,
-                            err);
-    if (rc == PV_OK && present && strcasecmp(type, "Bearer") != 0) {
-        char q[ISBANK_QUOTE_MAX];
-        pv_isbank_quote(q, sizeof(q), type, strlen(type));
-        rc = pv_error_set(err, PV_EUNSUPPORTED, "token_type",
-                          "token_type: \"%s\" is not a bearer token", q);
-    }
-    if (rc == PV_OK)
-        rc = pv_json_int64(root, "expires_in", "expires_in", false, &tok->expires_in_s, &present,
-                           err);
-    if (rc == PV_OK && present && tok->expires_in_s <= 0)
-        rc = pv_error_set(err, PV_ERANGE, "expires_in",
-                          "expires_in: %" PRId64 " must be a positive number of seconds",
-                          tok->expires_in_s);
-    if (rc != PV_OK)
-        memset(tok, 0, sizeof(*tok));
-    json_object_put(root);
-    return rc;
+    /* expires_in absent: 0, the worker applies its own lifetime */
+    return pv_oauth_parse_token("İş Bankası token endpoint", http_status, body, len, 0, tok, err);
 }
 
 const pv_provider pv_isbank = {

@@ -402,39 +402,6 @@ static int pv_payone_query_id(const pv_command *cmd, char *buf, size_t cap, pv_e
 
 /*---- Request ----*/
 
-static bool pv_payone_form_safe(unsigned char c)
-{
-    return pv_payone_is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '*';
-}
-
-/* "name=" + value encoded as application/x-www-form-urlencoded. Caller frees. */
-static char *pv_payone_form_encode(const char *name, const char *value, size_t len, size_t *out_len)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t nlen = strlen(name);
-    char *buf = malloc(nlen + 1 + 3 * len + 1);
-    if (buf == NULL)
-        return NULL;
-    memcpy(buf, name, nlen);
-    size_t o = nlen;
-    buf[o++] = '=';
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)value[i];
-        if (pv_payone_form_safe(c)) {
-            buf[o++] = (char)c;
-        } else if (c == ' ') {
-            buf[o++] = '+';
-        } else {
-            buf[o++] = '%';
-            buf[o++] = hex[c >> 4];
-            buf[o++] = hex[c & 15];
-        }
-    }
-    buf[o] = '\0';
-    *out_len = o;
-    return buf;
-}
-
 /* Starts a JSON body with the configured credentials and checks the form
  * field name. The token is never quoted. */
 static int pv_payone_credentials(const pv_ctx *ctx, json_object **root, const char **field,
@@ -455,7 +422,8 @@ static int pv_payone_credentials(const pv_ctx *ctx, json_object **root, const ch
     size_t nlen = name != NULL ? strlen(name) : 0;
     bool ok = nlen > 0 && nlen <= PAYONE_FORM_FIELD_MAX;
     for (size_t i = 0; ok && i < nlen; i++)
-        ok = pv_payone_form_safe((unsigned char)name[i]) && name[i] != '*';
+        ok = pv_payone_is_alnum((unsigned char)name[i]) || name[i] == '-' || name[i] == '.' ||
+             name[i] == '_';
     if (!ok) {
         pv_quote(q, sizeof(q), name, nlen);
         return pv_error_set(err, PV_ECONFIG, "form_field",
@@ -476,25 +444,14 @@ static int pv_payone_credentials(const pv_ctx *ctx, json_object **root, const ch
 static int pv_payone_form_request(const char *path, const char *field, json_object *root,
                                   pv_request *req, pv_error *err)
 {
-    size_t jlen = 0, flen = 0;
-    const char *json = pv_json_dump(root, &jlen);
-    char *form = pv_payone_form_encode(field, json, jlen, &flen);
+    const pv_form_field form[] = {{field, pv_json_dump(root, NULL)}};
 
     pv_request_init(req);
     req->method = "POST";
     snprintf(req->path, sizeof(req->path), "%s", path);
-    int rc = form != NULL ? PV_OK
-                          : pv_error_set(err, PV_ENOMEM, "body", "PayOne request: out of memory");
-    if (rc == PV_OK)
-        rc = pv_request_add_header(req, "Content-Type", "application/x-www-form-urlencoded", err);
+    int rc = pv_request_set_form(req, form, 1, err);
     if (rc == PV_OK)
         rc = pv_request_add_header(req, "Accept", "application/json", err);
-    if (rc == PV_OK)
-        rc = pv_request_set_body(req, form, flen, err);
-    if (form != NULL) {
-        memset(form, 0, flen); /* it holds the token */
-        free(form);
-    }
     json_object_put(root);
     if (rc != PV_OK)
         pv_request_clear(req);

@@ -663,178 +663,19 @@ out:
 
 /*---- Token ----*/
 
-/* Appends key=value (form-urlencoded, '&' first unless at the start) at o. */
-static size_t pv_sipay_form_add(char *buf, size_t o, const char *key, const char *value)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    if (o > 0)
-        buf[o++] = '&';
-    for (const char *k = key; *k != '\0'; k++)
-        buf[o++] = *k;
-    buf[o++] = '=';
-    for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
-        unsigned char c = *p;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~') {
-            buf[o++] = (char)c;
-        } else if (c == ' ') {
-            buf[o++] = '+';
-        } else {
-            buf[o++] = '%';
-            buf[o++] = hex[c >> 4];
-            buf[o++] = hex[c & 15];
-        }
-    }
-    buf[o] = '\0';
-    return o;
-}
-
 static int pv_sipay_build_token_request(const pv_ctx *ctx, pv_request *req, pv_error *err)
 {
-    static const char *const keys[] = {"grant_type", "client_id", "client_secret", "scope"};
-    const char *values[4] = {
-        "client_credentials",
-        pv_ctx_setting(&pv_sipay, ctx, SIPAY_CLIENT_ID),
-        pv_ctx_setting(&pv_sipay, ctx, SIPAY_CLIENT_SECRET),
-        pv_ctx_setting(&pv_sipay, ctx, SIPAY_SCOPE),
-    };
-    size_t cap = 1;
-
-    pv_request_init(req);
-    for (size_t i = 0; i < 4; i++) {
-        if (values[i] == NULL)
-            return pv_error_set(err, PV_ECONFIG, keys[i], "setting %s is not configured", keys[i]);
-        cap += strlen(keys[i]) + 2 + 3 * strlen(values[i]);
-    }
-    char *form = malloc(cap);
-    if (form == NULL)
-        return pv_error_set(err, PV_ENOMEM, "body", "token request: out of memory");
-    size_t len = 0;
-    for (size_t i = 0; i < 4; i++)
-        len = pv_sipay_form_add(form, len, keys[i], values[i]);
-
-    req->method = "POST";
-    snprintf(req->path, sizeof(req->path), "/connect/token");
-    int rc = pv_request_add_header(req, "Content-Type", "application/x-www-form-urlencoded", err);
-    if (rc == PV_OK)
-        rc = pv_request_add_header(req, "Accept", "application/json", err);
-    if (rc == PV_OK)
-        rc = pv_request_set_body(req, form, len, err);
-    /* the form holds the secret: wipe it before it goes back to the heap */
-    memset(form, 0, cap);
-    free(form);
-    if (rc != PV_OK)
-        pv_request_clear(req);
-    return rc;
-}
-
-/* Non-2xx answer of the token endpoint: names the status and the OAuth
- * `error` code (RFC 6749 §5.2), never anything else of the body. */
-static int pv_sipay_token_status(int http_status, json_object *root, pv_error *err)
-{
-    char oauth[64] = "", q[96], note[128] = "";
-    pv_error ignored = {0};
-    if (root != NULL &&
-        pv_json_string(root, "error", "error", false, oauth, sizeof(oauth), NULL, &ignored) ==
-            PV_OK &&
-        oauth[0] != '\0') {
-        pv_quote(q, sizeof(q), oauth, strlen(oauth));
-        snprintf(note, sizeof(note), " (error \"%s\")", q);
-    }
-    if (http_status == 400 || http_status == 401 || http_status == 403)
-        return pv_error_set(err, PV_ECONFIG, "http_status",
-                            "Sipay token endpoint: HTTP %d%s: check client_id, client_secret "
-                            "and scope",
-                            http_status, note);
-    return pv_error_set(err, PV_ERANGE, "http_status", "Sipay token endpoint: HTTP %d%s",
-                        http_status, note);
+    return pv_oauth_token_request(req, "/connect/token",
+                                  pv_ctx_setting(&pv_sipay, ctx, SIPAY_CLIENT_ID),
+                                  pv_ctx_setting(&pv_sipay, ctx, SIPAY_CLIENT_SECRET),
+                                  pv_ctx_setting(&pv_sipay, ctx, SIPAY_SCOPE), err);
 }
 
 static int pv_sipay_parse_token(int http_status, const char *body, size_t len, pv_token *tok,
                                 pv_error *err)
 {
-    json_object *root = NULL;
-    pv_error perr = {0};
-    char type[32], q[96];
-    bool present;
-    int64_t expires = SIPAY_TOKEN_LIFETIME_S;
-    int rc;
-
-    memset(tok, 0, sizeof(*tok));
-    int prc = pv_json_parse(body, len, "Sipay token response", &root, &perr);
-    pv_error_clear(&perr); /* its excerpt of the body could hold the token */
-    if (http_status < 200 || http_status >= 300) {
-        rc = pv_sipay_token_status(http_status, prc == PV_OK ? root : NULL, err);
-        goto out;
-    }
-    if (prc != PV_OK) {
-        rc = pv_error_set(err, PV_EPARSE, "",
-                          "Sipay token response: not a JSON document (%zu bytes, not quoted)", len);
-        goto out;
-    }
-    if (!json_object_is_type(root, json_type_object)) {
-        rc = pv_error_set(err, PV_ETYPE, "", "Sipay token response: expected an object, got %s",
-                          json_type_to_name(json_object_get_type(root)));
-        goto out;
-    }
-    json_object *t = pv_json_member(root, "access_token");
-    if (t == NULL) {
-        rc = pv_error_set(err, PV_EMISSING, "access_token",
-                          "access_token: required field is "
-                          "missing");
-        goto out;
-    }
-    if (!json_object_is_type(t, json_type_string)) {
-        rc = pv_error_set(err, PV_ETYPE, "access_token",
-                          "access_token: expected a string, got %s (not quoted)",
-                          json_type_to_name(json_object_get_type(t)));
-        goto out;
-    }
-    size_t tlen = (size_t)json_object_get_string_len(t);
-    const char *ts = json_object_get_string(t);
-    if (tlen == 0) {
-        rc = pv_error_set(err, PV_EFORMAT, "access_token", "access_token: empty");
-        goto out;
-    }
-    if (tlen >= sizeof(tok->access_token)) {
-        rc = pv_error_set(err, PV_ETOOBIG, "access_token",
-                          "access_token: %zu bytes long, the limit is %zu", tlen,
-                          sizeof(tok->access_token) - 1);
-        goto out;
-    }
-    for (size_t i = 0; i < tlen; i++) {
-        unsigned char c = (unsigned char)ts[i];
-        if (c < 0x21 || c > 0x7e) {
-            rc = pv_error_set(err, PV_EFORMAT, "access_token",
-                              "access_token: byte %zu is not allowed in a bearer token (not "
-                              "quoted)",
-                              i);
-            goto out;
-        }
-    }
-    rc = pv_json_string(root, "token_type", "token_type", false, type, sizeof(type), &present, err);
-    if (rc != PV_OK)
-        goto out;
-    if (present && strcasecmp(type, "Bearer") != 0) {
-        pv_quote(q, sizeof(q), type, strlen(type));
-        rc = pv_error_set(err, PV_EFORMAT, "token_type",
-                          "token_type: \"%s\" is not Bearer, the only type sent", q);
-        goto out;
-    }
-    rc = pv_json_int64(root, "expires_in", "expires_in", false, &expires, &present, err);
-    if (rc != PV_OK)
-        goto out;
-    if (expires <= 0) {
-        rc = pv_error_set(err, PV_ERANGE, "expires_in",
-                          "expires_in: %" PRId64 " must be a positive number of seconds", expires);
-        goto out;
-    }
-    memcpy(tok->access_token, ts, tlen);
-    tok->access_token[tlen] = '\0';
-    tok->expires_in_s = expires;
-out:
-    json_object_put(root);
-    return rc;
+    return pv_oauth_parse_token("Sipay token endpoint", http_status, body, len,
+                                SIPAY_TOKEN_LIFETIME_S, tok, err);
 }
 
 const pv_provider pv_sipay = {

@@ -242,8 +242,8 @@ static void test_isbank_spec_errors(void **state)
         {403, "", PV_ECONFIG, "http_status", "403"},
         {404, "{\"infos\": [{\"code\": \"BIS404\", \"message\": \"Servis bulunamadı\"}]}",
          PV_ERANGE, "http_status", "Servis bulunamadı"},
-        {500, "oops", PV_ERANGE, "http_status", "500"},
-        {503, "{\"httpCode\": \"503\", \"moreInformation\": \"Backend down\"}", PV_ERANGE,
+        {500, "oops", PV_EUNAVAILABLE, "http_status", "500"},
+        {503, "{\"httpCode\": \"503\", \"moreInformation\": \"Backend down\"}", PV_EUNAVAILABLE,
          "http_status", "Backend down"},
         {200, "", PV_EPARSE, "", "empty"},
         {200, "<html>", PV_EPARSE, "", "invalid JSON"},
@@ -1214,8 +1214,8 @@ static void test_isbank_parse_token(void **state)
         {400, "{\"error\": \"invalid_scope\", \"error_description\": \"bad scope\"}", PV_ECONFIG,
          NULL, 0, "http_status"},
         {403, "", PV_ECONFIG, NULL, 0, "http_status"},
-        {500, "oops", PV_ERANGE, NULL, 0, "http_status"},
-        {503, "", PV_ERANGE, NULL, 0, "http_status"},
+        {500, "oops", PV_EUNAVAILABLE, NULL, 0, "http_status"},
+        {503, "", PV_EUNAVAILABLE, NULL, 0, "http_status"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         pv_token tok;
