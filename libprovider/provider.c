@@ -278,6 +278,35 @@ pv_outcome pv_classify_fault(const pv_provider *p, pv_fault fault)
     return pv_classify_fault_default(p, fault);
 }
 
+/*---- Checked building ----*/
+
+int pv_provider_check_settings(const pv_provider *p, const pv_ctx *ctx, pv_error *err)
+{
+    for (int i = 0; p->settings[i].name != NULL; i++) {
+        if (!p->settings[i].required || pv_ctx_setting(p, ctx, i) != NULL)
+            continue;
+        char env[96];
+        size_t o = (size_t)snprintf(env, sizeof(env), "PAYW_%s_", p->name);
+        for (const char *c = p->settings[i].name; *c != '\0' && o + 1 < sizeof(env); c++)
+            env[o++] = (*c >= 'a' && *c <= 'z') ? (char)(*c - 'a' + 'A') : *c;
+        env[o < sizeof(env) ? o : sizeof(env) - 1] = '\0';
+        return pv_error_set(err, PV_ECONFIG, p->settings[i].name,
+                            "%s setting %s is not configured (%s or %s_FILE)", p->name,
+                            p->settings[i].name, env, env);
+    }
+    return PV_OK;
+}
+
+int pv_provider_build_request(const pv_provider *p, const pv_command *cmd, const pv_ctx *ctx,
+                              pv_request *req, pv_error *err)
+{
+    pv_request_init(req);
+    int rc = pv_provider_check_settings(p, ctx, err);
+    if (rc == PV_OK)
+        rc = p->build_request(cmd, ctx, req, err);
+    return rc;
+}
+
 /*---- Checked parsing ----*/
 
 static void pv_provider_enforce(const pv_provider *p, int http_status, pv_result *res)

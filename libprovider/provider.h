@@ -199,6 +199,18 @@ pv_outcome pv_classify_fault_default(const pv_provider *p, pv_fault fault);
 /* Runs p->classify_fault or the default. */
 pv_outcome pv_classify_fault(const pv_provider *p, pv_fault fault);
 
+/* Checks that every required setting of p has a value in ctx (or a default).
+ * PV_ECONFIG names the first one missing and its environment variable
+ * ("PAYOFIN setting api_key is not configured (PAYW_PAYOFIN_API_KEY)").
+ * The worker runs it at start-up for every enabled provider. */
+int pv_provider_check_settings(const pv_provider *p, const pv_ctx *ctx, pv_error *err);
+
+/* What the worker calls instead of p->build_request: checks the settings
+ * first, so a missing credential is reported the same way for every adapter,
+ * then builds. On failure req is left empty. */
+int pv_provider_build_request(const pv_provider *p, const pv_command *cmd, const pv_ctx *ctx,
+                              pv_request *req, pv_error *err);
+
 /* What the worker calls instead of the raw hooks: runs p->parse_response (or
  * p->parse_inquiry) and then enforces the core's invariants, whatever the
  * adapter did:

@@ -196,8 +196,20 @@ static void test_contract_requests(void **state)
         pv_error_clear(&err);
         pv_command_clear(&bad);
 
+        /* no settings at all: the checked build names the first required
+         * setting and its variable, for every adapter alike */
+        const pv_ctx none = {.token = c.ctx.token, .spec = c.ctx.spec};
+        int rc = pv_provider_build_request(c.p, &c.cmd, &none, &r1, &err);
+        assert_int_equal(rc, PV_ECONFIG);
+        assert_non_null(strstr(err.errstr, "PAYW_"));
+        assert_non_null(strstr(err.errstr, c.p->name));
+        assert_int_equal(r1.nheaders, 0);
+        assert_int_equal(pv_provider_check_settings(c.p, &c.ctx, &err), PV_OK);
+        assert_int_equal(pv_provider_build_request(c.p, &c.cmd, &c.ctx, &r1, &err), PV_OK);
+        pv_request_clear(&r1);
+
         if (c.p->caps & PV_CAP_INQUIRY) {
-            int rc = c.p->build_inquiry(&c.cmd, &c.ctx, &r1, &err);
+            rc = c.p->build_inquiry(&c.cmd, &c.ctx, &r1, &err);
             assert_true(rc == PV_OK || rc == PV_EUNSUPPORTED);
             if (rc == PV_OK) {
                 assert_int_equal(c.p->build_inquiry(&c.cmd, &c.ctx, &r2, &err), PV_OK);
