@@ -20,18 +20,45 @@ WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissin
             -Wformat=2 -Wno-format-nonliteral
 DEFS     := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 CFLAGS   ?= $(OPT) -g
-ALL_CFLAGS = $(WARN) $(DEFS) $(CFLAGS) $(SANFLAGS) -Ilibprovider -MMD -MP
+ALL_CFLAGS = $(WARN) $(DEFS) $(CFLAGS) $(SANFLAGS) -Ilibprovider -Ischemas -MMD -MP
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
 
 JSONC_LIBS  := -ljson-c
+AVRO_LIBS   := -lavro
 CMOCKA_LIBS := -lcmocka
 
 # ---- libprovider ---------------------------------------------------------
 PV_SRC := $(sort $(wildcard libprovider/*.c))
 PV_OBJ := $(PV_SRC:%.c=$(BUILD)/%.o)
 PV_LIB := $(BUILD)/libprovider/libprovider.a
+
+# ---- schemas: the event contracts and the codec ----------------------------
+# The .avsc files are compiled into the binaries (schemas/embed.c), so what
+# runs is exactly what is in the repository.
+AVSC    := schemas/payment_command.avsc schemas/payment_result.avsc schemas/balance_update.avsc
+SC_SRC  := $(sort $(wildcard schemas/sc_*.c))
+SC_OBJ  := $(SC_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/sc_avsc.o
+SC_LIB  := $(BUILD)/schemas/libschemas.a
+EMBED   := $(BUILD)/tools/embed
+
+$(EMBED): schemas/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(DEFS) -O2 -o $@ $<
+
+$(BUILD)/gen/sc_avsc.c: $(AVSC) $(EMBED)
+	@mkdir -p $(dir $@)
+	$(EMBED) $@ sc_avsc_payment_command=schemas/payment_command.avsc \
+	    sc_avsc_payment_result=schemas/payment_result.avsc \
+	    sc_avsc_balance_update=schemas/balance_update.avsc
+
+$(BUILD)/gen/sc_avsc.o: $(BUILD)/gen/sc_avsc.c
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(SC_LIB): $(SC_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
 
 # ---- unit tests ------------------------------------------------------------
 TEST_UTIL_SRC := tests/unit/testutil.c
@@ -45,7 +72,7 @@ TEST_UTIL_OBJ := $(TEST_UTIL_SRC:%.c=$(BUILD)/%.o)
 
 all: lib tests
 
-lib: $(PV_LIB)
+lib: $(PV_LIB) $(SC_LIB)
 tests: $(TEST_BIN)
 
 $(BUILD)/%.o: %.c
@@ -56,11 +83,11 @@ $(PV_LIB): $(PV_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_UTIL_OBJ) $(PV_LIB)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_UTIL_OBJ) $(SC_LIB) $(PV_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(JSONC_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(AVRO_LIBS) $(JSONC_LIBS)
 
--include $(PV_OBJ:.o=.d) $(TEST_BIN:%=$(BUILD)/tests/unit/%.d) $(TEST_UTIL_OBJ:.o=.d)
+-include $(PV_OBJ:.o=.d) $(SC_OBJ:.o=.d) $(TEST_BIN:%=$(BUILD)/tests/unit/%.d) $(TEST_UTIL_OBJ:.o=.d)
 
 # ---- the test command (README, .ci/run) ------------------------------------
 deps:

@@ -127,6 +127,34 @@ typedef struct pv_result {
     char error[PV_ERR_STR_MAX]; /* why the body could not be used, "" when it could */
 } pv_result;
 
+/* A PaymentResult event: the result of a command plus what the worker knows
+ * (DESIGN §5). Pointers are borrowed for the duration of the encode call. */
+typedef struct pv_result_event {
+    char event_id[PV_ID_MAX];
+    char command_id[PV_ID_MAX];         /* "" when a rejected command's id was unreadable */
+    const struct pv_provider *provider; /* NULL when unknown (rejected) */
+    char operation[PV_NAME_MAX];
+    char query_id[PV_ID_MAX];
+    pv_status status;
+    const pv_result *result; /* provider answer, NULL when no call was made */
+    int attempts;            /* provider calls made */
+    int64_t fence;           /* claim's fencing token, 0 when none */
+    char worker[PV_NAME_MAX];
+    int64_t processed_at_ms;
+    char reason[PV_ERR_STR_MAX]; /* why, for REJECTED/FAILED/UNKNOWN/EXPIRED */
+    json_object *field_errors;   /* borrowed array of {field, value?, error}, or NULL */
+} pv_result_event;
+
+/* A BalanceUpdate event. */
+typedef struct pv_balance_event {
+    char event_id[PV_ID_MAX];
+    const struct pv_provider *provider;
+    const pv_balance *balance; /* borrowed */
+    int64_t observed_at_ms;
+    char source_command_id[PV_ID_MAX];
+    int64_t fence;
+} pv_balance_event;
+
 void pv_command_init(pv_command *cmd);
 void pv_command_clear(pv_command *cmd);
 

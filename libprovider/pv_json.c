@@ -107,13 +107,17 @@ const char *pv_json_number_text(json_object *v, size_t *len)
     }
 }
 
-/* json-c clamps integers that do not fit 64 bits to INT64_MIN or UINT64_MAX, and
- * json_object_get_int64 caps values above INT64_MAX at INT64_MAX: a value at
- * either end of the range is therefore treated as out of range. */
+/* json-c keeps integers up to UINT64_MAX (as uint64 above INT64_MAX) and
+ * clamps longer ones to UINT64_MAX or INT64_MIN. Its text of the stored value
+ * tells them apart: anything above INT64_MAX is out of our range, and so is
+ * INT64_MIN, which a clamped negative number is indistinguishable from. */
 static bool pv_json_int_clamped(json_object *v)
 {
-    int64_t i = json_object_get_int64(v);
-    return i == INT64_MAX || i == INT64_MIN;
+    size_t len;
+    const char *t = json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN, &len);
+    if (t[0] == '-')
+        return strcmp(t, "-9223372036854775808") == 0;
+    return len > 19 || (len == 19 && strcmp(t, "9223372036854775807") > 0);
 }
 
 /*---- Typed readers ----*/

@@ -223,6 +223,16 @@ int pv_money_from_minor(int64_t minor, const char *currency, pv_money *out, pv_e
     return PV_OK;
 }
 
+int pv_decimal_check(const char *s, size_t len, const char *field, pv_error *err)
+{
+    /* the syntax is the currency-independent part of pv_money_parse; parsed
+     * with exponent 0 (JPY) the range check is the loosest one (the integer
+     * part fits int64), so every amount that fits some currency passes and
+     * the adapter applies its own currency's range */
+    pv_money probe;
+    return pv_money_parse(s, len, "JPY", field, &probe, err);
+}
+
 /*---- Formatting and arithmetic ----*/
 
 int pv_money_format(const pv_money *m, char *buf, size_t cap)

@@ -70,6 +70,11 @@ int pv_money_format_minor(const pv_money *m, char *buf, size_t cap);
 /* a + b into *out; PV_ERANGE on overflow or different currencies. */
 int pv_money_add(const pv_money *a, const pv_money *b, pv_money *out);
 
+/* Checks that s[0..len) is plain decimal text as pv_money_parse accepts it
+ * (optional '-', digits without leading zeros, optional fraction; at most
+ * PV_MONEY_TEXT_MAX-1 chars), whatever the currency. PV_EFORMAT/PV_ERANGE. */
+int pv_decimal_check(const char *s, size_t len, const char *field, pv_error *err);
+
 /* Parses a whole decimal integer s[0..len) (optional '-') into int64 without
  * overflow. Returns PV_OK, PV_EFORMAT or PV_ERANGE (no error object). */
 int pv_parse_int64(const char *s, size_t len, int64_t *out);

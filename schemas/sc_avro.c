@@ -1,0 +1,605 @@
+/* sc_avro.c -- see sc_avro.h. */
+#include "sc_avro.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pv_json.h"
+#include "pv_money.h"
+#include "sc_codec.h"
+
+/*---- Marks from the schema JSON ----*/
+
+static void sc_marks_walk(sc_marks *m, json_object *node)
+{
+    if (json_object_is_type(node, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(node); i++)
+            sc_marks_walk(m, json_object_array_get_idx(node, i));
+        return;
+    }
+    if (!json_object_is_type(node, json_type_object))
+        return;
+    json_object *type = NULL, *name = NULL, *fields = NULL, *prov = NULL;
+    json_object_object_get_ex(node, "type", &type);
+    json_object_object_get_ex(node, "name", &name);
+    if (type != NULL && json_object_is_type(type, json_type_string) &&
+        strcmp(json_object_get_string(type), "record") == 0 && name != NULL &&
+        json_object_object_get_ex(node, "fields", &fields)) {
+        const char *rname = json_object_get_string(name);
+        if (json_object_object_get_ex(node, "x-provider", &prov) &&
+            m->nproviders < sizeof(m->providers) / sizeof(m->providers[0])) {
+            snprintf(m->providers[m->nproviders][0], sizeof(m->providers[0][0]), "%s",
+                     json_object_get_string(prov));
+            snprintf(m->providers[m->nproviders][1], sizeof(m->providers[0][1]), "%s", rname);
+            m->nproviders++;
+        }
+        for (size_t i = 0; i < json_object_array_length(fields); i++) {
+            json_object *f = json_object_array_get_idx(fields, i), *fname = NULL, *dec = NULL;
+            if (json_object_object_get_ex(f, "x-decimal", &dec) && json_object_get_boolean(dec) &&
+                json_object_object_get_ex(f, "name", &fname) &&
+                m->ndecimals < sizeof(m->decimals) / sizeof(m->decimals[0])) {
+                snprintf(m->decimals[m->ndecimals++], sizeof(m->decimals[0]), "%s.%s", rname,
+                         json_object_get_string(fname));
+            }
+        }
+    }
+    json_object_object_foreach(node, k, v)
+    {
+        (void)k;
+        sc_marks_walk(m, v);
+    }
+}
+
+int sc_marks_collect(sc_marks *m, const char *schema_json, size_t len, pv_error *err)
+{
+    json_object *root;
+    memset(m, 0, sizeof(*m));
+    int rc = pv_json_parse(schema_json, len, "schema", &root, err);
+    if (rc != PV_OK)
+        return rc;
+    sc_marks_walk(m, root);
+    json_object_put(root);
+    return PV_OK;
+}
+
+const char *sc_marks_branch(const sc_marks *m, const char *provider)
+{
+    for (size_t i = 0; provider != NULL && i < m->nproviders; i++)
+        if (strcmp(m->providers[i][0], provider) == 0)
+            return m->providers[i][1];
+    return NULL;
+}
+
+static int sc_marks_decimal(const sc_marks *m, const char *record, const char *field)
+{
+    char key[160];
+    snprintf(key, sizeof(key), "%s.%s", record != NULL ? record : "", field);
+    for (size_t i = 0; m != NULL && i < m->ndecimals; i++)
+        if (strcmp(m->decimals[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+/*---- UTF-8 ----*/
+
+int sc_utf8_valid(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (len - i <= n)
+            return 0; /* the sequence runs past the end */
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
+/*---- The bounded validator ----*/
+
+typedef struct sc_cursor {
+    const unsigned char *p;
+    size_t left;
+    char path[256];
+    pv_error *err;
+} sc_cursor;
+
+static int sc_fail(sc_cursor *c, int code, const char *fmt, const char *detail)
+{
+    return pv_error_set(c->err, code, c->path, "Avro body: %s: %s%s",
+                        c->path[0] != '\0' ? c->path : "(top)", fmt, detail != NULL ? detail : "");
+}
+
+/* zigzag varint; `bits` 32 or 64 */
+static int sc_read_varint(sc_cursor *c, int bits, int64_t *out)
+{
+    uint64_t v = 0;
+    int shift = 0;
+    int maxbytes = bits == 32 ? 5 : 10;
+    for (int i = 0;; i++) {
+        if (c->left == 0)
+            return sc_fail(c, PV_EPARSE, "truncated (the message ends inside a number)", NULL);
+        if (i == maxbytes)
+            return sc_fail(c, PV_EFORMAT, "malformed variable-length number", NULL);
+        unsigned char b = *c->p++;
+        c->left--;
+        v |= (uint64_t)(b & 0x7F) << shift;
+        shift += 7;
+        if ((b & 0x80) == 0)
+            break;
+    }
+    int64_t r = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+    if (bits == 32 && (r < INT32_MIN || r > INT32_MAX))
+        return sc_fail(c, PV_ERANGE, "int out of the 32-bit range", NULL);
+    *out = r;
+    return PV_OK;
+}
+
+static int sc_skip(sc_cursor *c, size_t n)
+{
+    if (n > c->left)
+        return sc_fail(c, PV_EPARSE, "truncated (the message ends inside a value)", NULL);
+    c->p += n;
+    c->left -= n;
+    return PV_OK;
+}
+
+static int sc_check_string(sc_cursor *c, int utf8)
+{
+    int64_t len;
+    char d[112];
+    int rc = sc_read_varint(c, 64, &len);
+    if (rc != PV_OK)
+        return rc;
+    if (len < 0 || (uint64_t)len > c->left) {
+        snprintf(d, sizeof(d), " (%" PRId64 " bytes declared, %zu left)", len, c->left);
+        return sc_fail(c, PV_EPARSE, "length beyond the end of the message", d);
+    }
+    if (len > SC_STRING_MAX) {
+        snprintf(d, sizeof(d), " (%" PRId64 " bytes, the limit is %d)", len, SC_STRING_MAX);
+        return sc_fail(c, PV_ETOOBIG, "string too long", d);
+    }
+    if (utf8 && !sc_utf8_valid((const char *)c->p, (size_t)len)) {
+        char q[96];
+        pv_quote(q, sizeof(q), (const char *)c->p, (size_t)len);
+        snprintf(d, sizeof(d), ": \"%s\"", q);
+        return sc_fail(c, PV_EFORMAT, "string is not valid UTF-8", d);
+    }
+    return sc_skip(c, (size_t)len);
+}
+
+static int sc_check_value(sc_cursor *c, avro_schema_t s, int depth);
+
+/* Appends ".name" (or "[i]" when name is NULL) to the path; returns the old length. */
+static size_t sc_path_push(sc_cursor *c, const char *name, int64_t index)
+{
+    size_t old = strlen(c->path);
+    if (name != NULL)
+        snprintf(c->path + old, sizeof(c->path) - old, "%s%s", old > 0 ? "." : "", name);
+    else
+        snprintf(c->path + old, sizeof(c->path) - old, "[%" PRId64 "]", index);
+    return old;
+}
+
+static int sc_check_blocks(sc_cursor *c, avro_schema_t items, int is_map, int depth)
+{
+    int64_t total = 0, count, bytes;
+    char d[96];
+    for (;;) {
+        int rc = sc_read_varint(c, 64, &count);
+        if (rc != PV_OK)
+            return rc;
+        if (count == 0)
+            return PV_OK;
+        if (count < 0) {
+            if (count == INT64_MIN)
+                return sc_fail(c, PV_EFORMAT, "malformed block count", NULL);
+            count = -count;
+            rc = sc_read_varint(c, 64, &bytes); /* block size in bytes: checked by walking */
+            if (rc != PV_OK)
+                return rc;
+        }
+        if (count > SC_ARRAY_MAX - total) {
+            snprintf(d, sizeof(d), " (more than %d items)", SC_ARRAY_MAX);
+            return sc_fail(c, PV_ETOOBIG, is_map ? "map too large" : "array too large", d);
+        }
+        for (int64_t i = 0; i < count; i++) {
+            size_t old = sc_path_push(c, NULL, total + i);
+            if (is_map) {
+                rc = sc_check_string(c, 1);
+                if (rc != PV_OK)
+                    return rc;
+            }
+            rc = sc_check_value(c, items, depth + 1);
+            if (rc != PV_OK)
+                return rc;
+            c->path[old] = '\0';
+        }
+        total += count;
+    }
+}
+
+static int sc_check_value(sc_cursor *c, avro_schema_t s, int depth)
+{
+    int64_t v;
+    int rc;
+    char d[64];
+
+    if (depth > SC_DEPTH_MAX)
+        return sc_fail(c, PV_ETOOBIG, "nested too deep", NULL);
+    while (avro_typeof(s) == AVRO_LINK)
+        s = avro_schema_link_target(s);
+    switch (avro_typeof(s)) {
+    case AVRO_NULL:
+        return PV_OK;
+    case AVRO_BOOLEAN:
+        if (c->left == 0 || *c->p > 1)
+            return sc_fail(c, PV_EFORMAT, "boolean is neither 0 nor 1", NULL);
+        return sc_skip(c, 1);
+    case AVRO_INT32:
+        return sc_read_varint(c, 32, &v);
+    case AVRO_INT64:
+        return sc_read_varint(c, 64, &v);
+    case AVRO_FLOAT:
+        return sc_skip(c, 4);
+    case AVRO_DOUBLE:
+        return sc_skip(c, 8);
+    case AVRO_STRING:
+        return sc_check_string(c, 1);
+    case AVRO_BYTES:
+        return sc_check_string(c, 0);
+    case AVRO_FIXED:
+        return sc_skip(c, (size_t)avro_schema_fixed_size(s));
+    case AVRO_ENUM:
+        rc = sc_read_varint(c, 32, &v);
+        if (rc == PV_OK && (v < 0 || v >= avro_schema_enum_number_of_symbols(s))) {
+            snprintf(d, sizeof(d), " (%" PRId64 ")", v);
+            return sc_fail(c, PV_ERANGE, "enum index out of range", d);
+        }
+        return rc;
+    case AVRO_UNION:
+        rc = sc_read_varint(c, 32, &v);
+        if (rc != PV_OK)
+            return rc;
+        if (v < 0 || (size_t)v >= avro_schema_union_size(s)) {
+            snprintf(d, sizeof(d), " (%" PRId64 ")", v);
+            return sc_fail(c, PV_ERANGE, "union branch out of range", d);
+        }
+        return sc_check_value(c, avro_schema_union_branch(s, (int)v), depth + 1);
+    case AVRO_RECORD:
+        for (size_t i = 0; i < avro_schema_record_size(s); i++) {
+            size_t old = sc_path_push(c, avro_schema_record_field_name(s, (int)i), 0);
+            rc = sc_check_value(c, avro_schema_record_field_get_by_index(s, (int)i), depth + 1);
+            if (rc != PV_OK)
+                return rc;
+            c->path[old] = '\0';
+        }
+        return PV_OK;
+    case AVRO_ARRAY:
+        return sc_check_blocks(c, avro_schema_array_items(s), 0, depth);
+    case AVRO_MAP:
+        return sc_check_blocks(c, avro_schema_map_values(s), 1, depth);
+    default:
+        return sc_fail(c, PV_EUNSUPPORTED, "unsupported schema type", NULL);
+    }
+}
+
+int sc_avro_check(avro_schema_t schema, const unsigned char *buf, size_t len, pv_error *err)
+{
+    sc_cursor c = {.p = buf, .left = len, .err = err};
+    int rc = sc_check_value(&c, schema, 0);
+    if (rc == PV_OK && c.left != 0) {
+        char d[64];
+        snprintf(d, sizeof(d), " (%zu bytes)", c.left);
+        return sc_fail(&c, PV_EPARSE, "trailing bytes after the value", d);
+    }
+    return rc;
+}
+
+/*---- Avro value -> JSON ----*/
+
+static json_object *sc_to_json(avro_value_t *v, pv_error *err, int depth)
+{
+    avro_value_t child;
+    const char *name, *str;
+    size_t n, size;
+    int32_t i32;
+    int64_t i64;
+    int b, rc = 0;
+    json_object *o;
+
+    if (depth > SC_DEPTH_MAX) {
+        pv_error_set(err, PV_ETOOBIG, "", "value nested too deep");
+        return NULL;
+    }
+    switch (avro_value_get_type(v)) {
+    case AVRO_NULL:
+        return NULL; /* json-c's null */
+    case AVRO_BOOLEAN:
+        avro_value_get_boolean(v, &b);
+        return json_object_new_boolean(b);
+    case AVRO_INT32:
+        avro_value_get_int(v, &i32);
+        return json_object_new_int64(i32);
+    case AVRO_INT64:
+        avro_value_get_long(v, &i64);
+        return json_object_new_int64(i64);
+    case AVRO_FLOAT:
+    case AVRO_DOUBLE:
+        pv_error_set(err, PV_EUNSUPPORTED, "", "floating point values are not used by payworker");
+        return NULL;
+    case AVRO_STRING:
+        avro_value_get_string(v, &str, &size);
+        return json_object_new_string_len(str, size > 0 ? (int)size - 1 : 0);
+    case AVRO_BYTES: {
+        const void *bytes;
+        avro_value_get_bytes(v, &bytes, &size);
+        return json_object_new_string_len(bytes, (int)size);
+    }
+    case AVRO_ENUM: {
+        avro_value_get_enum(v, &b);
+        avro_schema_t s = avro_value_get_schema(v);
+        return json_object_new_string(avro_schema_enum_get(s, b));
+    }
+    case AVRO_UNION:
+        avro_value_get_current_branch(v, &child);
+        return sc_to_json(&child, err, depth + 1);
+    case AVRO_RECORD:
+    case AVRO_MAP:
+        o = json_object_new_object();
+        avro_value_get_size(v, &n);
+        for (size_t k = 0; k < n && rc == 0; k++) {
+            avro_value_get_by_index(v, k, &child, &name);
+            json_object *cj = sc_to_json(&child, err, depth + 1);
+            if (cj == NULL && err != NULL && err->code != PV_OK)
+                rc = -1;
+            else
+                json_object_object_add(o, name, cj);
+        }
+        break;
+    case AVRO_ARRAY:
+        o = json_object_new_array();
+        avro_value_get_size(v, &n);
+        for (size_t k = 0; k < n && rc == 0; k++) {
+            avro_value_get_by_index(v, k, &child, NULL);
+            json_object *cj = sc_to_json(&child, err, depth + 1);
+            if (cj == NULL && err != NULL && err->code != PV_OK)
+                rc = -1;
+            else
+                json_object_array_add(o, cj);
+        }
+        break;
+    default:
+        pv_error_set(err, PV_EUNSUPPORTED, "", "unsupported Avro type");
+        return NULL;
+    }
+    if (rc != 0) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_object *sc_avro_to_json(avro_value_t *value, pv_error *err)
+{
+    pv_error local = {0};
+    if (err == NULL)
+        err = &local;
+    err->code = PV_OK;
+    return sc_to_json(value, err, 0);
+}
+
+/*---- JSON -> Avro value ----*/
+
+static int sc_bad(pv_error *err, int code, const char *path, const char *want, json_object *j)
+{
+    char d[128];
+    pv_json_describe(j, d, sizeof(d));
+    return pv_error_set(err, code, path, "%s: expected %s, got %s", path, want, d);
+}
+
+static int sc_from_json(avro_value_t *v, json_object *j, const char *path, const sc_marks *m,
+                        const char *branch, int decimal, int depth, pv_error *err);
+
+static int sc_from_json_union(avro_value_t *v, json_object *j, const char *path, const sc_marks *m,
+                              const char *branch, int decimal, int depth, pv_error *err)
+{
+    avro_schema_t s = avro_value_get_schema(v);
+    size_t n = avro_schema_union_size(s);
+    int null_idx = -1, pick = -1, nonnull = 0;
+    avro_value_t child;
+
+    for (size_t i = 0; i < n; i++) {
+        avro_schema_t b = avro_schema_union_branch(s, (int)i);
+        if (avro_typeof(b) == AVRO_NULL) {
+            null_idx = (int)i;
+        } else {
+            nonnull++;
+            if (pick < 0)
+                pick = (int)i;
+        }
+    }
+    if (j == NULL) {
+        if (null_idx < 0)
+            return pv_error_set(err, PV_EMISSING, path, "%s: required field is missing", path);
+        return avro_value_set_branch(v, null_idx, &child) == 0
+                   ? avro_value_set_null(&child) == 0 ? PV_OK : PV_EUNSUPPORTED
+                   : PV_EUNSUPPORTED;
+    }
+    if (nonnull > 1) {
+        /* several records: the caller names the branch (the command's request) */
+        if (branch == NULL || avro_schema_union_branch_by_name(s, &pick, branch) == NULL)
+            return pv_error_set(err, PV_EUNSUPPORTED, path, "%s: no union branch for \"%s\"", path,
+                                branch != NULL ? branch : "(none)");
+    }
+    if (pick < 0 || avro_value_set_branch(v, pick, &child) != 0)
+        return pv_error_set(err, PV_EUNSUPPORTED, path, "%s: cannot select a union branch", path);
+    return sc_from_json(&child, j, path, m, NULL, decimal, depth + 1, err);
+}
+
+static int sc_from_json(avro_value_t *v, json_object *j, const char *path, const sc_marks *m,
+                        const char *branch, int decimal, int depth, pv_error *err)
+{
+    avro_value_t child;
+    char sub[256];
+    int64_t i64;
+    size_t len;
+    const char *text;
+    int rc;
+
+    if (depth > SC_DEPTH_MAX)
+        return pv_error_set(err, PV_ETOOBIG, path, "%s: nested too deep", path);
+    avro_type_t t = avro_value_get_type(v);
+    if (t == AVRO_UNION)
+        return sc_from_json_union(v, j, path, m, branch, decimal, depth, err);
+    if (j == NULL && t != AVRO_NULL)
+        return pv_error_set(err, PV_EMISSING, path, "%s: required field is missing", path);
+
+    switch (t) {
+    case AVRO_NULL:
+        return avro_value_set_null(v) == 0 ? PV_OK : PV_EUNSUPPORTED;
+    case AVRO_BOOLEAN:
+        if (!json_object_is_type(j, json_type_boolean))
+            return sc_bad(err, PV_ETYPE, path, "a boolean", j);
+        avro_value_set_boolean(v, json_object_get_boolean(j));
+        return PV_OK;
+    case AVRO_INT32:
+    case AVRO_INT64:
+        rc = pv_json_value_int64(j, path, &i64, err);
+        if (rc != PV_OK)
+            return rc;
+        if (t == AVRO_INT32) {
+            if (i64 < INT32_MIN || i64 > INT32_MAX)
+                return pv_error_set(err, PV_ERANGE, path,
+                                    "%s: %" PRId64 " is out of the 32-bit range", path, i64);
+            avro_value_set_int(v, (int32_t)i64);
+        } else {
+            avro_value_set_long(v, i64);
+        }
+        return PV_OK;
+    case AVRO_STRING:
+        if (decimal &&
+            (json_object_is_type(j, json_type_string) || json_object_is_type(j, json_type_double) ||
+             json_object_is_type(j, json_type_int))) {
+            /* a decimal amount: its exact text (a JSON number's or a string's),
+             * checked to be plain decimal text */
+            text = pv_json_number_text(j, &len);
+            rc = pv_decimal_check(text, len, path, err);
+            if (rc != PV_OK)
+                return rc;
+        } else if (json_object_is_type(j, json_type_string)) {
+            text = json_object_get_string(j);
+            len = (size_t)json_object_get_string_len(j);
+        } else {
+            return sc_bad(err, PV_ETYPE, path, decimal ? "a decimal amount" : "a string", j);
+        }
+        if (len > SC_STRING_MAX)
+            return pv_error_set(err, PV_ETOOBIG, path, "%s: %zu bytes, the limit is %d", path, len,
+                                SC_STRING_MAX);
+        if (!sc_utf8_valid(text, len) || memchr(text, '\0', len) != NULL)
+            return sc_bad(err, PV_EFORMAT, path, "UTF-8 text without NUL", j);
+        avro_value_set_string_len(v, text, len + 1);
+        return PV_OK;
+    case AVRO_ENUM: {
+        avro_schema_t s = avro_value_get_schema(v);
+        if (!json_object_is_type(j, json_type_string))
+            return sc_bad(err, PV_ETYPE, path, "a symbol string", j);
+        int sym = avro_schema_enum_get_by_name(s, json_object_get_string(j));
+        if (sym < 0)
+            return sc_bad(err, PV_ERANGE, path, "one of the enum's symbols", j);
+        avro_value_set_enum(v, sym);
+        return PV_OK;
+    }
+    case AVRO_RECORD: {
+        avro_schema_t s = avro_value_get_schema(v);
+        const char *rname = avro_schema_name(s);
+        if (!json_object_is_type(j, json_type_object))
+            return sc_bad(err, PV_ETYPE, path, "an object", j);
+        size_t n = avro_schema_record_size(s);
+        for (size_t i = 0; i < n; i++) {
+            const char *fname = avro_schema_record_field_name(s, (int)i);
+            avro_value_get_by_index(v, i, &child, NULL);
+            snprintf(sub, sizeof(sub), "%s%s%s", path, path[0] ? "." : "", fname);
+            json_object *fj = NULL;
+            json_object_object_get_ex(j, fname, &fj);
+            /* an absent array or map is empty (the schema's default) */
+            avro_type_t ft = avro_value_get_type(&child);
+            if (fj == NULL && (ft == AVRO_ARRAY || ft == AVRO_MAP))
+                continue;
+            /* the branch hint travels down records to the union it names */
+            rc = sc_from_json(&child, fj, sub, m, branch, sc_marks_decimal(m, rname, fname),
+                              depth + 1, err);
+            if (rc != PV_OK)
+                return rc;
+        }
+        return PV_OK;
+    }
+    case AVRO_ARRAY: {
+        if (!json_object_is_type(j, json_type_array))
+            return sc_bad(err, PV_ETYPE, path, "an array", j);
+        size_t n = json_object_array_length(j);
+        if (n > SC_ARRAY_MAX)
+            return pv_error_set(err, PV_ETOOBIG, path, "%s: %zu items, the limit is %d", path, n,
+                                SC_ARRAY_MAX);
+        for (size_t i = 0; i < n; i++) {
+            snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+            avro_value_append(v, &child, NULL);
+            rc = sc_from_json(&child, json_object_array_get_idx(j, i), sub, m, NULL, 0, depth + 1,
+                              err);
+            if (rc != PV_OK)
+                return rc;
+        }
+        return PV_OK;
+    }
+    case AVRO_MAP: {
+        if (!json_object_is_type(j, json_type_object))
+            return sc_bad(err, PV_ETYPE, path, "an object", j);
+        if (json_object_object_length(j) > SC_ARRAY_MAX)
+            return pv_error_set(err, PV_ETOOBIG, path, "%s: more than %d entries", path,
+                                SC_ARRAY_MAX);
+        json_object_object_foreach(j, k, val)
+        {
+            snprintf(sub, sizeof(sub), "%s.%s", path, k);
+            avro_value_add(v, k, &child, NULL, NULL);
+            rc = sc_from_json(&child, val, sub, m, NULL, 0, depth + 1, err);
+            if (rc != PV_OK)
+                return rc;
+        }
+        return PV_OK;
+    }
+    default:
+        return pv_error_set(err, PV_EUNSUPPORTED, path, "%s: unsupported Avro type", path);
+    }
+}
+
+int sc_avro_from_json(avro_value_t *value, json_object *j, const char *path, const sc_marks *m,
+                      const char *branch, pv_error *err)
+{
+    return sc_from_json(value, j, path, m, branch, 0, 0, err);
+}

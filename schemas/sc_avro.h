@@ -1,0 +1,52 @@
+/* sc_avro.h -- schema-driven helpers over avro-c, private to the codec.
+ *
+ * DESIGN
+ * sc_avro_check walks Avro binary bytes against a schema without allocating
+ * anything, so that avro-c's reader (which trusts declared lengths) only ever
+ * sees well-formed, bounded input. sc_avro_to_json and sc_avro_from_json
+ * convert between avro-c generic values and json-c trees by the schema's
+ * shape: records <-> objects, unions <-> their value, enums <-> symbols,
+ * long/int <-> integers (a digit string is accepted going in), strings <->
+ * strings. A string field marked "x-decimal" in the schema also accepts a
+ * JSON number, whose exact text it stores.
+ */
+#ifndef SC_AVRO_H
+#define SC_AVRO_H
+
+#include <avro.h>
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "pv_error.h"
+
+/* Names of the decimal-text fields, "Record.field", and the request union's
+ * branch per provider, both read from the schema JSON's own attributes. */
+typedef struct sc_marks {
+    char decimals[32][96];
+    size_t ndecimals;
+    char providers[8][2][64]; /* {provider, record name} */
+    size_t nproviders;
+} sc_marks;
+
+/* Collects the marks of a schema text (x-decimal fields, x-provider records). */
+int sc_marks_collect(sc_marks *m, const char *schema_json, size_t len, pv_error *err);
+/* The record name of a provider's request branch, NULL when none. */
+const char *sc_marks_branch(const sc_marks *m, const char *provider);
+
+/* PV_OK when buf[0..len) is exactly one well-formed value of schema within the
+ * codec's limits; otherwise an error naming the field path and the problem. */
+int sc_avro_check(avro_schema_t schema, const unsigned char *buf, size_t len, pv_error *err);
+
+/* The value as a JSON tree (caller puts); NULL with err set on failure. */
+json_object *sc_avro_to_json(avro_value_t *value, pv_error *err);
+
+/* Fills value (a fresh generic value of its schema) from j. `path` names the
+ * value in errors; `branch` picks a record branch of a multi-record union by
+ * name (the command's request), NULL otherwise. */
+int sc_avro_from_json(avro_value_t *value, json_object *j, const char *path, const sc_marks *m,
+                      const char *branch, pv_error *err);
+
+/* True when s[0..len) is valid UTF-8 (no overlongs, no surrogates). */
+int sc_utf8_valid(const char *s, size_t len);
+
+#endif
