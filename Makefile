@@ -28,6 +28,9 @@ endif
 JSONC_LIBS  := -ljson-c
 AVRO_LIBS   := -lavro
 CMOCKA_LIBS := -lcmocka
+KAFKA_LIBS  := -lrdkafka
+CURL_LIBS   := -lcurl
+EVENT_LIBS  := -levent
 
 # ---- libprovider ---------------------------------------------------------
 PV_SRC := $(sort $(wildcard libprovider/*.c))
@@ -60,17 +63,39 @@ $(SC_LIB): $(SC_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
+# ---- worker/ and ops/ programs ---------------------------------------------
+# worker/pw_*.c is the worker's library (shared by payworker and payctl);
+# every other worker/*.c and ops/*.c is one program.
+PW_SRC   := $(sort $(wildcard worker/pw_*.c))
+PW_OBJ   := $(PW_SRC:%.c=$(BUILD)/%.o)
+PW_LIB   := $(BUILD)/worker/libworker.a
+PROG_SRC := $(sort $(filter-out $(PW_SRC),$(wildcard worker/*.c)) $(filter-out schemas/embed.c,$(wildcard ops/*.c)))
+PROGS    := $(PROG_SRC:%.c=$(BUILD)/%)
+PROG_LIBS = $(KAFKA_LIBS) $(CURL_LIBS) $(EVENT_LIBS) $(AVRO_LIBS) $(JSONC_LIBS) -lm
+
+$(PW_LIB): $(PW_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BUILD)/worker/%: $(BUILD)/worker/%.o $(PW_LIB) $(SC_LIB) $(PV_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PROG_LIBS)
+
+$(BUILD)/ops/%: $(BUILD)/ops/%.o $(PW_LIB) $(SC_LIB) $(PV_LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PROG_LIBS)
+
+progs: $(PROGS)
+
 # ---- unit tests ------------------------------------------------------------
 TEST_UTIL_SRC := tests/unit/testutil.c
 TEST_SRC      := $(sort $(filter-out $(TEST_UTIL_SRC),$(wildcard tests/unit/test_*.c)))
 TEST_BIN      := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_UTIL_OBJ := $(TEST_UTIL_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all lib tests test check format deps clean
+.PHONY: all lib tests progs itests test check format deps clean fuzz
 # keep objects that pattern rules chain through (no rebuild on every run)
 .SECONDARY:
 
-all: lib tests
+all: lib tests progs itests
 
 lib: $(PV_LIB) $(SC_LIB)
 tests: $(TEST_BIN)
@@ -87,7 +112,45 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_UTIL_OBJ) $(SC_LIB) $(PV_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(AVRO_LIBS) $(JSONC_LIBS)
 
--include $(PV_OBJ:.o=.d) $(SC_OBJ:.o=.d) $(TEST_BIN:%=$(BUILD)/tests/unit/%.d) $(TEST_UTIL_OBJ:.o=.d)
+# ---- integration tests: tests/integration/itest_*.c, one cmocka binary each,
+# run against real processes (devkafka, redis-server, provider-sim, workers)
+ITEST_SRC := $(sort $(wildcard tests/integration/itest_*.c))
+ITEST_BIN := $(ITEST_SRC:tests/integration/%.c=$(BUILD)/itests/%)
+ITEST_UTIL_SRC := $(filter-out $(ITEST_SRC),$(wildcard tests/integration/*.c))
+ITEST_UTIL_OBJ := $(ITEST_UTIL_SRC:%.c=$(BUILD)/%.o)
+
+$(BUILD)/itests/%: $(BUILD)/tests/integration/%.o $(ITEST_UTIL_OBJ) $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PROG_LIBS)
+
+itests: $(ITEST_BIN)
+
+# ---- fuzzing ---------------------------------------------------------------
+# The fuzz target also links into a cmocka test that replays the corpus.
+$(BUILD)/tests/test_fuzz_corpus: $(BUILD)/tests/unit/test_fuzz_corpus.o \
+		$(BUILD)/tests/fuzz/fuzz_command.o $(TEST_UTIL_OBJ) $(SC_LIB) $(PV_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(AVRO_LIBS) $(JSONC_LIBS)
+
+# make fuzz: libFuzzer (clang) with ASan+UBSan over command decoding for
+# FUZZ_SECONDS, starting from the committed corpus; new inputs go to
+# build/fuzz/corpus, crashes to build/fuzz/ (copy interesting ones into
+# tests/fuzz/corpus/command so make test replays them).
+FUZZ_SECONDS ?= 300
+FUZZ_CFLAGS  := $(WARN) $(DEFS) -g -O1 -Ilibprovider -Ischemas -fsanitize=fuzzer,address,undefined
+FUZZ_SRC     := tests/fuzz/fuzz_command.c $(PV_SRC) $(SC_SRC)
+
+build/fuzz/fuzz_command: $(FUZZ_SRC) $(AVSC)
+	@$(MAKE) --no-print-directory BUILD=build/fuzz build/fuzz/gen/sc_avsc.c
+	clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC) build/fuzz/gen/sc_avsc.c $(AVRO_LIBS) $(JSONC_LIBS)
+
+fuzz: deps build/fuzz/fuzz_command
+	@mkdir -p build/fuzz/corpus
+	cp -n tests/fuzz/corpus/command/* build/fuzz/corpus/ 2>/dev/null || true
+	build/fuzz/fuzz_command -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
+	    -rss_limit_mb=2048 -artifact_prefix=build/fuzz/ build/fuzz/corpus
+
+-include $(PV_OBJ:.o=.d) $(SC_OBJ:.o=.d) $(PW_OBJ:.o=.d) $(PROG_SRC:%.c=$(BUILD)/%.d) $(TEST_BIN:%=$(BUILD)/tests/unit/%.d) $(TEST_UTIL_OBJ:.o=.d)
 
 # ---- the test command (README, .ci/run) ------------------------------------
 deps:

@@ -327,11 +327,11 @@ int sc_avro_check(avro_schema_t schema, const unsigned char *buf, size_t len, pv
 static json_object *sc_to_json(avro_value_t *v, pv_error *err, int depth)
 {
     avro_value_t child;
-    const char *name, *str;
-    size_t n, size;
-    int32_t i32;
-    int64_t i64;
-    int b, rc = 0;
+    const char *name = NULL, *str = NULL;
+    size_t n = 0, size = 0;
+    int32_t i32 = 0;
+    int64_t i64 = 0;
+    int b = 0, rc = 0;
     json_object *o;
 
     if (depth > SC_DEPTH_MAX) {

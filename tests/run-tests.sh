@@ -1,7 +1,10 @@
 #!/bin/sh
-# tests/run-tests.sh -- runs every unit test binary of each build directory
-# given, then the first build's binaries again under valgrind, and closes with
+# tests/run-tests.sh -- runs every unit test binary (tests/test_*) and every
+# integration test binary (itests/itest_*) of each build directory given, then
+# the first build's unit test binaries again under valgrind, and closes with
 # one line "tests: N passed, N failed" (cmocka's per-binary counts added up).
+# Integration tests start the build's own programs: PAYW_BUILD_DIR tells them
+# which build they belong to.
 #
 #   sh tests/run-tests.sh build/normal build/asan
 #
@@ -44,7 +47,8 @@ run() {
 first=""
 for build in "$@"; do
     [ -n "$first" ] || first=$build
-    for t in "$build"/tests/test_*; do
+    export PAYW_BUILD_DIR="$build"
+    for t in "$build"/tests/test_* "$build"/itests/itest_*; do
         [ -x "$t" ] || continue
         run "$t" "$t"
     done

@@ -1,0 +1,629 @@
+/* payctl.c -- payworker's command-line companion.
+ *
+ * DESIGN
+ *   payctl send   [options] [FILE]   JSON lines -> the commands topic (Avro or JSON)
+ *   payctl tail   [options] WHAT     results|balances|dlq|commands -> JSON lines
+ *   payctl schema [KIND]             print an embedded schema
+ * It talks to any Kafka through librdkafka: --brokers (or PAYW_BROKERS),
+ * properties as -X name=value or PAYW_KAFKA_<PROPERTY> (pw_kafka.h).
+ *
+ * send validates every line exactly as the worker will decode it (the codec)
+ * and reports a bad line by number with the field and the value, sending the
+ * rest; --raw sends lines unchecked (to exercise the worker's rejection
+ * path). Messages are keyed by the lock key, PROVIDER:query_id, through the
+ * idempotent producer (acks=all). Exit status: 0 when every line was
+ * delivered, 1 when some were refused or undelivered, 2 on usage errors.
+ *
+ * tail prints one JSON object per line: the decoded event, or for the
+ * dead-letter topic the original bytes (text, or base64 when not UTF-8 JSON)
+ * with the reason headers. It reads with a throw-away consumer group and
+ * never commits, so it disturbs nobody.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "provider.h"
+#include "pw_kafka.h"
+#include "pw_registry.h"
+#include "pv_json.h"
+#include "sc_avro.h"
+#include "sc_codec.h"
+
+#define PAYCTL_PROPS_MAX 64
+
+static volatile sig_atomic_t payctl_stop;
+
+static void payctl_on_signal(int sig)
+{
+    (void)sig;
+    payctl_stop = 1;
+}
+
+static const char *payctl_env(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : dflt;
+}
+
+/* Options every Kafka subcommand takes. */
+typedef struct payctl_kafka {
+    const char *brokers;
+    const char *registry; /* schema registry base URL, NULL: local ids */
+    const char *props[PAYCTL_PROPS_MAX];
+    size_t nprops;
+} payctl_kafka;
+
+static int payctl_kafka_opt(payctl_kafka *k, int opt, const char *arg)
+{
+    if (opt == 'b') {
+        k->brokers = arg;
+        return 0;
+    }
+    if (opt == 'R') {
+        k->registry = arg;
+        return 0;
+    }
+    if (opt == 'X') {
+        if (k->nprops == PAYCTL_PROPS_MAX) {
+            fprintf(stderr, "payctl: too many -X properties (max %d)\n", PAYCTL_PROPS_MAX);
+            return -1;
+        }
+        k->props[k->nprops++] = arg;
+        return 0;
+    }
+    return 1;
+}
+
+static void payctl_usage_kafka(FILE *f)
+{
+    fprintf(f, "  -b, --brokers LIST     bootstrap servers (default $PAYW_BROKERS or "
+               "127.0.0.1:9092)\n"
+               "  -X NAME=VALUE          librdkafka property (repeatable); also "
+               "PAYW_KAFKA_<NAME>\n"
+               "  -R, --registry URL     Confluent Schema Registry (default "
+               "$PAYW_SCHEMA_REGISTRY_URL;\n"
+               "                         none: the local schema ids 1, 2, 3)\n");
+}
+
+/* A codec with the registry's ids when one is configured (*reg is then
+ * kept for learning unknown ids). NULL after printing why. */
+static sc_codec *payctl_codec(const payctl_kafka *k, pw_registry **reg, const char *who)
+{
+    char errstr[512];
+    pv_error err = {0};
+    const char *url = k->registry != NULL ? k->registry : getenv("PAYW_SCHEMA_REGISTRY_URL");
+    sc_codec *c = sc_codec_new(&err);
+    *reg = NULL;
+    if (c == NULL) {
+        fprintf(stderr, "%s: %s\n", who, err.errstr);
+        return NULL;
+    }
+    if (url == NULL || url[0] == '\0')
+        return c;
+    *reg = pw_registry_new(url, getenv("PAYW_SCHEMA_REGISTRY_USER_INFO"), errstr, sizeof(errstr));
+    if (*reg == NULL ||
+        pw_registry_setup(*reg, c, payctl_env("PAYW_TOPIC_COMMANDS", "payments.commands"),
+                          payctl_env("PAYW_TOPIC_RESULTS", "payments.results"),
+                          payctl_env("PAYW_TOPIC_BALANCES", "payments.balances"), errstr,
+                          sizeof(errstr)) != 0) {
+        fprintf(stderr, "%s: %s\n", who, errstr);
+        pw_registry_free(*reg);
+        sc_codec_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/*---- send ----*/
+
+typedef struct payctl_counts {
+    size_t delivered, failed;
+} payctl_counts;
+
+static void payctl_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    payctl_counts *c = opaque;
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        c->failed++;
+        fprintf(stderr, "payctl send: delivery failed: %s\n", rd_kafka_err2str(m->err));
+    } else {
+        c->delivered++;
+    }
+}
+
+static void payctl_send_usage(FILE *f)
+{
+    fprintf(f, "usage: payctl send [options] [FILE]\n"
+               "Sends payment commands, one JSON object per line (FILE or stdin; blank lines\n"
+               "and lines starting with # are skipped), to the commands topic.\n"
+               "  -t, --topic TOPIC      (default $PAYW_TOPIC_COMMANDS or payments.commands)\n"
+               "  -f, --format FORMAT    avro (Confluent framing, default) or json\n"
+               "      --raw              send lines as they are, unchecked (testing rejection)\n"
+               "  -q, --quiet            no per-line report\n");
+    payctl_usage_kafka(f);
+}
+
+/* The message key: PROVIDER:query_id, or the command id when the adapter
+ * cannot read a query id (the worker will reject it; the key only spreads
+ * the load). */
+static void payctl_key(const pv_command *cmd, char *key, size_t cap)
+{
+    char qid[PV_ID_MAX];
+    pv_error err = {0};
+    if (cmd->provider->query_id(cmd, qid, sizeof(qid), &err) == PV_OK)
+        snprintf(key, cap, "%s:%s", cmd->provider->name, qid);
+    else
+        snprintf(key, cap, "%s", cmd->command_id);
+    pv_error_clear(&err);
+}
+
+static int payctl_send(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"topic", required_argument, NULL, 't'},   {"format", required_argument, NULL, 'f'},
+        {"raw", no_argument, NULL, 'r'},           {"quiet", no_argument, NULL, 'q'},
+        {"brokers", required_argument, NULL, 'b'}, {"registry", required_argument, NULL, 'R'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    payctl_kafka k = {0};
+    const char *topic = payctl_env("PAYW_TOPIC_COMMANDS", "payments.commands");
+    int avro = 1, raw = 0, quiet = 0, opt;
+    char errstr[512];
+
+    while ((opt = getopt_long(argc, argv, "t:f:rqb:X:R:h", opts, NULL)) != -1) {
+        int rc = payctl_kafka_opt(&k, opt, optarg);
+        if (rc < 0)
+            return 2;
+        if (rc == 0)
+            continue;
+        switch (opt) {
+        case 't':
+            topic = optarg;
+            break;
+        case 'f':
+            if (strcmp(optarg, "avro") != 0 && strcmp(optarg, "json") != 0) {
+                fprintf(stderr, "payctl send: --format \"%s\": expected avro or json\n", optarg);
+                return 2;
+            }
+            avro = strcmp(optarg, "avro") == 0;
+            break;
+        case 'r':
+            raw = 1;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'h':
+            payctl_send_usage(stdout);
+            return 0;
+        default:
+            payctl_send_usage(stderr);
+            return 2;
+        }
+    }
+    if (argc - optind > 1) {
+        payctl_send_usage(stderr);
+        return 2;
+    }
+    FILE *in = stdin;
+    if (optind < argc && strcmp(argv[optind], "-") != 0) {
+        in = fopen(argv[optind], "r");
+        if (in == NULL) {
+            fprintf(stderr, "payctl send: %s: %s\n", argv[optind], strerror(errno));
+            return 2;
+        }
+    }
+
+    pw_registry *reg;
+    sc_codec *codec = payctl_codec(&k, &reg, "payctl send");
+    if (codec == NULL) {
+        if (in != stdin)
+            fclose(in);
+        return 2;
+    }
+    payctl_counts counts = {0};
+    rd_kafka_conf_t *conf = pw_kafka_conf_new(k.brokers, k.props, k.nprops, errstr, sizeof(errstr));
+    if (conf == NULL ||
+        pw_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) != 0) {
+        fprintf(stderr, "payctl send: %s\n", errstr);
+        if (conf != NULL)
+            rd_kafka_conf_destroy(conf);
+        sc_codec_free(codec);
+        pw_registry_free(reg);
+        return 2;
+    }
+    pw_kafka_conf_set(conf, "linger.ms", "5", errstr, sizeof(errstr));
+    rd_kafka_conf_set_dr_msg_cb(conf, payctl_dr);
+    rd_kafka_conf_set_opaque(conf, &counts);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (rk == NULL) {
+        fprintf(stderr, "payctl send: %s\n", errstr);
+        rd_kafka_conf_destroy(conf);
+        sc_codec_free(codec);
+        pw_registry_free(reg);
+        return 2;
+    }
+    char *line = NULL;
+    size_t cap = 0, lineno = 0, refused = 0, queued = 0;
+    ssize_t len;
+    while (!payctl_stop && (len = getline(&line, &cap, in)) != -1) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        const char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0' || *p == '#')
+            continue;
+
+        pv_command cmd;
+        pv_error err = {0};
+        char key[PV_ID_MAX + 16] = "";
+        char *bytes = NULL;
+        size_t nbytes = (size_t)len;
+        int rc = PV_OK;
+        if (!raw) {
+            rc = sc_command_decode(codec, line, (size_t)len, &cmd, &err);
+            if (rc == PV_OK) {
+                payctl_key(&cmd, key, sizeof(key));
+                if (avro)
+                    rc = sc_command_encode(codec, &cmd, &bytes, &nbytes, &err);
+                pv_command_clear(&cmd);
+            }
+        }
+        if (rc != PV_OK) {
+            fprintf(stderr, "payctl send: line %zu refused: %s\n", lineno, err.errstr);
+            pv_error_clear(&err);
+            refused++;
+            continue;
+        }
+        const char *value = bytes != NULL ? bytes : line;
+        for (;;) {
+            rd_kafka_resp_err_t perr =
+                rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                                  RD_KAFKA_V_VALUE((void *)value, nbytes),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+            if (perr == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                rd_kafka_poll(rk, 100);
+                continue;
+            }
+            if (perr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                fprintf(stderr, "payctl send: line %zu: %s\n", lineno, rd_kafka_err2str(perr));
+                refused++;
+            } else {
+                queued++;
+                if (!quiet)
+                    fprintf(stderr, "payctl send: line %zu queued (key %s)\n", lineno,
+                            key[0] != '\0' ? key : "none");
+            }
+            break;
+        }
+        free(bytes);
+        rd_kafka_poll(rk, 0);
+    }
+    free(line);
+    if (in != stdin)
+        fclose(in);
+
+    rd_kafka_resp_err_t ferr = rd_kafka_flush(rk, 30000);
+    if (ferr != RD_KAFKA_RESP_ERR_NO_ERROR)
+        fprintf(stderr, "payctl send: flush: %s (%d messages not delivered)\n",
+                rd_kafka_err2str(ferr), rd_kafka_outq_len(rk));
+    fprintf(stderr, "payctl send: %zu delivered, %zu refused, %zu failed\n", counts.delivered,
+            refused, counts.failed + (queued - counts.delivered - counts.failed));
+    int ok = refused == 0 && counts.delivered == queued;
+    rd_kafka_destroy(rk);
+    sc_codec_free(codec);
+    pw_registry_free(reg);
+    return ok ? 0 : 1;
+}
+
+/*---- tail ----*/
+
+static void payctl_tail_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: payctl tail [options] results|balances|dlq|commands\n"
+            "Prints the events of a topic, one JSON object per line.\n"
+            "  -t, --topic TOPIC      read this topic (default: $PAYW_TOPIC_<WHAT> or\n"
+            "                         payments.results / .balances / .commands.dlq / .commands)\n"
+            "  -B, --from-beginning   start at the oldest message (default: only new ones)\n"
+            "  -n, --count N          exit after N messages\n"
+            "  -w, --timeout-ms MS    exit after MS without a message\n"
+            "  -m, --meta             wrap each event with topic, partition, offset, key\n");
+    payctl_usage_kafka(f);
+}
+
+static const char payctl_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static json_object *payctl_base64(const unsigned char *p, size_t n)
+{
+    size_t olen = 4 * ((n + 2) / 3);
+    char *out = malloc(olen + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        out[o++] = payctl_b64[v >> 18 & 63];
+        out[o++] = payctl_b64[v >> 12 & 63];
+        out[o++] = i + 1 < n ? payctl_b64[v >> 6 & 63] : '=';
+        out[o++] = i + 2 < n ? payctl_b64[v & 63] : '=';
+    }
+    json_object *j = json_object_new_string_len(out, (int)o);
+    free(out);
+    return j;
+}
+
+/* A dead-letter message: its headers and the original bytes. */
+static json_object *payctl_dlq_json(const rd_kafka_message_t *m)
+{
+    json_object *o = json_object_new_object(), *h = json_object_new_object();
+    rd_kafka_headers_t *hdrs = NULL;
+    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char *name;
+        const void *val;
+        size_t size;
+        for (size_t i = 0;
+             rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+             i++)
+            json_object_object_add(h, name,
+                                   val != NULL ? json_object_new_string_len(val, (int)size) : NULL);
+    }
+    json_object_object_add(o, "headers", h);
+    const unsigned char *p = m->payload;
+    if (m->len > 0 && sc_utf8_valid(m->payload, m->len) && memchr(p, '\0', m->len) == NULL)
+        json_object_object_add(o, "payload_text",
+                               json_object_new_string_len(m->payload, (int)m->len));
+    else
+        json_object_object_add(o, "payload_base64", payctl_base64(p, m->len));
+    return o;
+}
+
+static int payctl_tail(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"topic", required_argument, NULL, 't'},
+        {"from-beginning", no_argument, NULL, 'B'},
+        {"count", required_argument, NULL, 'n'},
+        {"timeout-ms", required_argument, NULL, 'w'},
+        {"meta", no_argument, NULL, 'm'},
+        {"brokers", required_argument, NULL, 'b'},
+        {"registry", required_argument, NULL, 'R'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    static const struct {
+        const char *what, *env, *topic;
+        int kind; /* -1: dead letters */
+    } whats[] = {
+        {"results", "PAYW_TOPIC_RESULTS", "payments.results", SC_RESULT},
+        {"balances", "PAYW_TOPIC_BALANCES", "payments.balances", SC_BALANCE},
+        {"dlq", "PAYW_TOPIC_DLQ", "payments.commands.dlq", -1},
+        {"commands", "PAYW_TOPIC_COMMANDS", "payments.commands", SC_COMMAND},
+    };
+    payctl_kafka k = {0};
+    const char *topic = NULL;
+    int from_beginning = 0, meta = 0, opt;
+    long long count = -1, timeout_ms = -1;
+    char errstr[512], *end;
+
+    while ((opt = getopt_long(argc, argv, "t:Bn:w:mb:X:R:h", opts, NULL)) != -1) {
+        int rc = payctl_kafka_opt(&k, opt, optarg);
+        if (rc < 0)
+            return 2;
+        if (rc == 0)
+            continue;
+        switch (opt) {
+        case 't':
+            topic = optarg;
+            break;
+        case 'B':
+            from_beginning = 1;
+            break;
+        case 'n':
+        case 'w':
+            errno = 0;
+            long long v = strtoll(optarg, &end, 10);
+            if (errno != 0 || *end != '\0' || v < 0) {
+                fprintf(stderr, "payctl tail: --%s \"%s\": expected a whole number\n",
+                        opt == 'n' ? "count" : "timeout-ms", optarg);
+                return 2;
+            }
+            *(opt == 'n' ? &count : &timeout_ms) = v;
+            break;
+        case 'm':
+            meta = 1;
+            break;
+        case 'h':
+            payctl_tail_usage(stdout);
+            return 0;
+        default:
+            payctl_tail_usage(stderr);
+            return 2;
+        }
+    }
+    if (argc - optind != 1) {
+        payctl_tail_usage(stderr);
+        return 2;
+    }
+    int w = -1;
+    for (int i = 0; i < 4; i++)
+        if (strcmp(argv[optind], whats[i].what) == 0)
+            w = i;
+    if (w < 0) {
+        fprintf(stderr, "payctl tail: \"%s\": expected results, balances, dlq or commands\n",
+                argv[optind]);
+        return 2;
+    }
+    if (topic == NULL)
+        topic = payctl_env(whats[w].env, whats[w].topic);
+
+    char group[64];
+    snprintf(group, sizeof(group), "payctl-tail-%ld", (long)getpid());
+    rd_kafka_conf_t *conf = pw_kafka_conf_new(k.brokers, k.props, k.nprops, errstr, sizeof(errstr));
+    if (conf == NULL || pw_kafka_conf_set(conf, "group.id", group, errstr, sizeof(errstr)) != 0 ||
+        pw_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr)) != 0 ||
+        pw_kafka_conf_set(conf, "auto.offset.reset", from_beginning ? "earliest" : "latest", errstr,
+                          sizeof(errstr)) != 0) {
+        fprintf(stderr, "payctl tail: %s\n", errstr);
+        if (conf != NULL)
+            rd_kafka_conf_destroy(conf);
+        return 2;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (rk == NULL) {
+        fprintf(stderr, "payctl tail: %s\n", errstr);
+        rd_kafka_conf_destroy(conf);
+        return 2;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(subs, topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t serr = rd_kafka_subscribe(rk, subs);
+    rd_kafka_topic_partition_list_destroy(subs);
+    if (serr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fprintf(stderr, "payctl tail: subscribe %s: %s\n", topic, rd_kafka_err2str(serr));
+        rd_kafka_destroy(rk);
+        return 2;
+    }
+
+    pw_registry *reg;
+    sc_codec *codec = payctl_codec(&k, &reg, "payctl tail");
+    if (codec == NULL) {
+        rd_kafka_destroy(rk);
+        return 2;
+    }
+    long long seen = 0, idle = 0;
+    int status = 0;
+    while (!payctl_stop && (count < 0 || seen < count)) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (m == NULL) {
+            idle += 100;
+            if (timeout_ms >= 0 && idle >= timeout_ms)
+                break;
+            continue;
+        }
+        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                fprintf(stderr, "payctl tail: %s\n", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        idle = 0;
+        json_object *ev = NULL;
+        pv_error err = {0};
+        if (whats[w].kind < 0) {
+            ev = payctl_dlq_json(m);
+        } else if (sc_event_to_json(codec, (sc_kind)whats[w].kind, m->payload, m->len, &ev, &err) !=
+                       PV_OK &&
+                   !(reg != NULL && strcmp(err.field, "schema_id") == 0 &&
+                     pw_registry_learn(reg, codec, (sc_kind)whats[w].kind,
+                                       sc_frame_id(m->payload, m->len), errstr,
+                                       sizeof(errstr)) == 0 &&
+                     sc_event_to_json(codec, (sc_kind)whats[w].kind, m->payload, m->len, &ev,
+                                      &err) == PV_OK)) {
+            /* an id we did not know is learnt from the registry once */
+            fprintf(stderr, "payctl tail: %s [%d] offset %lld: %s\n", topic, (int)m->partition,
+                    (long long)m->offset, err.errstr);
+            status = 1;
+        }
+        if (ev != NULL) {
+            if (meta) {
+                json_object *wrap = json_object_new_object();
+                json_object_object_add(wrap, "topic", json_object_new_string(topic));
+                json_object_object_add(wrap, "partition", json_object_new_int(m->partition));
+                json_object_object_add(wrap, "offset", json_object_new_int64(m->offset));
+                json_object_object_add(
+                    wrap, "key",
+                    m->key != NULL ? json_object_new_string_len(m->key, (int)m->key_len) : NULL);
+                json_object_object_add(wrap, "event", ev);
+                ev = wrap;
+            }
+            printf("%s\n", pv_json_dump(ev, NULL));
+            fflush(stdout);
+            json_object_put(ev);
+        }
+        seen++;
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    sc_codec_free(codec);
+    pw_registry_free(reg);
+    if (count >= 0 && seen < count) {
+        fprintf(stderr, "payctl tail: %lld of %lld messages before the timeout\n", seen, count);
+        status = 1;
+    }
+    return status;
+}
+
+/*---- schema ----*/
+
+static int payctl_schema(int argc, char **argv)
+{
+    if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        printf("usage: payctl schema [command|result|balance]\n"
+               "Prints the embedded Avro schema (all three, one per line, without KIND).\n");
+        return 0;
+    }
+    for (int k = 0; k < SC_KIND__COUNT; k++) {
+        if (argc > 1 && sc_kind_from_name(argv[1]) != k)
+            continue;
+        size_t len;
+        const char *text = sc_schema_text((sc_kind)k, &len);
+        fwrite(text, 1, len, stdout);
+        if (len > 0 && text[len - 1] != '\n')
+            putchar('\n');
+    }
+    if (argc > 1 && sc_kind_from_name(argv[1]) < 0) {
+        fprintf(stderr, "payctl schema: \"%s\": expected command, result or balance\n", argv[1]);
+        return 2;
+    }
+    return 0;
+}
+
+/*---- main ----*/
+
+static void payctl_usage(FILE *f)
+{
+    fprintf(f, "usage: payctl COMMAND [options]\n"
+               "  send    send payment commands (JSON lines) to the commands topic\n"
+               "  tail    print results, balances, dead letters or commands as JSON lines\n"
+               "  schema  print an embedded Avro schema\n"
+               "Run payctl COMMAND --help for its options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct sigaction sa = {.sa_handler = payctl_on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (argc < 2) {
+        payctl_usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        payctl_usage(stdout);
+        return 0;
+    }
+    argc--;
+    argv++;
+    if (strcmp(cmd, "send") == 0)
+        return payctl_send(argc, argv);
+    if (strcmp(cmd, "tail") == 0)
+        return payctl_tail(argc, argv);
+    if (strcmp(cmd, "schema") == 0)
+        return payctl_schema(argc, argv);
+    fprintf(stderr, "payctl: unknown command \"%s\"\n", cmd);
+    payctl_usage(stderr);
+    return 2;
+}

@@ -1,0 +1,67 @@
+/* pw_kafka.c -- see pw_kafka.h. */
+#include "pw_kafka.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern char **environ;
+
+int pw_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
+                      size_t errcap)
+{
+    char why[512];
+    if (rd_kafka_conf_set(conf, name, value, why, sizeof(why)) != RD_KAFKA_CONF_OK) {
+        snprintf(errstr, errcap, "Kafka property %s: %s", name, why);
+        return -1;
+    }
+    return 0;
+}
+
+rd_kafka_conf_t *pw_kafka_conf_new(const char *brokers, const char *const *props, size_t n,
+                                   char *errstr, size_t errcap)
+{
+    static const char prefix[] = "PAYW_KAFKA_";
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+
+    if (brokers == NULL || brokers[0] == '\0')
+        brokers = getenv("PAYW_BROKERS");
+    if (brokers == NULL || brokers[0] == '\0')
+        brokers = "127.0.0.1:9092";
+    if (pw_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, errcap) != 0)
+        goto fail;
+
+    for (char **e = environ; *e != NULL; e++) {
+        const char *eq = strchr(*e, '=');
+        if (strncmp(*e, prefix, sizeof(prefix) - 1) != 0 || eq == NULL)
+            continue;
+        char name[128];
+        size_t len = (size_t)(eq - *e) - (sizeof(prefix) - 1);
+        if (len == 0 || len >= sizeof(name))
+            continue;
+        for (size_t i = 0; i < len; i++) {
+            char c = (*e)[sizeof(prefix) - 1 + i];
+            name[i] = c == '_' ? '.' : (char)tolower((unsigned char)c);
+        }
+        name[len] = '\0';
+        if (pw_kafka_conf_set(conf, name, eq + 1, errstr, errcap) != 0)
+            goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char name[128];
+        const char *eq = strchr(props[i], '=');
+        if (eq == NULL || eq == props[i] || (size_t)(eq - props[i]) >= sizeof(name)) {
+            snprintf(errstr, errcap, "Kafka property \"%.60s\": expected name=value", props[i]);
+            goto fail;
+        }
+        memcpy(name, props[i], (size_t)(eq - props[i]));
+        name[eq - props[i]] = '\0';
+        if (pw_kafka_conf_set(conf, name, eq + 1, errstr, errcap) != 0)
+            goto fail;
+    }
+    return conf;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
