@@ -20,7 +20,7 @@ WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissin
             -Wformat=2 -Wno-format-nonliteral
 DEFS     := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 CFLAGS   ?= $(OPT) -g
-ALL_CFLAGS = $(WARN) $(DEFS) $(CFLAGS) $(SANFLAGS) -Ilibprovider -Ischemas -MMD -MP
+ALL_CFLAGS = $(WARN) $(DEFS) $(CFLAGS) $(SANFLAGS) -Ilibprovider -Ischemas -Iworker -MMD -MP
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
@@ -108,9 +108,9 @@ $(PV_LIB): $(PV_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_UTIL_OBJ) $(SC_LIB) $(PV_LIB)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(AVRO_LIBS) $(JSONC_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PROG_LIBS)
 
 # ---- integration tests: tests/integration/itest_*.c, one cmocka binary each,
 # run against real processes (devkafka, redis-server, provider-sim, workers)
@@ -171,7 +171,9 @@ check:
 	@clang-format --dry-run --Werror $(FORMAT_SRC)
 	@if grep -nE '(^|[^_a-zA-Z0-9.>])($(BANNED))[[:space:]]*\(' $(FORMAT_SRC); then \
 	    echo "make check: banned function used (see above): $(BANNED)" >&2; exit 1; fi
-	@echo "check: format and banned functions OK"
+	@if grep -nE '#include "(pw_|sc_)' libprovider/*.[ch] || grep -nE '#include "pw_' schemas/*.[ch]; then \
+	    echo "make check: a layer includes a header from above it (worker -> schemas -> libprovider)" >&2; exit 1; fi
+	@echo "check: format, banned functions and layering OK"
 
 format:
 	clang-format -i $(FORMAT_SRC)
