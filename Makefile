@@ -71,7 +71,7 @@ PW_OBJ   := $(PW_SRC:%.c=$(BUILD)/%.o)
 PW_LIB   := $(BUILD)/worker/libworker.a
 PROG_SRC := $(sort $(filter-out $(PW_SRC),$(wildcard worker/*.c)) $(filter-out schemas/embed.c,$(wildcard ops/*.c)))
 PROGS    := $(PROG_SRC:%.c=$(BUILD)/%)
-PROG_LIBS = $(KAFKA_LIBS) $(CURL_LIBS) $(EVENT_LIBS) $(AVRO_LIBS) $(JSONC_LIBS) -lm
+PROG_LIBS = $(KAFKA_LIBS) $(CURL_LIBS) $(EVENT_LIBS) -lhiredis $(AVRO_LIBS) $(JSONC_LIBS) -lm
 
 $(PW_LIB): $(PW_OBJ)
 	@mkdir -p $(dir $@)
@@ -114,7 +114,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $
 
 # ---- integration tests: tests/integration/itest_*.c, one cmocka binary each,
 # run against real processes (devkafka, redis-server, provider-sim, workers)
-ITEST_SRC := $(sort $(wildcard tests/integration/itest_*.c))
+ITEST_SRC := $(sort $(filter-out tests/integration/itest_util.c,$(wildcard tests/integration/itest_*.c)))
 ITEST_BIN := $(ITEST_SRC:tests/integration/%.c=$(BUILD)/itests/%)
 ITEST_UTIL_SRC := $(filter-out $(ITEST_SRC),$(wildcard tests/integration/*.c))
 ITEST_UTIL_OBJ := $(ITEST_UTIL_SRC:%.c=$(BUILD)/%.o)
