@@ -1,0 +1,207 @@
+/* itest_payctl.c -- payctl send then payctl tail against a running devkafka,
+ * as separate processes: the commands come back as sent (Avro and JSON),
+ * a bad line is refused by number, and with a Schema Registry
+ * (tests/tools/registry_sim.py) the registry's ids are used and required. */
+#include "../unit/testutil.h"
+
+#include <string.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "itest_util.h"
+
+typedef struct fixture {
+    it_proc dk;
+    char bootstrap[1024];
+    char dir[256];
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    char path[512], line[1024];
+    it_test_begin();
+    it_build_path(path, sizeof(path), "ops/devkafka");
+    char *argv[] = {path, "--brokers", "1", NULL};
+    assert_int_equal(it_spawn(&f->dk, "devkafka", argv, NULL), 0);
+    assert_int_equal(it_read_line(&f->dk, line, sizeof(line), 20000), 0);
+    assert_true(strncmp(line, "bootstrap=", 10) == 0);
+    snprintf(f->bootstrap, sizeof(f->bootstrap), "%s", line + 10);
+    assert_int_equal(it_tmpdir(f->dir, sizeof(f->dir), "payctl"), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(it_stop(&f->dk, SIGTERM, 10000), 0);
+    it_rmdir(f->dir);
+    it_test_end();
+    free(f);
+    return 0;
+}
+
+/* Writes JSON command lines for the five providers, ids prefixed. */
+static void write_commands(const char *path, const char *prefix, const char *extra_line)
+{
+    static const char *const dirs[] = {"payofin", "sipay", "paywall", "isbank", "payone"};
+    static const char *const names[] = {"PAYOFIN", "SIPAY", "PAYWALL", "ISBANK", "PAYONE"};
+    FILE *out = fopen(path, "w");
+    assert_non_null(out);
+    fprintf(out, "# five commands, one per provider\n\n");
+    for (int i = 0; i < 5; i++) {
+        char rel[64];
+        snprintf(rel, sizeof(rel), "%s/contract.json", dirs[i]);
+        char *text = tu_fixture(rel, NULL);
+        json_object *desc = tu_json(text);
+        fprintf(out,
+                "{\"command_id\": \"%s-%s\", \"provider\": \"%s\", \"created_at\": "
+                "\"2026-11-21T10:00:00Z\", \"merchant\": \"Ödeme\", \"request\": %s}\n",
+                prefix, dirs[i], names[i], pv_json_dump(pv_json_member(desc, "command"), NULL));
+        json_object_put(desc);
+        free(text);
+    }
+    if (extra_line != NULL)
+        fprintf(out, "%s\n", extra_line);
+    fclose(out);
+}
+
+/* Runs payctl with args; returns its exit status; its stdout lines go to
+ * lines (up to max), its stderr log text to err. */
+static int run_payctl(char *const args[], char lines[][4096], int max, int *nlines, char *err,
+                      size_t errcap)
+{
+    char path[512];
+    char *argv[32];
+    it_proc p;
+    int n = 0;
+    it_build_path(path, sizeof(path), "worker/payctl");
+    argv[n++] = path;
+    for (int i = 0; args[i] != NULL && n < 31; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    assert_int_equal(it_spawn(&p, "payctl", argv, NULL), 0);
+    *nlines = 0;
+    while (*nlines < max && it_read_line(&p, lines[*nlines], 4096, 30000) == 0)
+        (*nlines)++;
+    FILE *f = fopen(p.log_path, "r");
+    size_t got = f != NULL ? fread(err, 1, errcap - 1, f) : 0;
+    err[got] = '\0';
+    if (f != NULL)
+        fclose(f);
+    return it_stop(&p, 0, 60000);
+}
+
+static void test_payctl_send_then_tail(void **state)
+{
+    fixture *f = *state;
+    char avro_file[512], json_file[512], err[8192];
+    static char lines[16][4096];
+    int n;
+
+    snprintf(avro_file, sizeof(avro_file), "%s/avro.jsonl", f->dir);
+    snprintf(json_file, sizeof(json_file), "%s/json.jsonl", f->dir);
+    write_commands(avro_file, "avro",
+                   "{\"command_id\": \"bad\", \"provider\": \"VISA\", \"created_at\": 1, "
+                   "\"request\": {}}");
+    write_commands(json_file, "json", NULL);
+
+    char *send_avro[] = {"send", "-q", "-b", f->bootstrap, avro_file, NULL};
+    assert_int_equal(run_payctl(send_avro, lines, 16, &n, err, sizeof(err)), 1);
+    assert_non_null(strstr(err, "line 8 refused"));
+    assert_non_null(strstr(err, "\"VISA\""));
+    assert_non_null(strstr(err, "5 delivered, 1 refused"));
+
+    char *send_json[] = {"send", "-q", "--format", "json", "-b", f->bootstrap, json_file, NULL};
+    assert_int_equal(run_payctl(send_json, lines, 16, &n, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "5 delivered, 0 refused"));
+
+    char *tail[] = {"tail",         "-b",    f->bootstrap, "--from-beginning", "--count", "10",
+                    "--timeout-ms", "30000", "--meta",     "commands",         NULL};
+    assert_int_equal(run_payctl(tail, lines, 10, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 10);
+    int seen_avro = 0, seen_json = 0;
+    for (int i = 0; i < n; i++) {
+        json_object *wrap = tu_json(lines[i]);
+        json_object *ev = pv_json_member(wrap, "event");
+        const char *id = json_object_get_string(pv_json_member(ev, "command_id"));
+        const char *provider = json_object_get_string(pv_json_member(ev, "provider"));
+        char want_key[64];
+        /* keyed by the lock key */
+        json_object *req = pv_json_member(ev, "request");
+        if (strcmp(provider, "PAYOFIN") == 0) {
+            snprintf(want_key, sizeof(want_key), "PAYOFIN:615209");
+            assert_string_equal(json_object_get_string(pv_json_member(wrap, "key")), want_key);
+            assert_int_equal(json_object_get_int64(pv_json_member(req, "invoiceQueryId")), 615209);
+        }
+        if (strcmp(provider, "SIPAY") == 0 && strncmp(id, "avro", 4) == 0) /* Avro: exact text */
+            assert_string_equal(json_object_get_string(pv_json_member(req, "invoice_amount")),
+                                "196.50");
+        assert_string_equal(json_object_get_string(pv_json_member(ev, "merchant")), "Ödeme");
+        /* Avro messages carry timestamp-millis; JSON ones are shown as sent */
+        if (strncmp(id, "avro", 4) == 0)
+            assert_int_equal(json_object_get_int64(pv_json_member(ev, "created_at")),
+                             1795255200000);
+        else
+            assert_string_equal(json_object_get_string(pv_json_member(ev, "created_at")),
+                                "2026-11-21T10:00:00Z");
+        seen_avro += strncmp(id, "avro-", 5) == 0;
+        seen_json += strncmp(id, "json-", 5) == 0;
+        json_object_put(wrap);
+    }
+    assert_int_equal(seen_avro, 5);
+    assert_int_equal(seen_json, 5);
+    it_test_pass();
+}
+
+static void test_payctl_with_schema_registry(void **state)
+{
+    fixture *f = *state;
+    char file[512], err[8192], url[64], portarg[16], line[256];
+    static char lines[8][4096];
+    int n, port = it_free_port();
+    it_proc reg;
+
+    snprintf(portarg, sizeof(portarg), "%d", port);
+    char *argv[] = {"python3", "tests/tools/registry_sim.py", portarg, NULL};
+    assert_int_equal(it_spawn(&reg, "registry_sim", argv, NULL), 0);
+    assert_int_equal(it_read_line(&reg, line, sizeof(line), 20000), 0);
+    assert_non_null(strstr(line, "listening"));
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+    snprintf(file, sizeof(file), "%s/reg.jsonl", f->dir);
+    write_commands(file, "reg", NULL);
+
+    char *send[] = {"send", "-q",      "-b",           f->bootstrap, "--registry",
+                    url,    "--topic", "reg.commands", file,         NULL};
+    assert_int_equal(run_payctl(send, lines, 8, &n, err, sizeof(err)), 0);
+
+    /* with the registry: decoded */
+    char *tail[] = {"tail", "-b", f->bootstrap, "--registry", url,     "-t",       "reg.commands",
+                    "-B",   "-n", "5",          "-w",         "30000", "commands", NULL};
+    assert_int_equal(run_payctl(tail, lines, 5, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 5);
+    for (int i = 0; i < n; i++) {
+        json_object *ev = tu_json(lines[i]);
+        assert_true(strncmp(json_object_get_string(pv_json_member(ev, "command_id")), "reg-", 4) ==
+                    0);
+        json_object_put(ev);
+    }
+    /* without it: the registry's id (from 100) is not one of the local ones */
+    char *bare[] = {"tail", "-b", f->bootstrap, "-t",    "reg.commands", "-B",
+                    "-n",   "5",  "-w",         "15000", "commands",     NULL};
+    assert_int_equal(run_payctl(bare, lines, 5, &n, err, sizeof(err)), 1);
+    assert_int_equal(n, 0);
+    assert_non_null(strstr(err, "schema_id: 100"));
+    assert_int_equal(it_stop(&reg, SIGTERM, 10000), 0);
+    it_test_pass();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_payctl_send_then_tail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_payctl_with_schema_registry, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("payctl", tests, NULL, NULL);
+}
