@@ -22,8 +22,19 @@ typedef struct server {
     int port;
     int seen_ok, seen_drop, seen_hang, seen_big;
     char last_body[256];
-    struct bufferevent *hung; /* kept open, never answered */
+    struct bufferevent *hung;      /* kept open, never answered */
+    struct bufferevent *conns[32]; /* every open server connection */
 } server;
+
+static void srv_forget(server *s, struct bufferevent *bev)
+{
+    for (int i = 0; i < 32; i++)
+        if (s->conns[i] == bev)
+            s->conns[i] = NULL;
+    if (s->hung == bev)
+        s->hung = NULL;
+    bufferevent_free(bev);
+}
 
 static void srv_read(struct bufferevent *bev, void *arg)
 {
@@ -57,7 +68,7 @@ static void srv_read(struct bufferevent *bev, void *arg)
         } else if (strstr(head, " /drop ") != NULL) {
             s->seen_drop++;
             free(head);
-            bufferevent_free(bev); /* processed, then gone */
+            srv_forget(s, bev); /* processed, then gone */
             return;
         } else if (strstr(head, " /hang ") != NULL) {
             s->seen_hang++;
@@ -78,11 +89,8 @@ static void srv_read(struct bufferevent *bev, void *arg)
 static void srv_event(struct bufferevent *bev, short what, void *arg)
 {
     server *s = arg;
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        if (s->hung == bev)
-            s->hung = NULL;
-        bufferevent_free(bev);
-    }
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+        srv_forget(s, bev);
 }
 
 static void srv_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int len,
@@ -92,8 +100,14 @@ static void srv_accept(struct evconnlistener *lis, evutil_socket_t fd, struct so
     (void)len;
     struct bufferevent *bev =
         bufferevent_socket_new(evconnlistener_get_base(lis), fd, BEV_OPT_CLOSE_ON_FREE);
+    server *s = arg;
     bufferevent_setcb(bev, srv_read, NULL, srv_event, arg);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
+    for (int i = 0; i < 32; i++)
+        if (s->conns[i] == NULL) {
+            s->conns[i] = bev;
+            break;
+        }
 }
 
 typedef struct fixture {
@@ -128,8 +142,9 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     pw_http_free(f->http);
-    if (f->srv.hung != NULL)
-        bufferevent_free(f->srv.hung);
+    for (int i = 0; i < 32; i++)
+        if (f->srv.conns[i] != NULL)
+            bufferevent_free(f->srv.conns[i]);
     evconnlistener_free(f->srv.lis);
     event_base_free(f->base);
     free(f);
