@@ -76,13 +76,14 @@ char *pw_metrics_render(const pw_metrics *m, size_t *len)
     o.buf[0] = '\0';
     pw_outf(&o, "# HELP payworker_commands_total Commands settled, by provider and result "
                 "status.\n# TYPE payworker_commands_total counter\n");
+    int nprov = 0;
+    while (nprov < PW_METRICS_PROVIDERS && pv_providers[nprov] != NULL)
+        nprov++;
     for (int p = 0; p <= PW_METRICS_PROVIDERS; p++) {
-        const char *name = p < PW_METRICS_PROVIDERS && pv_providers[p] != NULL
-                               ? pv_providers[p]->name
-                           : p == PW_METRICS_PROVIDERS ? "none"
-                                                       : NULL;
-        if (name == NULL)
+        /* the registry's providers, then the row of commands naming none */
+        if (p >= nprov && p != PW_METRICS_PROVIDERS)
             continue;
+        const char *name = p < nprov ? pv_providers[p]->name : "none";
         for (int s = 0; s < PV_STATUS__COUNT; s++)
             if (m->commands[p][s] > 0)
                 pw_outf(&o, "payworker_commands_total{provider=\"%s\",status=\"%s\"} %llu\n", name,
@@ -90,7 +91,7 @@ char *pw_metrics_render(const pw_metrics *m, size_t *len)
     }
     pw_outf(&o, "# HELP payworker_provider_outcomes_total Provider call outcomes by class.\n"
                 "# TYPE payworker_provider_outcomes_total counter\n");
-    for (int p = 0; p < PW_METRICS_PROVIDERS && pv_providers[p] != NULL; p++)
+    for (int p = 0; p < nprov; p++)
         for (int k = 0; k < PV_OUTCOME__COUNT; k++)
             if (m->outcomes[p][k] > 0)
                 pw_outf(&o,
@@ -100,7 +101,7 @@ char *pw_metrics_render(const pw_metrics *m, size_t *len)
                         (unsigned long long)m->outcomes[p][k]);
     pw_outf(&o, "# HELP payworker_provider_latency_seconds Provider call latency.\n"
                 "# TYPE payworker_provider_latency_seconds histogram\n");
-    for (int p = 0; p < PW_METRICS_PROVIDERS && pv_providers[p] != NULL; p++) {
+    for (int p = 0; p < nprov; p++) {
         uint64_t cum = 0;
         for (int b = 0; b < PW_LATENCY_BUCKETS; b++) {
             cum += m->latency_bucket[p][b];

@@ -1,0 +1,133 @@
+/* payworker.c -- the payment worker daemon.
+ *
+ * DESIGN
+ * Loads and validates the configuration (pw_config), starts one libevent
+ * loop with the engine (pw_engine: Kafka in, Redis claims, provider calls,
+ * events out) and the metrics/health server, and runs until SIGTERM or
+ * SIGINT: the first signal drains (no new commands, in-flight ones finish
+ * within PAYW_DRAIN_TIMEOUT_MS, outputs flushed, offsets committed, group
+ * left) and exits 0; a second signal exits at once.
+ *
+ *   payworker                 run (configuration from the environment)
+ *   payworker --help          usage and the configuration table
+ *   payworker --print-config  the effective configuration, secrets redacted
+ */
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pw_config.h"
+#include "pw_engine.h"
+#include "pw_log.h"
+#include "pw_metrics.h"
+
+typedef struct payworker {
+    struct event_base *base;
+    pw_engine *engine;
+    int signals;
+} payworker;
+
+static void payworker_drained(void *ud)
+{
+    payworker *w = ud;
+    pw_log(PW_LOG_INFO, "drained: exiting", NULL);
+    event_base_loopexit(w->base, NULL);
+}
+
+static void payworker_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    payworker *w = arg;
+    if (w->signals++ == 0) {
+        pw_log(PW_LOG_INFO, sig == SIGTERM ? "SIGTERM: draining" : "SIGINT: draining", NULL);
+        pw_engine_stop(w->engine, payworker_drained, w);
+    } else {
+        pw_log(PW_LOG_WARN, "second signal: exiting without draining", NULL);
+        event_base_loopbreak(w->base);
+    }
+}
+
+static void payworker_usage(FILE *f)
+{
+    fprintf(f, "usage: payworker [--help | --print-config]\n"
+               "Consumes payment commands from Kafka, calls the providers, guarantees through "
+               "Redis\nthat no invoice is paid twice, and publishes Avro result and balance "
+               "events.\n\n");
+    pw_config_print_help(f);
+}
+
+int main(int argc, char **argv)
+{
+    pw_config cfg;
+    char errstr[1024];
+    int print_config = 0;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            payworker_usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--print-config") == 0) {
+            print_config = 1;
+        } else {
+            fprintf(stderr, "payworker: unknown option \"%s\"\n", argv[i]);
+            payworker_usage(stderr);
+            return 2;
+        }
+    }
+    if (pw_config_load(&cfg, NULL, errstr, sizeof(errstr)) != 0) {
+        fprintf(stderr, "payworker: configuration: %s\n", errstr);
+        return 2;
+    }
+    if (print_config) {
+        pw_config_print(&cfg, stdout);
+        pw_config_free(&cfg);
+        return 0;
+    }
+    pw_log_setup((pw_log_level)pw_log_level_parse(cfg.log_level),
+                 strcmp(cfg.log_format, "json") == 0, 2);
+    signal(SIGPIPE, SIG_IGN); /* hiredis and libcurl write to sockets */
+
+    payworker w = {.base = event_base_new()};
+    pw_metrics m;
+    pw_metrics_init(&m);
+    pw_metrics_server *ms = pw_metrics_serve(w.base, cfg.http_addr, &m, errstr, sizeof(errstr));
+    if (ms == NULL) {
+        pw_log(PW_LOG_ERROR, "cannot start the metrics server", "error", errstr, NULL);
+        event_base_free(w.base);
+        pw_config_free(&cfg);
+        return 1;
+    }
+    w.engine = pw_engine_new(w.base, &cfg, &m, errstr, sizeof(errstr));
+    if (w.engine == NULL) {
+        pw_log(PW_LOG_ERROR, "cannot start", "error", errstr, NULL);
+        pw_metrics_server_free(ms);
+        event_base_free(w.base);
+        pw_config_free(&cfg);
+        return 1;
+    }
+    struct event *sterm = evsignal_new(w.base, SIGTERM, payworker_on_signal, &w);
+    struct event *sint = evsignal_new(w.base, SIGINT, payworker_on_signal, &w);
+    evsignal_add(sterm, NULL);
+    evsignal_add(sint, NULL);
+    pw_logline l;
+    pw_log_begin(&l, PW_LOG_INFO, "payworker started");
+    pw_log_str(&l, "worker", cfg.worker_id);
+    pw_log_str(&l, "brokers", cfg.brokers);
+    pw_log_str(&l, "group", cfg.group);
+    pw_log_str(&l, "metrics", cfg.http_addr);
+    pw_log_int(&l, "max_inflight", cfg.max_inflight);
+    pw_log_end(&l);
+
+    event_base_dispatch(w.base);
+
+    pw_engine_free(w.engine);
+    event_free(sterm);
+    event_free(sint);
+    pw_metrics_server_free(ms);
+    event_base_free(w.base);
+    pw_config_free(&cfg);
+    pw_log(PW_LOG_INFO, "payworker stopped", NULL);
+    return 0;
+}
