@@ -4,6 +4,9 @@
  *   payctl send   [options] [FILE]   JSON lines -> the commands topic (Avro or JSON)
  *   payctl tail   [options] WHAT     results|balances|dlq|commands -> JSON lines
  *   payctl schema [KIND]             print an embedded schema
+ *   payctl lookup PROVIDER QUERY_ID  the idempotency state of one invoice (Redis)
+ *   payctl resolve PROVIDER QUERY_ID --paid|--unpaid --reason TEXT
+ *                                    settle an UNKNOWN after checking with the provider
  * It talks to any Kafka through librdkafka: --brokers (or PAYW_BROKERS),
  * properties as -X name=value or PAYW_KAFKA_<PROPERTY> (pw_kafka.h).
  *
@@ -32,6 +35,7 @@
 #include "provider.h"
 #include "pw_kafka.h"
 #include "pw_registry.h"
+#include "pw_store.h"
 #include "pv_json.h"
 #include "sc_avro.h"
 #include "sc_codec.h"
@@ -590,6 +594,122 @@ static int payctl_schema(int argc, char **argv)
     return 0;
 }
 
+/*---- lookup and resolve (Redis) ----*/
+
+static void payctl_store_usage(FILE *f)
+{
+    fprintf(f, "usage: payctl lookup PROVIDER QUERY_ID [--redis URL]\n"
+               "       payctl resolve PROVIDER QUERY_ID --paid|--unpaid --reason TEXT "
+               "[--operator NAME] [--redis URL]\n"
+               "lookup prints the idempotency state of one invoice as JSON. resolve settles an\n"
+               "invoice whose outcome is UNKNOWN, after you have checked with the provider:\n"
+               "--paid records it as paid (later commands get DUPLICATE), --unpaid releases\n"
+               "it (a new command may pay it). Redis: --redis or $PAYW_REDIS_URL.\n");
+}
+
+static int payctl_store(int argc, char **argv, int resolve)
+{
+    static const struct option opts[] = {
+        {"paid", no_argument, NULL, 'p'},
+        {"unpaid", no_argument, NULL, 'u'},
+        {"reason", required_argument, NULL, 'r'},
+        {"operator", required_argument, NULL, 'o'},
+        {"redis", required_argument, NULL, 'R'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int paid = -1, opt;
+    const char *reason = NULL, *url = payctl_env("PAYW_REDIS_URL", "redis://127.0.0.1:6379");
+    const char *op = payctl_env("USER", "operator");
+    while ((opt = getopt_long(argc, argv, "pur:o:R:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'p':
+        case 'u':
+            paid = opt == 'p';
+            break;
+        case 'r':
+            reason = optarg;
+            break;
+        case 'o':
+            op = optarg;
+            break;
+        case 'R':
+            url = optarg;
+            break;
+        case 'h':
+            payctl_store_usage(stdout);
+            return 0;
+        default:
+            payctl_store_usage(stderr);
+            return 2;
+        }
+    }
+    if (argc - optind != 2 || (resolve && (paid < 0 || reason == NULL || reason[0] == '\0'))) {
+        payctl_store_usage(stderr);
+        return 2;
+    }
+    const pv_provider *p = pv_provider_find(argv[optind]);
+    if (p == NULL) {
+        fprintf(stderr,
+                "payctl: provider \"%s\" is not one of PAYOFIN, SIPAY, PAYWALL, ISBANK, "
+                "PAYONE\n",
+                argv[optind]);
+        return 2;
+    }
+    char key[PV_ID_MAX + 16], errstr[512];
+    snprintf(key, sizeof(key), "%s:%s", p->name, argv[optind + 1]);
+    pw_store_sync *st = pw_store_sync_new(url, 3000, errstr, sizeof(errstr));
+    if (st == NULL) {
+        fprintf(stderr, "payctl: %s\n", errstr);
+        return 1;
+    }
+    pw_store_reply *r;
+    if (resolve) {
+        pw_store_resolve_args a = {.key = key, .paid = paid, .reason = reason, .operator_name = op};
+        r = pw_store_sync_resolve(st, &a);
+    } else {
+        r = pw_store_sync_lookup(st, key);
+    }
+    int status = 0;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "key", json_object_new_string(key));
+    json_object_object_add(o, "outcome", json_object_new_string(pw_store_outcome_name(r->outcome)));
+    if (r->outcome == PW_STORE_ERROR) {
+        json_object_object_add(o, "error", json_object_new_string(r->error));
+        status = 1;
+    } else if (resolve) {
+        json_object_object_add(o, "status", json_object_new_string(r->status));
+        status = r->outcome == PW_STORE_OK ? 0 : 1;
+    } else {
+        json_object *fields = json_object_new_object();
+        for (size_t i = 0; i < r->nfields; i++) {
+            const char *name = r->fields[i].name;
+            if (strcmp(name, "result") == 0 || strcmp(name, "result_before_resolve") == 0) {
+                json_object *ev = NULL;
+                pv_error err = {0};
+                sc_codec *c = sc_codec_new(NULL);
+                if (r->fields[i].len > 0 && sc_event_to_json(c, SC_RESULT, r->fields[i].value,
+                                                             r->fields[i].len, &ev, &err) == PV_OK)
+                    json_object_object_add(fields, name, ev);
+                sc_codec_free(c);
+                continue;
+            }
+            json_object_object_add(fields, name,
+                                   json_object_new_string_len((const char *)r->fields[i].value,
+                                                              (int)r->fields[i].len));
+        }
+        json_object_object_add(o, "state", fields);
+        json_object_object_add(o, "lock_ttl_ms", json_object_new_int64(r->lock_pttl_ms));
+        json_object_object_add(o, "state_ttl_ms", json_object_new_int64(r->state_pttl_ms));
+        status = r->outcome == PW_STORE_OK ? 0 : 1;
+    }
+    printf("%s\n", pv_json_dump(o, NULL));
+    json_object_put(o);
+    pw_store_reply_free(r);
+    pw_store_sync_free(st);
+    return status;
+}
+
 /*---- main ----*/
 
 static void payctl_usage(FILE *f)
@@ -598,6 +718,8 @@ static void payctl_usage(FILE *f)
                "  send    send payment commands (JSON lines) to the commands topic\n"
                "  tail    print results, balances, dead letters or commands as JSON lines\n"
                "  schema  print an embedded Avro schema\n"
+               "  lookup  the idempotency state of one invoice (Redis)\n"
+               "  resolve settle an invoice whose outcome is UNKNOWN\n"
                "Run payctl COMMAND --help for its options.\n");
 }
 
@@ -623,6 +745,10 @@ int main(int argc, char **argv)
         return payctl_tail(argc, argv);
     if (strcmp(cmd, "schema") == 0)
         return payctl_schema(argc, argv);
+    if (strcmp(cmd, "lookup") == 0)
+        return payctl_store(argc, argv, 0);
+    if (strcmp(cmd, "resolve") == 0)
+        return payctl_store(argc, argv, 1);
     fprintf(stderr, "payctl: unknown command \"%s\"\n", cmd);
     payctl_usage(stderr);
     return 2;
