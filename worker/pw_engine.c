@@ -651,6 +651,15 @@ static void pw_cmd_settle(pw_cmd *c, pv_status status)
     if (pw_cmd_encode_result(c, status, &bytes, &len) != 0)
         return; /* cannot happen with our own schema; logged */
     pw_out_add(c, c->e->cfg->topic_results, pw_cmd_result_key(c), bytes, len, 0);
+    if (status == PV_STATUS_REJECTED) {
+        /* the original bytes, unchanged, with the reason in headers */
+        c->e->m->rejected++;
+        c->e->m->dlq++;
+        char *raw = c->raw;
+        c->raw = NULL;
+        pw_out_add(c, c->e->cfg->topic_dlq, c->msg_key, raw != NULL ? raw : strdup(""),
+                   raw != NULL ? c->raw_len : 0, 1);
+    }
     if (c->fence > 0)
         pw_cmd_finish(c);
     else
@@ -680,22 +689,11 @@ static void pw_cmd_replay(pw_cmd *c, const unsigned char *bytes, size_t len)
 /* A rejected command: a REJECTED result and the original bytes to the DLQ. */
 static void pw_cmd_reject(pw_cmd *c, const pv_error *err)
 {
-    pw_engine *e = c->e;
-    e->m->rejected++;
-    e->m->dlq++;
     snprintf(c->reason, sizeof(c->reason), "%s", err->errstr);
     snprintf(c->dlq_field, sizeof(c->dlq_field), "%s", err->field);
-    if (err->detail != NULL)
+    if (err->detail != NULL && c->field_errors == NULL)
         c->field_errors = json_object_get(pv_json_member(err->detail, "field_errors"));
-    c->status = PV_STATUS_REJECTED;
-    char *bytes = NULL;
-    size_t len = 0;
-    if (pw_cmd_encode_result(c, PV_STATUS_REJECTED, &bytes, &len) == 0)
-        pw_out_add(c, e->cfg->topic_results, pw_cmd_result_key(c), bytes, len, 0);
-    char *raw = c->raw;
-    c->raw = NULL;
-    pw_out_add(c, e->cfg->topic_dlq, c->msg_key, raw != NULL ? raw : strdup(""), c->raw_len, 1);
-    pw_cmd_publish(c);
+    pw_cmd_settle(c, PV_STATUS_REJECTED);
 }
 
 /*---- Providers: call slots and prerequisites (token, spec) ----*/
@@ -1131,7 +1129,8 @@ static void pw_cmd_call(pw_cmd *c)
     if (pv->p->caps & PV_CAP_SPEC) {
         spec = pw_prov_spec(e, pv, c, &failed);
         if (failed) {
-            pw_cmd_settle(c, PV_STATUS_REJECTED);
+            pv_error_set(&err, PV_EVALIDATION, "request", "%s", c->reason);
+            pw_cmd_reject(c, &err);
             return;
         }
         if (spec == NULL) {
@@ -1141,11 +1140,8 @@ static void pw_cmd_call(pw_cmd *c)
     }
     pv_ctx ctx = pw_prov_ctx(pv, spec);
     if (pv_provider_build_request(pv->p, &c->cmd, &ctx, &req, &err) != PV_OK) {
-        snprintf(c->reason, sizeof(c->reason), "%s", err.errstr);
-        if (err.detail != NULL)
-            c->field_errors = json_object_get(pv_json_member(err.detail, "field_errors"));
+        pw_cmd_reject(c, &err);
         pv_error_clear(&err);
-        pw_cmd_settle(c, PV_STATUS_REJECTED);
         return;
     }
     if (c->attempts == 0)
@@ -1245,16 +1241,6 @@ static void pw_cmd_start(pw_cmd *c)
         c->store_busy++;
 }
 
-/* Keeps the message's bytes for the dead-letter copy, then rejects. */
-static void pw_engine_reject_msg(pw_cmd *c, const rd_kafka_message_t *m, const pv_error *err)
-{
-    c->raw = malloc(m->len > 0 ? m->len : 1);
-    if (m->len > 0)
-        memcpy(c->raw, m->payload, m->len);
-    c->raw_len = m->len;
-    pw_cmd_reject(c, err);
-}
-
 /* A consumed message becomes a command. */
 static void pw_engine_take(pw_engine *e, rd_kafka_message_t *m)
 {
@@ -1274,6 +1260,11 @@ static void pw_engine_take(pw_engine *e, rd_kafka_message_t *m)
         return;
     }
     pw_cmd *c = pw_cmd_new(e, m->partition, m->offset);
+    /* the original bytes, for a dead-letter copy should it be rejected */
+    c->raw = malloc(m->len > 0 ? m->len : 1);
+    if (m->len > 0)
+        memcpy(c->raw, m->payload, m->len);
+    c->raw_len = m->len;
     if (m->key != NULL)
         snprintf(c->msg_key, sizeof(c->msg_key), "%.*s", (int)m->key_len, (const char *)m->key);
     rd_kafka_headers_t *h = NULL;
@@ -1286,7 +1277,7 @@ static void pw_engine_take(pw_engine *e, rd_kafka_message_t *m)
 
     pv_error err = {0};
     if (sc_command_decode(e->codec, m->payload, m->len, &c->cmd, &err) != PV_OK) {
-        pw_engine_reject_msg(c, m, &err);
+        pw_cmd_reject(c, &err);
         pv_error_clear(&err);
         return;
     }
@@ -1298,11 +1289,11 @@ static void pw_engine_take(pw_engine *e, rd_kafka_message_t *m)
         pv_error_set(&err, PV_ECONFIG, "provider",
                      "provider: %s is not served by this worker (PAYW_PROVIDERS)",
                      c->cmd.provider->name);
-        pw_engine_reject_msg(c, m, &err);
+        pw_cmd_reject(c, &err);
         return;
     }
     if (c->cmd.provider->query_id(&c->cmd, c->query_id, sizeof(c->query_id), &err) != PV_OK) {
-        pw_engine_reject_msg(c, m, &err);
+        pw_cmd_reject(c, &err);
         pv_error_clear(&err);
         return;
     }

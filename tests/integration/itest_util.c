@@ -539,3 +539,29 @@ rd_kafka_t *it_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf)
     }
     return rk;
 }
+
+int it_run(char *const argv[], char *const envp_extra[], char *lines, size_t cap, int max,
+           int *nlines, char *err, size_t errcap, int timeout_ms)
+{
+    it_proc p;
+    int64_t deadline = it_now_ms() + timeout_ms;
+    *nlines = 0;
+    if (it_spawn(&p, "run", argv, envp_extra) != 0)
+        return -1;
+    while (*nlines < max) {
+        int64_t left = deadline - it_now_ms();
+        if (left <= 0 || it_read_line(&p, lines + (size_t)*nlines * cap, cap, (int)left) != 0)
+            break;
+        (*nlines)++;
+    }
+    int64_t left = deadline - it_now_ms();
+    int status = it_stop(&p, 0, left > 0 ? (int)left : 1);
+    if (err != NULL && errcap > 0) {
+        FILE *f = fopen(p.log_path, "r");
+        size_t got = f != NULL ? fread(err, 1, errcap - 1, f) : 0;
+        err[got] = '\0';
+        if (f != NULL)
+            fclose(f);
+    }
+    return status;
+}

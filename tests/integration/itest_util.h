@@ -104,6 +104,12 @@ void it_test_begin(void);
 void it_test_pass(void);
 void it_test_end(void);
 
+/* Runs argv to completion (timeout_ms, then SIGKILL): up to max stdout lines
+ * of cap bytes each into lines (*nlines), its stderr into err (errcap).
+ * Returns the exit status, 128+N when killed by signal N, -1 on failure. */
+int it_run(char *const argv[], char *const envp_extra[], char *lines, size_t cap, int max,
+           int *nlines, char *err, size_t errcap, int timeout_ms);
+
 /* Monotonic clock in milliseconds; sleeping. */
 int64_t it_now_ms(void);
 void it_sleep_ms(int ms);

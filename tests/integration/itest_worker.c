@@ -1,0 +1,626 @@
+/* itest_worker.c -- payworker end to end against real processes: a private
+ * redis-server, devkafka, provider-sim and one or two workers, all on free
+ * 127.0.0.1 ports, commands sent and results read with payctl.
+ *
+ * Each test starts its own stack, so topics start empty and every check can
+ * count. The provider simulator's ledger and stats are the ground truth for
+ * "paid exactly once". */
+#include "../unit/testutil.h"
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "itest_util.h"
+
+#define LINE 8192
+
+typedef struct stack {
+    it_proc redis, dk, sim, w[2];
+    int redis_port, metrics_port[2];
+    char bootstrap[1024], sim_url[64], redis_url[64], dir[256];
+    char *env[64];
+    int nenv;
+    char envbuf[64][1100];
+} stack;
+
+/*---- helpers ----*/
+
+static size_t curl_sink(char *p, size_t s, size_t n, void *ud)
+{
+    char **buf = ud;
+    size_t old = *buf != NULL ? strlen(*buf) : 0;
+    *buf = realloc(*buf, old + s * n + 1);
+    memcpy(*buf + old, p, s * n);
+    (*buf)[old + s * n] = '\0';
+    return s * n;
+}
+
+/* GET (body NULL) or POST; returns the malloc'd answer, status in *code. */
+static char *http(const char *url, const char *body, long *code)
+{
+    char *out = NULL;
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    if (body != NULL)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    CURLcode cc = curl_easy_perform(c);
+    *code = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+    curl_easy_cleanup(c);
+    if (cc != CURLE_OK) {
+        free(out);
+        return NULL;
+    }
+    return out != NULL ? out : strdup("");
+}
+
+static json_object *sim_get(stack *s, const char *path)
+{
+    char url[256];
+    long code;
+    snprintf(url, sizeof(url), "%s%s", s->sim_url, path);
+    char *body = http(url, NULL, &code);
+    assert_non_null(body);
+    json_object *j = tu_json(body);
+    free(body);
+    return j;
+}
+
+static void sim_faults(stack *s, const char *json)
+{
+    char url[256];
+    long code;
+    snprintf(url, sizeof(url), "%s/_sim/faults", s->sim_url);
+    free(http(url, json, &code));
+    assert_int_equal(code, 200);
+}
+
+/* payments recorded by the simulator for provider (all when NULL) */
+static int64_t sim_payments(stack *s, const char *provider)
+{
+    json_object *st = sim_get(s, "/_sim/stats");
+    int64_t n = 0;
+    json_object *provs = pv_json_member(st, "providers");
+    json_object_object_foreach(provs, k, v)
+    {
+        if (provider == NULL || strcmp(k, provider) == 0)
+            n += json_object_get_int64(pv_json_member(v, "payments"));
+    }
+    json_object_put(st);
+    return n;
+}
+
+static int64_t sim_stat(stack *s, const char *provider, const char *what)
+{
+    json_object *st = sim_get(s, "/_sim/stats");
+    json_object *p = pv_json_member(pv_json_member(st, "providers"), provider);
+    int64_t n = json_object_get_int64(pv_json_member(p, what));
+    json_object_put(st);
+    return n;
+}
+
+static void env_add(stack *s, const char *fmt, const char *a, const char *b)
+{
+    snprintf(s->envbuf[s->nenv], sizeof(s->envbuf[0]), fmt, a, b);
+    s->env[s->nenv] = s->envbuf[s->nenv];
+    s->nenv++;
+    s->env[s->nenv] = NULL;
+}
+
+static void start_redis(stack *s)
+{
+    char port[16], line[256];
+    snprintf(port, sizeof(port), "%d", s->redis_port);
+    char *argv[] = {"redis-server", "--port", port,           "--bind", "127.0.0.1",
+                    "--save",       "",       "--appendonly", "no",     NULL};
+    assert_int_equal(it_spawn(&s->redis, "redis", argv, NULL), 0);
+    /* ready once it answers */
+    for (int i = 0; i < 100; i++) {
+        char *pa[] = {"redis-cli", "-p", port, "ping", NULL};
+        int n;
+        char out[1][256];
+        if (it_run(pa, NULL, &out[0][0], 256, 1, &n, line, sizeof(line), 2000) == 0 && n == 1 &&
+            strcmp(out[0], "PONG") == 0)
+            return;
+        it_sleep_ms(50);
+    }
+    fail_msg("redis-server did not start");
+}
+
+static void stack_up(stack *s)
+{
+    char path[512], line[1024];
+    memset(s, 0, sizeof(*s));
+    it_test_begin();
+    assert_int_equal(it_tmpdir(s->dir, sizeof(s->dir), "worker"), 0);
+    s->redis_port = it_free_port();
+    start_redis(s);
+    snprintf(s->redis_url, sizeof(s->redis_url), "redis://127.0.0.1:%d", s->redis_port);
+
+    it_build_path(path, sizeof(path), "ops/devkafka");
+    char *dk[] = {path, "--brokers", "1", NULL};
+    assert_int_equal(it_spawn(&s->dk, "devkafka", dk, NULL), 0);
+    assert_int_equal(it_read_line(&s->dk, line, sizeof(line), 20000), 0);
+    snprintf(s->bootstrap, sizeof(s->bootstrap), "%s", line + strlen("bootstrap="));
+
+    it_build_path(path, sizeof(path), "ops/provider-sim");
+    char *sim[] = {path, "--port", "0", "--invoices", "3000", NULL};
+    assert_int_equal(it_spawn(&s->sim, "provider-sim", sim, NULL), 0);
+    assert_int_equal(it_read_line(&s->sim, line, sizeof(line), 20000), 0);
+    snprintf(s->sim_url, sizeof(s->sim_url), "http://%.50s", line + strlen("listening="));
+
+    env_add(s, "PAYW_BROKERS=%s%s", s->bootstrap, "");
+    env_add(s, "PAYW_REDIS_URL=%s%s", s->redis_url, "");
+    static const char *const provs[] = {"PAYOFIN", "SIPAY", "PAYWALL", "ISBANK", "PAYONE"};
+    for (int i = 0; i < 5; i++) {
+        char v[128];
+        snprintf(v, sizeof(v), "PAYW_%s_URL", provs[i]);
+        env_add(s, "%s=%s", v, s->sim_url);
+    }
+    env_add(s, "PAYW_PAYOFIN_API_KEY=%s%s", "sim-payofin-api-key", "");
+    env_add(s, "PAYW_PAYOFIN_SECRET_KEY=%s%s", "sim-payofin-secret-key", "");
+    env_add(s, "PAYW_SIPAY_CLIENT_ID=%s%s", "sim-sipay-client", "");
+    env_add(s, "PAYW_SIPAY_CLIENT_SECRET=%s%s", "sim-sipay-secret", "");
+    env_add(s, "PAYW_PAYWALL_API_KEY_PUBLIC=%s%s", "sim-paywall-key-public", "");
+    env_add(s, "PAYW_PAYWALL_API_CLIENT_PUBLIC=%s%s", "sim-paywall-client-public", "");
+    env_add(s, "PAYW_ISBANK_CLIENT_ID=%s%s", "sim-isbank-client", "");
+    env_add(s, "PAYW_ISBANK_CLIENT_SECRET=%s%s", "sim-isbank-secret", "");
+    env_add(s, "PAYW_PAYONE_MERCHANT_ID=%s%s", "testMercahnt", "");
+    env_add(s, "PAYW_PAYONE_AUTHENTICATION_TOKEN=%s%s", "N2FiZDRmYTQzNDUzOGM0YTI4N2I5YmZm", "");
+    env_add(s, "PAYW_PAYOFIN_TIMEOUT_MS=%s%s", "2000", "");
+    env_add(s, "PAYW_LOCK_MARGIN_MS=%s%s", "1000", "");
+    env_add(s, "PAYW_BUSY_RETRY_MS=%s%s", "100", "");
+    env_add(s, "PAYW_COMMIT_INTERVAL_MS=%s%s", "200", "");
+    /* librdkafka properties pass through: a killed member leaves the group
+     * after 6 s instead of the default 45 s */
+    env_add(s, "PAYW_KAFKA_SESSION_TIMEOUT_MS=%s%s", "6000", "");
+    env_add(s, "PAYW_KAFKA_HEARTBEAT_INTERVAL_MS=%s%s", "1000", "");
+}
+
+static void worker_up(stack *s, int i)
+{
+    char path[512], addr[64];
+    s->metrics_port[i] = it_free_port();
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", s->metrics_port[i]);
+    char *env[72];
+    int n = 0;
+    for (; s->env[n] != NULL; n++)
+        env[n] = s->env[n];
+    char httpaddr[96];
+    snprintf(httpaddr, sizeof(httpaddr), "PAYW_HTTP_ADDR=%s", addr);
+    env[n++] = httpaddr;
+    env[n] = NULL;
+    it_build_path(path, sizeof(path), "worker/payworker");
+    char *argv[] = {path, NULL};
+    assert_int_equal(it_spawn(&s->w[i], i == 0 ? "worker0" : "worker1", argv, env), 0);
+}
+
+static void stack_down(stack *s)
+{
+    for (int i = 0; i < 2; i++)
+        if (s->w[i].pid > 0)
+            assert_int_equal(it_stop(&s->w[i], SIGTERM, 30000), 0); /* drained, exit 0 */
+    if (s->sim.pid > 0)
+        it_stop(&s->sim, SIGTERM, 10000);
+    if (s->dk.pid > 0)
+        it_stop(&s->dk, SIGTERM, 10000);
+    if (s->redis.pid > 0)
+        it_stop(&s->redis, SIGTERM, 10000);
+    memset(&s->w, 0, sizeof(s->w));
+    s->sim.pid = s->dk.pid = s->redis.pid = 0;
+    it_rmdir(s->dir);
+}
+
+/* Sends JSON command lines (raw: unchecked and unkeyed). */
+static void send_lines(stack *s, const char *const *cmds, int n, int raw)
+{
+    char file[512], path[512], err[4096];
+    int got;
+    snprintf(file, sizeof(file), "%s/cmds-%lld.jsonl", s->dir, (long long)it_now_ms());
+    FILE *f = fopen(file, "w");
+    for (int i = 0; i < n; i++)
+        fprintf(f, "%s\n", cmds[i]);
+    fclose(f);
+    it_build_path(path, sizeof(path), "worker/payctl");
+    char *argv[] = {path, "send", "-q", "-b", s->bootstrap, raw ? "--raw" : "-q", file, NULL};
+    int rc = it_run(argv, NULL, NULL, 0, 0, &got, err, sizeof(err), 60000);
+    if (rc != 0)
+        fail_msg("payctl send: %d: %s", rc, err);
+}
+
+/* Reads n events of `what` from the beginning; returns them (caller puts). */
+static json_object *tail(stack *s, const char *what, int n, int timeout_ms)
+{
+    char path[512], count[16], wait[16], err[4096];
+    int got;
+    snprintf(count, sizeof(count), "%d", n);
+    snprintf(wait, sizeof(wait), "%d", timeout_ms);
+    it_build_path(path, sizeof(path), "worker/payctl");
+    char *argv[] = {path,  "tail", "-b", s->bootstrap, "-B", "-n",
+                    count, "-w",   wait, (char *)what, NULL};
+    char *lines = malloc((size_t)n * LINE);
+    int rc = it_run(argv, NULL, lines, LINE, n, &got, err, sizeof(err), timeout_ms + 30000);
+    json_object *arr = json_object_new_array();
+    for (int i = 0; i < got; i++)
+        json_object_array_add(arr, tu_json(lines + (size_t)i * LINE));
+    free(lines);
+    if (got != n)
+        fail_msg("tail %s: %d of %d events (rc %d): %s", what, got, n, rc, err);
+    return arr;
+}
+
+static int count_status(json_object *events, const char *prefix, const char *status)
+{
+    int n = 0;
+    for (size_t i = 0; i < json_object_array_length(events); i++) {
+        json_object *e = json_object_array_get_idx(events, i);
+        const char *id = json_object_get_string(pv_json_member(e, "command_id"));
+        if ((prefix == NULL || strncmp(id != NULL ? id : "", prefix, strlen(prefix)) == 0) &&
+            strcmp(json_object_get_string(pv_json_member(e, "status")), status) == 0)
+            n++;
+    }
+    return n;
+}
+
+static char *command(const char *id, const char *provider, const char *request)
+{
+    char *out = malloc(4096);
+    snprintf(out, 4096,
+             "{\"command_id\": \"%s\", \"provider\": \"%s\", \"created_at\": 1700000000000, "
+             "\"merchant\": \"m1\", \"request\": %s}",
+             id, provider, request);
+    return out;
+}
+
+static char *contract_request(const char *dir)
+{
+    char rel[64];
+    snprintf(rel, sizeof(rel), "%s/contract.json", dir);
+    char *text = tu_fixture(rel, NULL);
+    json_object *d = tu_json(text);
+    char *req = strdup(pv_json_dump(pv_json_member(d, "command"), NULL));
+    json_object_put(d);
+    free(text);
+    return req;
+}
+
+/*---- tests ----*/
+
+/* All five providers, then the same command five times and five different
+ * commands for one invoice spread over partitions and two workers. */
+static void test_worker_five_providers_and_no_double_payment(void **state)
+{
+    stack *s = *state;
+    static const char *const dirs[] = {"payofin", "sipay", "paywall", "isbank", "payone"};
+    static const char *const provs[] = {"PAYOFIN", "SIPAY", "PAYWALL", "ISBANK", "PAYONE"};
+    stack_up(s);
+    worker_up(s, 0);
+    worker_up(s, 1);
+    char *cmds[5];
+    for (int i = 0; i < 5; i++) {
+        char id[32];
+        char *req = contract_request(dirs[i]);
+        snprintf(id, sizeof(id), "e2e-%s", dirs[i]);
+        cmds[i] = command(id, provs[i], req);
+        free(req);
+    }
+    send_lines(s, (const char *const *)cmds, 5, 0);
+    json_object *res = tail(s, "results", 5, 60000);
+    assert_int_equal(count_status(res, "e2e-", "SUCCEEDED"), 5);
+    for (size_t i = 0; i < 5; i++) {
+        json_object *e = json_object_array_get_idx(res, i);
+        const char *p = json_object_get_string(pv_json_member(e, "provider"));
+        json_object *refs = pv_json_member(e, "references");
+        if (strcmp(p, "PAYOFIN") == 0)
+            assert_non_null(pv_json_member(refs, "invoicePaymentId"));
+        if (strcmp(p, "SIPAY") == 0)
+            assert_non_null(pv_json_member(refs, "payment_transaction_id"));
+        if (strcmp(p, "ISBANK") == 0)
+            assert_non_null(pv_json_member(refs, "payment_id"));
+        if (strcmp(p, "PAYONE") == 0)
+            assert_non_null(pv_json_member(refs, "rrn"));
+        if (strcmp(p, "PAYWALL") == 0) /* the debt list */
+            assert_non_null(
+                strstr(json_object_get_string(pv_json_member(e, "detail_json")), "\"debts\""));
+    }
+    json_object_put(res);
+    json_object *bal = tail(s, "balances", 2, 30000); /* Payofin and Sipay */
+    json_object_put(bal);
+    assert_int_equal(sim_payments(s, NULL), 4); /* the Paywall report pays nothing */
+
+    /* the same Payofin command 5 times, and 5 different commands for the
+     * Sipay invoice, unkeyed so they spread over partitions and workers */
+    char *again[10];
+    for (int i = 0; i < 5; i++)
+        again[i] = strdup(cmds[0]);
+    for (int i = 0; i < 5; i++) {
+        char id[32];
+        char *req = contract_request("sipay");
+        snprintf(id, sizeof(id), "dup-sipay-%d", i);
+        again[5 + i] = command(id, "SIPAY", req);
+        free(req);
+    }
+    send_lines(s, (const char *const *)again, 10, 1);
+    res = tail(s, "results", 15, 60000);
+    assert_int_equal(count_status(res, "e2e-payofin", "SUCCEEDED"), 6); /* 1 + 5 replays */
+    assert_int_equal(count_status(res, "dup-sipay", "DUPLICATE"), 5);
+    /* replays carry the original event id */
+    const char *first = NULL;
+    for (size_t i = 0; i < json_object_array_length(res); i++) {
+        json_object *e = json_object_array_get_idx(res, i);
+        if (strcmp(json_object_get_string(pv_json_member(e, "command_id")), "e2e-payofin"))
+            continue;
+        const char *ev = json_object_get_string(pv_json_member(e, "event_id"));
+        if (first == NULL)
+            first = ev;
+        assert_string_equal(ev, first);
+    }
+    json_object_put(res);
+    assert_int_equal(sim_payments(s, "PAYOFIN"), 1);
+    assert_int_equal(sim_payments(s, "SIPAY"), 1);
+    assert_int_equal(sim_stat(s, "PAYOFIN", "double_payment_attempts"), 0);
+    assert_int_equal(sim_stat(s, "SIPAY", "double_payment_attempts"), 0);
+    for (int i = 0; i < 5; i++)
+        free(cmds[i]);
+    for (int i = 0; i < 10; i++)
+        free(again[i]);
+    stack_down(s);
+    it_test_pass();
+}
+
+/* Ten kinds of malformed commands: each REJECTED with a reason and copied to
+ * the dead-letter topic; the worker goes on with the next command. */
+static void test_worker_rejects_malformed(void **state)
+{
+    stack *s = *state;
+    stack_up(s);
+    worker_up(s, 0);
+    const char *bad[] = {
+        "hello, not json",
+        "{\"command_id\": \"t1\", \"provider\": \"PAYOFIN\"",
+        "{\"command_id\": \"t2\", \"provider\": \"VISA\", \"created_at\": 1, \"request\": {}}",
+        "{\"provider\": \"PAYOFIN\", \"created_at\": 1, \"request\": {\"invoiceQueryId\": 1}}",
+        "{\"command_id\": \"t4\", \"provider\": \"PAYOFIN\", \"created_at\": \"soon\", "
+        "\"request\": {\"invoiceQueryId\": 1}}",
+        "{\"command_id\": \"t5\", \"provider\": \"PAYOFIN\", \"created_at\": 1}",
+        "{\"command_id\": \"t6\", \"provider\": \"PAYOFIN\", \"created_at\": 1, \"request\": "
+        "{\"invoiceQueryId\": \"abc\"}}",
+        "{\"command_id\": \"t7\", \"provider\": \"PAYOFIN\", \"created_at\": 1, \"request\": "
+        "{\"invoiceQueryId\": 700017, \"partialAmount\": 1.5}}",
+        "{\"command_id\": \"t8\", \"provider\": \"PAYONE\", \"created_at\": 1, \"request\": "
+        "{\"invoicesDetails\": [{\"invoiceID\": \"A1\", \"amount\": \"1.00\", \"currency\": "
+        "\"840\"}]}}",
+        "{\"command_id\": \"t9\", \"provider\": \"ISBANK\", \"created_at\": 1, \"request\": "
+        "{\"service_id\": 10065, \"payment_reference\": \"R-9\", \"amount\": 950, "
+        "\"currency_code\": \"TRY\", \"basic_input_values\": [{\"name\": \"SubscriberName\", "
+        "\"value\": \"Ayşe\"}, {\"name\": \"Tckn_Vkn_Ykn\", \"value\": \"12ab\"}]}}",
+    };
+    char *good = command("after-bad", "PAYWALL", "{\"paymentid\": 123456}");
+    const char *all[11];
+    for (int i = 0; i < 10; i++)
+        all[i] = bad[i];
+    all[10] = good;
+    send_lines(s, all, 11, 1);
+    json_object *res = tail(s, "results", 11, 60000);
+    assert_int_equal(count_status(res, NULL, "REJECTED"), 10);
+    assert_int_equal(count_status(res, "after-bad", "SUCCEEDED"), 1);
+    for (size_t i = 0; i < json_object_array_length(res); i++) {
+        json_object *e = json_object_array_get_idx(res, i);
+        if (strcmp(json_object_get_string(pv_json_member(e, "status")), "REJECTED") == 0)
+            assert_true(strlen(json_object_get_string(pv_json_member(e, "reason"))) > 10);
+        if (strcmp(json_object_get_string(pv_json_member(e, "command_id")), "t9") == 0) {
+            json_object *fe = pv_json_member(e, "field_errors");
+            assert_true(json_object_array_length(fe) >= 1); /* İş Bankası: per field */
+        }
+    }
+    json_object_put(res);
+    json_object *dlq = tail(s, "dlq", 10, 30000);
+    for (size_t i = 0; i < json_object_array_length(dlq); i++) {
+        json_object *h = pv_json_member(json_object_array_get_idx(dlq, i), "headers");
+        assert_true(strlen(json_object_get_string(pv_json_member(h, "payw-reason"))) > 10);
+    }
+    json_object_put(dlq);
+    assert_int_equal(sim_payments(s, NULL), 0);
+    free(good);
+    stack_down(s);
+    it_test_pass();
+}
+
+/* kill -9 of a worker while the provider holds its payment: the restarted
+ * fleet never pays again, publishes UNKNOWN, and payctl resolve settles it. */
+static void test_worker_kill9_unknown_then_resolve(void **state)
+{
+    stack *s = *state;
+    char path[512], err[4096];
+    int n;
+    stack_up(s);
+    worker_up(s, 0);
+    sim_faults(s, "{\"provider\": \"PAYOFIN\", \"rate_blackhole\": 1, \"only_payments\": true}");
+    char *cmd = command("k9-1", "PAYOFIN", "{\"invoiceQueryId\": 700017}");
+    const char *one[] = {cmd};
+    send_lines(s, one, 1, 0);
+    /* wait until the provider has processed it without answering */
+    int paid = 0;
+    for (int i = 0; i < 300 && !paid; i++) {
+        paid = sim_payments(s, "PAYOFIN") == 1;
+        if (!paid)
+            it_sleep_ms(50);
+    }
+    assert_true(paid);
+    it_stop(&s->w[0], SIGKILL, 5000);
+    s->w[0].pid = 0;
+    sim_faults(s, "{\"provider\": \"ALL\"}");
+    worker_up(s, 1); /* the command is consumed again: never committed */
+    json_object *res = tail(s, "results", 1, 60000);
+    assert_int_equal(count_status(res, "k9-1", "UNKNOWN"), 1);
+    json_object_put(res);
+    assert_int_equal(sim_payments(s, "PAYOFIN"), 1); /* never paid again */
+    assert_int_equal(sim_stat(s, "PAYOFIN", "double_payment_attempts"), 0);
+
+    it_build_path(path, sizeof(path), "worker/payctl");
+    char line[1][LINE];
+    char *resolve[] = {path,
+                       "resolve",
+                       "PAYOFIN",
+                       "700017",
+                       "--paid",
+                       "--reason",
+                       "Payofin confirmed the payment",
+                       "--redis",
+                       s->redis_url,
+                       NULL};
+    assert_int_equal(it_run(resolve, NULL, &line[0][0], LINE, 1, &n, err, sizeof(err), 20000), 0);
+    assert_non_null(strstr(line[0], "\"status\":\"DONE\""));
+    char *lookup[] = {path, "lookup", "PAYOFIN", "700017", "--redis", s->redis_url, NULL};
+    assert_int_equal(it_run(lookup, NULL, &line[0][0], LINE, 1, &n, err, sizeof(err), 20000), 0);
+    assert_non_null(strstr(line[0], "\"resolved_reason\":\"Payofin confirmed the payment\""));
+    /* a new command for the invoice is now a duplicate, not a payment */
+    char *cmd2 = command("k9-2", "PAYOFIN", "{\"invoiceQueryId\": 700017}");
+    const char *two[] = {cmd2};
+    send_lines(s, two, 1, 0);
+    res = tail(s, "results", 2, 60000);
+    assert_int_equal(count_status(res, "k9-2", "DUPLICATE"), 1);
+    json_object_put(res);
+    assert_int_equal(sim_payments(s, "PAYOFIN"), 1);
+    free(cmd);
+    free(cmd2);
+    stack_down(s);
+    it_test_pass();
+}
+
+/* Redis stopped for 5 s: no provider call without a claim; then recovery
+ * with nothing lost. */
+static void test_worker_redis_outage(void **state)
+{
+    stack *s = *state;
+    char url[96];
+    long code;
+    stack_up(s);
+    worker_up(s, 0);
+    char *warm = command("warm-1", "PAYWALL", "{\"paymentid\": 123456}");
+    const char *w1[] = {warm};
+    send_lines(s, w1, 1, 0);
+    json_object_put(tail(s, "results", 1, 60000));
+    int64_t before = sim_stat(s, "PAYOFIN", "requests");
+
+    it_stop(&s->redis, SIGTERM, 10000);
+    s->redis.pid = 0;
+    char *cmds[3];
+    cmds[0] = command("r-1", "PAYOFIN", "{\"invoiceQueryId\": 700017}");
+    json_object *inv = sim_get(s, "/_sim/invoices?provider=PAYOFIN");
+    json_object *list = pv_json_member(inv, "invoices");
+    char req[128];
+    snprintf(req, sizeof(req), "{\"invoiceQueryId\": %lld}",
+             (long long)json_object_get_int64(
+                 pv_json_member(json_object_array_get_idx(list, 2), "invoiceQueryId")));
+    cmds[1] = command("r-2", "PAYOFIN", req);
+    snprintf(req, sizeof(req), "{\"invoiceQueryId\": %lld}",
+             (long long)json_object_get_int64(
+                 pv_json_member(json_object_array_get_idx(list, 3), "invoiceQueryId")));
+    cmds[2] = command("r-3", "PAYOFIN", req);
+    json_object_put(inv);
+    send_lines(s, (const char *const *)cmds, 3, 0);
+    it_sleep_ms(5000);
+    assert_int_equal(sim_stat(s, "PAYOFIN", "requests"), before); /* no call without a claim */
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/readyz", s->metrics_port[0]);
+    char *ready = http(url, NULL, &code);
+    assert_int_equal(code, 503);
+    assert_non_null(strstr(ready, "redis"));
+    free(ready);
+
+    start_redis(s); /* same port */
+    json_object *res = tail(s, "results", 4, 60000);
+    assert_int_equal(count_status(res, "r-", "SUCCEEDED"), 3);
+    json_object_put(res);
+    assert_int_equal(sim_payments(s, "PAYOFIN"), 3);
+    for (int i = 0; i < 3; i++)
+        free(cmds[i]);
+    free(warm);
+    stack_down(s);
+    it_test_pass();
+}
+
+/* Every command produced gets a result event: a count check with two
+ * workers (PAYW_ITEST_COUNT, default 10000). */
+static void test_worker_count_check(void **state)
+{
+    stack *s = *state;
+    const char *env = getenv("PAYW_ITEST_COUNT");
+    int n = env != NULL ? (int)strtol(env, NULL, 10) : 10000;
+    stack_up(s);
+    worker_up(s, 0);
+    worker_up(s, 1);
+    json_object *inv = sim_get(s, "/_sim/invoices?provider=PAYWALL");
+    json_object *list = pv_json_member(inv, "payments");
+    size_t ninv = json_object_array_length(list);
+    assert_true(ninv > 0);
+    char **cmds = malloc((size_t)n * sizeof(*cmds));
+    for (int i = 0; i < n; i++) {
+        char id[32], req[96];
+        json_object *one = json_object_array_get_idx(list, (size_t)i % ninv);
+        snprintf(id, sizeof(id), "cnt-%d", i);
+        snprintf(req, sizeof(req), "{\"paymentid\": %lld}",
+                 (long long)json_object_get_int64(pv_json_member(one, "paymentid")));
+        cmds[i] = command(id, "PAYWALL", req);
+    }
+    json_object_put(inv);
+    send_lines(s, (const char *const *)cmds, n, 0);
+    json_object *res = tail(s, "results", n, 240000);
+    int settled = 0;
+    for (size_t i = 0; i < json_object_array_length(res); i++) {
+        const char *st =
+            json_object_get_string(pv_json_member(json_object_array_get_idx(res, i), "status"));
+        settled += strcmp(st, "SUCCEEDED") == 0 || strcmp(st, "DUPLICATE") == 0;
+    }
+    assert_int_equal(settled, n);
+    json_object_put(res);
+    for (int i = 0; i < n; i++)
+        free(cmds[i]);
+    free(cmds);
+    stack_down(s);
+    it_test_pass();
+}
+
+static int setup(void **state)
+{
+    *state = calloc(1, sizeof(stack));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    stack *s = *state;
+    for (int i = 0; i < 2; i++)
+        if (s->w[i].pid > 0)
+            it_stop(&s->w[i], SIGKILL, 5000);
+    if (s->sim.pid > 0)
+        it_stop(&s->sim, SIGKILL, 5000);
+    if (s->dk.pid > 0)
+        it_stop(&s->dk, SIGKILL, 5000);
+    if (s->redis.pid > 0)
+        it_stop(&s->redis, SIGKILL, 5000);
+    it_test_end();
+    free(s);
+    return 0;
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_worker_five_providers_and_no_double_payment, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_worker_rejects_malformed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_kill9_unknown_then_resolve, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_redis_outage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_count_check, setup, teardown),
+    };
+    int rc = cmocka_run_group_tests_name("worker", tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
