@@ -91,7 +91,7 @@ TEST_SRC      := $(sort $(filter-out $(TEST_UTIL_SRC),$(wildcard tests/unit/test
 TEST_BIN      := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_UTIL_OBJ := $(TEST_UTIL_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all lib tests progs itests test check format deps clean fuzz
+.PHONY: all lib tests progs itests test check format deps clean fuzz run
 # keep objects that pattern rules chain through (no rebuild on every run)
 .SECONDARY:
 
@@ -162,6 +162,11 @@ test: deps
 	@$(MAKE) --no-print-directory all BUILD=build/normal
 	@$(MAKE) --no-print-directory all BUILD=build/asan SAN=1 OPT=-O1
 	@sh tests/run-tests.sh build/normal build/asan
+
+# ---- the embedded dev stack (README's first command) ------------------------
+run: deps
+	@$(MAKE) --no-print-directory all BUILD=build/normal
+	@sh ops/run-dev.sh
 
 # ---- style ---------------------------------------------------------------
 FORMAT_SRC = $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
