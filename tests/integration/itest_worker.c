@@ -182,7 +182,14 @@ static void stack_up(stack *s)
     env_add(s, "PAYW_KAFKA_HEARTBEAT_INTERVAL_MS=%s%s", "1000", "");
 }
 
+static void worker_up_with(stack *s, int i, int valgrind);
+
 static void worker_up(stack *s, int i)
+{
+    worker_up_with(s, i, 0);
+}
+
+static void worker_up_with(stack *s, int i, int valgrind)
 {
     char path[512], addr[64];
     s->metrics_port[i] = it_free_port();
@@ -197,7 +204,16 @@ static void worker_up(stack *s, int i)
     env[n] = NULL;
     it_build_path(path, sizeof(path), "worker/payworker");
     char *argv[] = {path, NULL};
-    assert_int_equal(it_spawn(&s->w[i], i == 0 ? "worker0" : "worker1", argv, env), 0);
+    char *vg[] = {"valgrind",
+                  "-q",
+                  "--leak-check=full",
+                  "--show-leak-kinds=definite,indirect",
+                  "--errors-for-leak-kinds=definite,indirect",
+                  "--error-exitcode=97",
+                  path,
+                  NULL};
+    assert_int_equal(it_spawn(&s->w[i], i == 0 ? "worker0" : "worker1", valgrind ? vg : argv, env),
+                     0);
 }
 
 static void stack_down(stack *s)
@@ -586,6 +602,38 @@ static void test_worker_count_check(void **state)
     it_test_pass();
 }
 
+/* valgrind: no memory error and no leak after a drained shutdown, with
+ * payments, replays, a duplicate and a rejection on the way (normal build
+ * only: sanitizer builds cannot run under valgrind). */
+static void test_worker_valgrind_drained_shutdown(void **state)
+{
+    stack *s = *state;
+    if (strstr(it_build_dir(), "asan") != NULL) {
+        print_message("skipped: sanitizer build\n");
+        return;
+    }
+    stack_up(s);
+    worker_up_with(s, 0, 1);
+    char *a = command("vg-1", "PAYOFIN", "{\"invoiceQueryId\": 700017}");
+    char *req = contract_request("sipay");
+    char *b = command("vg-2", "SIPAY", req);
+    char *c = command("vg-3", "SIPAY", req);
+    const char *cmds[] = {a, a, b, c, "not a command"};
+    send_lines(s, cmds, 5, 1);
+    json_object *res = tail(s, "results", 5, 120000);
+    assert_int_equal(count_status(res, "vg-", "DUPLICATE") + count_status(res, "vg-", "SUCCEEDED"),
+                     4);
+    json_object_put(res);
+    assert_int_equal(it_stop(&s->w[0], SIGTERM, 60000), 0); /* 97: valgrind found something */
+    s->w[0].pid = 0;
+    free(a);
+    free(b);
+    free(c);
+    free(req);
+    stack_down(s);
+    it_test_pass();
+}
+
 static int setup(void **state)
 {
     *state = calloc(1, sizeof(stack));
@@ -619,6 +667,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_worker_kill9_unknown_then_resolve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_redis_outage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_count_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_valgrind_drained_shutdown, setup, teardown),
     };
     int rc = cmocka_run_group_tests_name("worker", tests, NULL, NULL);
     curl_global_cleanup();
