@@ -11,7 +11,7 @@ PKGS="gcc make pkg-config libc6-dev
 libjson-c-dev libcmocka-dev librdkafka-dev libcurl4-openssl-dev libavro-dev
 libhiredis-dev libevent-dev
 redis-server valgrind clang clang-format libclang-rt-14-dev
-curl ca-certificates python3 gnuplot-nox"
+curl ca-certificates python3 gnuplot-nox docker-compose"
 
 missing=""
 for p in $PKGS; do
