@@ -112,6 +112,18 @@ static void env_add(stack *s, const char *fmt, const char *a, const char *b)
     s->env[s->nenv] = NULL;
 }
 
+/* Sets NAME=value, replacing an earlier value of NAME. */
+static void env_set(stack *s, const char *name, const char *value)
+{
+    size_t n = strlen(name);
+    for (int i = 0; i < s->nenv; i++)
+        if (strncmp(s->envbuf[i], name, n) == 0 && s->envbuf[i][n] == '=') {
+            snprintf(s->envbuf[i], sizeof(s->envbuf[0]), "%s=%s", name, value);
+            return;
+        }
+    env_add(s, "%s=%s", name, value);
+}
+
 static void start_redis(stack *s)
 {
     char port[16], line[256];
@@ -602,6 +614,65 @@ static void test_worker_count_check(void **state)
     it_test_pass();
 }
 
+/* The other outcome paths: 429s retried with back-off then FAILED, a command
+ * past expires_at answered EXPIRED without a call, and refused credentials
+ * stopping the provider with /readyz saying why. */
+static void test_worker_retry_expired_fatal(void **state)
+{
+    stack *s = *state;
+    char url[96];
+    long code;
+    stack_up(s);
+    env_set(s, "PAYW_RETRY_MAX_ATTEMPTS", "3");
+    env_set(s, "PAYW_RETRY_BASE_MS", "50");
+    env_set(s, "PAYW_PAYONE_AUTHENTICATION_TOKEN", "not-the-token");
+    worker_up(s, 0);
+    sim_faults(s, "{\"provider\": \"PAYWALL\", \"rate_429\": 1}");
+    char *retry = command("o-retry", "PAYWALL", "{\"paymentid\": 123456}");
+    char *expired = malloc(512);
+    snprintf(expired, 512,
+             "{\"command_id\": \"o-expired\", \"provider\": \"PAYOFIN\", \"created_at\": 1, "
+             "\"expires_at\": 2, \"request\": {\"invoiceQueryId\": 700017}}");
+    const char *cmds[] = {retry, expired};
+    send_lines(s, cmds, 2, 0);
+    json_object *res = tail(s, "results", 2, 60000);
+    assert_int_equal(count_status(res, "o-retry", "FAILED"), 1);
+    assert_int_equal(count_status(res, "o-expired", "EXPIRED"), 1);
+    for (size_t i = 0; i < 2; i++) {
+        json_object *e = json_object_array_get_idx(res, i);
+        if (strcmp(json_object_get_string(pv_json_member(e, "command_id")), "o-retry") == 0)
+            assert_int_equal(json_object_get_int64(pv_json_member(e, "attempts")), 3);
+    }
+    json_object_put(res);
+    assert_int_equal(sim_stat(s, "PAYWALL", "requests"), 3);
+    assert_int_equal(sim_stat(s, "PAYOFIN", "requests"), 0); /* expired: never called */
+
+    /* PayOne answers 00022 (invalid token): FATAL, provider stopped */
+    char *req = contract_request("payone");
+    char *fatal = command("o-fatal", "PAYONE", req);
+    const char *f1[] = {fatal};
+    send_lines(s, f1, 1, 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/readyz", s->metrics_port[0]);
+    char *ready = NULL;
+    for (int i = 0; i < 200; i++) {
+        free(ready);
+        ready = http(url, NULL, &code);
+        if (code == 503 && ready != NULL && strstr(ready, "PAYONE stopped") != NULL)
+            break;
+        it_sleep_ms(100);
+    }
+    assert_int_equal(code, 503);
+    assert_non_null(strstr(ready, "PAYONE stopped"));
+    free(ready);
+    assert_int_equal(sim_payments(s, "PAYONE"), 0);
+    free(retry);
+    free(expired);
+    free(req);
+    free(fatal);
+    stack_down(s);
+    it_test_pass();
+}
+
 /* valgrind: no memory error and no leak after a drained shutdown, with
  * payments, replays, a duplicate and a rejection on the way (normal build
  * only: sanitizer builds cannot run under valgrind). */
@@ -667,6 +738,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_worker_kill9_unknown_then_resolve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_redis_outage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_count_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_retry_expired_fatal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_valgrind_drained_shutdown, setup, teardown),
     };
     int rc = cmocka_run_group_tests_name("worker", tests, NULL, NULL);
