@@ -59,8 +59,8 @@ static const char *payctl_env(const char *name, const char *dflt)
 /* Options every Kafka subcommand takes. */
 typedef struct payctl_kafka {
     const char *brokers;
-    const char *registry; /* schema registry base URL, NULL: local ids */
-    const char *props[PAYCTL_PROPS_MAX];
+    const char *registry;                    /* schema registry base URL, NULL: local ids */
+    const char *props[PAYCTL_PROPS_MAX + 1]; /* NULL-terminated */
     size_t nprops;
 } payctl_kafka;
 
@@ -234,7 +234,7 @@ static int payctl_send(int argc, char **argv)
         return 2;
     }
     payctl_counts counts = {0};
-    rd_kafka_conf_t *conf = pw_kafka_conf_new(k.brokers, k.props, k.nprops, errstr, sizeof(errstr));
+    rd_kafka_conf_t *conf = pw_kafka_conf_new(k.brokers, NULL, k.props, errstr, sizeof(errstr));
     if (conf == NULL ||
         pw_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) != 0) {
         fprintf(stderr, "payctl send: %s\n", errstr);
@@ -472,7 +472,7 @@ static int payctl_tail(int argc, char **argv)
 
     char group[64];
     snprintf(group, sizeof(group), "payctl-tail-%ld", (long)getpid());
-    rd_kafka_conf_t *conf = pw_kafka_conf_new(k.brokers, k.props, k.nprops, errstr, sizeof(errstr));
+    rd_kafka_conf_t *conf = pw_kafka_conf_new(k.brokers, NULL, k.props, errstr, sizeof(errstr));
     if (conf == NULL || pw_kafka_conf_set(conf, "group.id", group, errstr, sizeof(errstr)) != 0 ||
         pw_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr)) != 0 ||
         pw_kafka_conf_set(conf, "auto.offset.reset", from_beginning ? "earliest" : "latest", errstr,

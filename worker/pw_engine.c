@@ -1613,14 +1613,12 @@ pw_engine *pw_engine_new(struct event_base *base, pw_config *cfg, pw_metrics *m,
         goto fail;
 
     /* producer: idempotent, acks=all; delivery reports wake the loop */
-    rd_kafka_conf_t *pc = pw_kafka_conf_new(cfg->brokers, NULL, 0, errstr, cap);
-    if (pc == NULL || pw_kafka_conf_set(pc, "enable.idempotence", "true", errstr, cap) != 0 ||
-        pw_kafka_conf_set(pc, "acks", "all", errstr, cap) != 0 ||
-        pw_kafka_conf_set(pc, "linger.ms", "2", errstr, cap) != 0) {
-        if (pc != NULL)
-            rd_kafka_conf_destroy(pc);
+    static const char *const prod_defaults[] = {"linger.ms=2", NULL};
+    static const char *const prod_enforced[] = {"enable.idempotence=true", "acks=all", NULL};
+    rd_kafka_conf_t *pc =
+        pw_kafka_conf_new(cfg->brokers, prod_defaults, prod_enforced, errstr, cap);
+    if (pc == NULL)
         goto fail;
-    }
     rd_kafka_conf_set_dr_msg_cb(pc, pw_on_delivery);
     rd_kafka_conf_set_log_cb(pc, pw_engine_kafka_log);
     rd_kafka_conf_set_error_cb(pc, pw_engine_kafka_error);
@@ -1631,20 +1629,20 @@ pw_engine *pw_engine_new(struct event_base *base, pw_config *cfg, pw_metrics *m,
         goto fail;
     }
 
-    /* consumer: manual offset store, cooperative-sticky, read_committed */
-    rd_kafka_conf_t *cc = pw_kafka_conf_new(cfg->brokers, NULL, 0, errstr, cap);
-    if (cc == NULL || pw_kafka_conf_set(cc, "group.id", cfg->group, errstr, cap) != 0 ||
-        pw_kafka_conf_set(cc, "enable.auto.commit", "false", errstr, cap) != 0 ||
-        pw_kafka_conf_set(cc, "enable.auto.offset.store", "false", errstr, cap) != 0 ||
-        pw_kafka_conf_set(cc, "partition.assignment.strategy", "cooperative-sticky", errstr, cap) !=
-            0 ||
-        pw_kafka_conf_set(cc, "isolation.level", "read_committed", errstr, cap) != 0 ||
-        pw_kafka_conf_set(cc, "auto.offset.reset", "earliest", errstr, cap) != 0 ||
-        pw_kafka_conf_set(cc, "statistics.interval.ms", "5000", errstr, cap) != 0) {
-        if (cc != NULL)
-            rd_kafka_conf_destroy(cc);
+    /* consumer: the offset store is ours (an offset is stored only once the
+     * outputs of everything before it are acknowledged): never automatic */
+    static const char *const cons_defaults[] = {"partition.assignment.strategy=cooperative-sticky",
+                                                "auto.offset.reset=earliest",
+                                                "statistics.interval.ms=5000", NULL};
+    char group[300];
+    snprintf(group, sizeof(group), "group.id=%s", cfg->group);
+    const char *const cons_enforced[] = {group, "enable.auto.commit=false",
+                                         "enable.auto.offset.store=false",
+                                         "isolation.level=read_committed", NULL};
+    rd_kafka_conf_t *cc =
+        pw_kafka_conf_new(cfg->brokers, cons_defaults, cons_enforced, errstr, cap);
+    if (cc == NULL)
         goto fail;
-    }
     rd_kafka_conf_set_rebalance_cb(cc, pw_on_rebalance);
     rd_kafka_conf_set_stats_cb(cc, pw_engine_stats);
     rd_kafka_conf_set_log_cb(cc, pw_engine_kafka_log);

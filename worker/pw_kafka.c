@@ -19,8 +19,27 @@ int pw_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value
     return 0;
 }
 
-rd_kafka_conf_t *pw_kafka_conf_new(const char *brokers, const char *const *props, size_t n,
-                                   char *errstr, size_t errcap)
+/* Applies a NULL-terminated list of "name=value" strings. */
+static int pw_kafka_conf_apply(rd_kafka_conf_t *conf, const char *const *list, char *errstr,
+                               size_t errcap)
+{
+    for (size_t i = 0; list != NULL && list[i] != NULL; i++) {
+        char name[128];
+        const char *eq = strchr(list[i], '=');
+        if (eq == NULL || eq == list[i] || (size_t)(eq - list[i]) >= sizeof(name)) {
+            snprintf(errstr, errcap, "Kafka property \"%.60s\": expected name=value", list[i]);
+            return -1;
+        }
+        memcpy(name, list[i], (size_t)(eq - list[i]));
+        name[eq - list[i]] = '\0';
+        if (pw_kafka_conf_set(conf, name, eq + 1, errstr, errcap) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+rd_kafka_conf_t *pw_kafka_conf_new(const char *brokers, const char *const *defaults,
+                                   const char *const *enforced, char *errstr, size_t errcap)
 {
     static const char prefix[] = "PAYW_KAFKA_";
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -29,7 +48,8 @@ rd_kafka_conf_t *pw_kafka_conf_new(const char *brokers, const char *const *props
         brokers = getenv("PAYW_BROKERS");
     if (brokers == NULL || brokers[0] == '\0')
         brokers = "127.0.0.1:9092";
-    if (pw_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, errcap) != 0)
+    if (pw_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, errcap) != 0 ||
+        pw_kafka_conf_apply(conf, defaults, errstr, errcap) != 0)
         goto fail;
 
     for (char **e = environ; *e != NULL; e++) {
@@ -48,18 +68,8 @@ rd_kafka_conf_t *pw_kafka_conf_new(const char *brokers, const char *const *props
         if (pw_kafka_conf_set(conf, name, eq + 1, errstr, errcap) != 0)
             goto fail;
     }
-    for (size_t i = 0; i < n; i++) {
-        char name[128];
-        const char *eq = strchr(props[i], '=');
-        if (eq == NULL || eq == props[i] || (size_t)(eq - props[i]) >= sizeof(name)) {
-            snprintf(errstr, errcap, "Kafka property \"%.60s\": expected name=value", props[i]);
-            goto fail;
-        }
-        memcpy(name, props[i], (size_t)(eq - props[i]));
-        name[eq - props[i]] = '\0';
-        if (pw_kafka_conf_set(conf, name, eq + 1, errstr, errcap) != 0)
-            goto fail;
-    }
+    if (pw_kafka_conf_apply(conf, enforced, errstr, errcap) != 0)
+        goto fail;
     return conf;
 fail:
     rd_kafka_conf_destroy(conf);

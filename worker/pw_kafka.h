@@ -1,11 +1,13 @@
 /* pw_kafka.h -- librdkafka configuration shared by payworker and payctl.
  *
  * DESIGN
- * Properties come, lowest priority first, from: our defaults, the
- * environment (PAYW_KAFKA_<PROPERTY>: upper case, '.' written as '_', e.g.
- * PAYW_KAFKA_SECURITY_PROTOCOL=ssl -> security.protocol), then explicit
- * "name=value" strings (payctl's -X). bootstrap.servers comes from PAYW_BROKERS
- * unless a property sets it. Every property is checked by librdkafka itself
+ * Properties come, lowest priority first, from: the caller's defaults
+ * (tunables such as linger.ms), the environment (PAYW_KAFKA_<PROPERTY>: upper
+ * case, '.' written as '_', e.g. PAYW_KAFKA_SECURITY_PROTOCOL=ssl ->
+ * security.protocol), then the caller's enforced properties (what the
+ * correctness of the worker rests on: manual offset store, idempotence,
+ * acks=all; payctl's -X). bootstrap.servers comes from PAYW_BROKERS unless a
+ * property sets it. Every property is checked by librdkafka itself
  * and a bad one is reported with its name (never its value: it may be a
  * password).
  */
@@ -17,9 +19,10 @@
 
 /* A new conf (caller owns; librdkafka takes it in rd_kafka_new) or NULL with
  * errstr filled. brokers may be NULL (PAYW_BROKERS, then 127.0.0.1:9092).
- * props: n "name=value" strings applied last. */
-rd_kafka_conf_t *pw_kafka_conf_new(const char *brokers, const char *const *props, size_t n,
-                                   char *errstr, size_t errcap);
+ * defaults and enforced are NULL-terminated "name=value" lists (may be NULL),
+ * applied before and after the environment. */
+rd_kafka_conf_t *pw_kafka_conf_new(const char *brokers, const char *const *defaults,
+                                   const char *const *enforced, char *errstr, size_t errcap);
 
 /* Sets one property; 0 or -1 with errstr naming it. */
 int pw_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
