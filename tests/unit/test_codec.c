@@ -295,6 +295,29 @@ static void test_codec_command_malformed(void **state)
     }
 }
 
+/* 12.345 TRY is decimal text, so the codec carries it; the adapter, which
+ * knows the currency, refuses it naming the field and quoting the value. */
+static void test_codec_amount_with_too_many_decimals(void **state)
+{
+    sc_codec *c = *state;
+    static const char text[] =
+        "{\"command_id\": \"c\", \"provider\": \"SIPAY\", \"created_at\": 0, \"request\": "
+        "{\"account_type_id\": 1, \"account_number\": \"A\", \"wallet_number\": \"W\", "
+        "\"inv_payment_transaction_query_oid\": \"Q\", \"invoice_amount\": 12.345, "
+        "\"payment_amount\": \"1\", \"product_oid\": \"P\", \"subscriber_no\": \"S\", "
+        "\"bill_term\": \"T\", \"bill_no\": \"B\"}}";
+    pv_command cmd;
+    pv_request req;
+    pv_error err = {0};
+    const char *settings[] = {"id", "secret", NULL, NULL};
+    pv_ctx ctx = {.settings = settings, .token = "t"};
+    assert_int_equal(sc_command_decode(c, text, strlen(text), &cmd, &err), PV_OK);
+    assert_int_not_equal(pv_provider_build_request(cmd.provider, &cmd, &ctx, &req, &err), PV_OK);
+    assert_string_equal(err.field, "request.invoice_amount");
+    assert_non_null(strstr(err.errstr, "12.345"));
+    pv_command_clear(&cmd);
+}
+
 static void test_codec_avro_malformed(void **state)
 {
     sc_codec *c = *state;
@@ -642,6 +665,7 @@ int main(void)
         cmocka_unit_test(test_codec_command_round_trip_every_provider),
         cmocka_unit_test(test_codec_command_limits_round_trip),
         cmocka_unit_test(test_codec_command_malformed),
+        cmocka_unit_test(test_codec_amount_with_too_many_decimals),
         cmocka_unit_test(test_codec_avro_malformed),
         cmocka_unit_test(test_codec_result_and_balance),
         cmocka_unit_test(test_codec_golden),
