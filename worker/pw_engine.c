@@ -48,7 +48,10 @@ typedef enum pw_phase {
     PW_HELD,       /* provider stopped (FATAL): never answered, never committed */
 } pw_phase;
 
+struct pw_cmd;
+
 typedef struct pw_output {
+    struct pw_cmd *cmd; /* its command (delivery reports carry the output) */
     const char *topic;
     char *key;
     char *value;
@@ -427,6 +430,7 @@ static void pw_out_add(pw_cmd *c, const char *topic, const char *key, char *valu
                        int dlq)
 {
     pw_output *o = &c->out[c->nout++];
+    o->cmd = c;
     o->topic = topic;
     o->key = strdup(key);
     o->value = value; /* owned */
@@ -474,13 +478,10 @@ static void pw_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *op
 {
     (void)rk;
     pw_engine *e = opaque;
+    if (e->closing)
+        return; /* pw_engine_free: the commands may already be gone */
     pw_output *o = m->_private;
-    pw_cmd *c = NULL;
-    for (pw_cmd *it = e->all; it != NULL && c == NULL; it = it->all_next)
-        if (o >= it->out && o < it->out + it->nout)
-            c = it;
-    if (c == NULL)
-        return;
+    pw_cmd *c = o != NULL ? o->cmd : NULL;
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         e->m->kafka_produce_errors++;
         pw_log(PW_LOG_WARN, "event delivery failed, sending again", "topic", o->topic, "error",
@@ -1736,12 +1737,18 @@ void pw_engine_free(pw_engine *e)
 {
     if (e == NULL)
         return;
+    /* order: nothing may call back into a freed command */
+    e->closing = 1;
     if (e->consumer != NULL) {
         rd_kafka_consumer_close(e->consumer);
         rd_kafka_queue_destroy(e->cq);
         rd_kafka_destroy(e->consumer);
     }
-    e->closing = 1;
+    if (e->producer != NULL) {
+        rd_kafka_queue_destroy(e->pq);
+        rd_kafka_flush(e->producer, 5000); /* delivery reports are no-ops now */
+        rd_kafka_destroy(e->producer);
+    }
     pw_store_free(e->store); /* pending replies arrive now, and only release */
     e->store = NULL;
     while (e->all != NULL) {
@@ -1753,12 +1760,6 @@ void pw_engine_free(pw_engine *e)
             pw_keyq_remove(e, c);
         pw_cmd_free(c);
     }
-    if (e->producer != NULL) {
-        rd_kafka_queue_destroy(e->pq);
-        rd_kafka_flush(e->producer, 5000);
-        rd_kafka_destroy(e->producer);
-    }
-    pw_store_free(e->store);
     pw_http_free(e->http);
     sc_codec_free(e->codec);
     for (int k = 0; k < PW_PROVIDERS_MAX; k++) {
