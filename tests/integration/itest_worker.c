@@ -673,6 +673,58 @@ static void test_worker_retry_expired_fatal(void **state)
     it_test_pass();
 }
 
+/* A command's traceparent header comes back on its result event. */
+static void test_worker_traceparent(void **state)
+{
+    stack *s = *state;
+    static const char tp[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    stack_up(s);
+    worker_up(s, 0);
+    char *cmd = command("tp-1", "PAYWALL", "{\"paymentid\": 123456}");
+    rd_kafka_t *prod = it_kafka_new(RD_KAFKA_PRODUCER, it_kafka_conf(s->bootstrap, NULL));
+    assert_int_equal(rd_kafka_producev(prod, RD_KAFKA_V_TOPIC("payments.commands"),
+                                       RD_KAFKA_V_KEY("PAYWALL:123456", 14),
+                                       RD_KAFKA_V_VALUE(cmd, strlen(cmd)),
+                                       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                       RD_KAFKA_V_HEADER("traceparent", tp, -1), RD_KAFKA_V_END),
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_int_equal(rd_kafka_flush(prod, 20000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_destroy(prod);
+
+    static const char *const ckv[] = {"group.id", "tp-reader", "auto.offset.reset", "earliest",
+                                      NULL};
+    rd_kafka_t *cons = it_kafka_new(RD_KAFKA_CONSUMER, it_kafka_conf(s->bootstrap, ckv));
+    rd_kafka_poll_set_consumer(cons);
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, "payments.results", RD_KAFKA_PARTITION_UA);
+    rd_kafka_subscribe(cons, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    int found = 0;
+    int64_t deadline = it_now_ms() + 60000;
+    while (!found && it_now_ms() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(cons, 200);
+        if (m == NULL)
+            continue;
+        rd_kafka_headers_t *h = NULL;
+        const void *v;
+        size_t len;
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            rd_kafka_header_get_last(h, "traceparent", &v, &len) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            assert_int_equal(len, strlen(tp));
+            assert_memory_equal(v, tp, len);
+            found = 1;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(cons);
+    rd_kafka_destroy(cons);
+    assert_true(found);
+    free(cmd);
+    stack_down(s);
+    it_test_pass();
+}
+
 /* valgrind: no memory error and no leak after a drained shutdown, with
  * payments, replays, a duplicate and a rejection on the way (normal build
  * only: sanitizer builds cannot run under valgrind). */
@@ -739,6 +791,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_worker_redis_outage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_count_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_retry_expired_fatal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_traceparent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_valgrind_drained_shutdown, setup, teardown),
     };
     int rc = cmocka_run_group_tests_name("worker", tests, NULL, NULL);
