@@ -1,0 +1,297 @@
+/* teststack.c -- see teststack.h. */
+#include "teststack.h"
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+/*---- helpers ----*/
+
+static size_t curl_sink(char *p, size_t s, size_t n, void *ud)
+{
+    char **buf = ud;
+    size_t old = *buf != NULL ? strlen(*buf) : 0;
+    *buf = realloc(*buf, old + s * n + 1);
+    memcpy(*buf + old, p, s * n);
+    (*buf)[old + s * n] = '\0';
+    return s * n;
+}
+
+/* GET (body NULL) or POST; returns the malloc'd answer, status in *code. */
+char *http(const char *url, const char *body, long *code)
+{
+    char *out = NULL;
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    if (body != NULL)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    CURLcode cc = curl_easy_perform(c);
+    *code = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+    curl_easy_cleanup(c);
+    if (cc != CURLE_OK) {
+        free(out);
+        return NULL;
+    }
+    return out != NULL ? out : strdup("");
+}
+
+json_object *sim_get(stack *s, const char *path)
+{
+    char url[256];
+    long code;
+    snprintf(url, sizeof(url), "%s%s", s->sim_url, path);
+    char *body = http(url, NULL, &code);
+    assert_non_null(body);
+    json_object *j = tu_json(body);
+    free(body);
+    return j;
+}
+
+void sim_faults(stack *s, const char *json)
+{
+    char url[256];
+    long code;
+    snprintf(url, sizeof(url), "%s/_sim/faults", s->sim_url);
+    free(http(url, json, &code));
+    assert_int_equal(code, 200);
+}
+
+/* payments recorded by the simulator for provider (all when NULL) */
+int64_t sim_payments(stack *s, const char *provider)
+{
+    json_object *st = sim_get(s, "/_sim/stats");
+    int64_t n = 0;
+    json_object *provs = pv_json_member(st, "providers");
+    json_object_object_foreach(provs, k, v)
+    {
+        if (provider == NULL || strcmp(k, provider) == 0)
+            n += json_object_get_int64(pv_json_member(v, "payments"));
+    }
+    json_object_put(st);
+    return n;
+}
+
+int64_t sim_stat(stack *s, const char *provider, const char *what)
+{
+    json_object *st = sim_get(s, "/_sim/stats");
+    json_object *p = pv_json_member(pv_json_member(st, "providers"), provider);
+    int64_t n = json_object_get_int64(pv_json_member(p, what));
+    json_object_put(st);
+    return n;
+}
+
+void env_add(stack *s, const char *fmt, const char *a, const char *b)
+{
+    snprintf(s->envbuf[s->nenv], sizeof(s->envbuf[0]), fmt, a, b);
+    s->env[s->nenv] = s->envbuf[s->nenv];
+    s->nenv++;
+    s->env[s->nenv] = NULL;
+}
+
+/* Sets NAME=value, replacing an earlier value of NAME. */
+void env_set(stack *s, const char *name, const char *value)
+{
+    size_t n = strlen(name);
+    for (int i = 0; i < s->nenv; i++)
+        if (strncmp(s->envbuf[i], name, n) == 0 && s->envbuf[i][n] == '=') {
+            snprintf(s->envbuf[i], sizeof(s->envbuf[0]), "%s=%s", name, value);
+            return;
+        }
+    env_add(s, "%s=%s", name, value);
+}
+
+void start_redis(stack *s)
+{
+    char port[16], line[256];
+    snprintf(port, sizeof(port), "%d", s->redis_port);
+    char *argv[] = {"redis-server", "--port", port,           "--bind", "127.0.0.1",
+                    "--save",       "",       "--appendonly", "no",     NULL};
+    assert_int_equal(it_spawn(&s->redis, "redis", argv, NULL), 0);
+    /* ready once it answers */
+    for (int i = 0; i < 100; i++) {
+        char *pa[] = {"redis-cli", "-p", port, "ping", NULL};
+        int n;
+        char out[1][256];
+        if (it_run(pa, NULL, &out[0][0], 256, 1, &n, line, sizeof(line), 2000) == 0 && n == 1 &&
+            strcmp(out[0], "PONG") == 0)
+            return;
+        it_sleep_ms(50);
+    }
+    fail_msg("redis-server did not start");
+}
+
+void stack_up(stack *s)
+{
+    char path[512], line[1024];
+    memset(s, 0, sizeof(*s));
+    it_test_begin();
+    assert_int_equal(it_tmpdir(s->dir, sizeof(s->dir), "worker"), 0);
+    s->redis_port = it_free_port();
+    start_redis(s);
+    snprintf(s->redis_url, sizeof(s->redis_url), "redis://127.0.0.1:%d", s->redis_port);
+
+    it_build_path(path, sizeof(path), "ops/devkafka");
+    char *dk[] = {path, "--brokers", "1", NULL};
+    assert_int_equal(it_spawn(&s->dk, "devkafka", dk, NULL), 0);
+    assert_int_equal(it_read_line(&s->dk, line, sizeof(line), 20000), 0);
+    snprintf(s->bootstrap, sizeof(s->bootstrap), "%s", line + strlen("bootstrap="));
+
+    it_build_path(path, sizeof(path), "ops/provider-sim");
+    char *sim[] = {path, "--port", "0", "--invoices", "3000", NULL};
+    assert_int_equal(it_spawn(&s->sim, "provider-sim", sim, NULL), 0);
+    assert_int_equal(it_read_line(&s->sim, line, sizeof(line), 20000), 0);
+    snprintf(s->sim_url, sizeof(s->sim_url), "http://%.50s", line + strlen("listening="));
+
+    env_add(s, "PAYW_BROKERS=%s%s", s->bootstrap, "");
+    env_add(s, "PAYW_REDIS_URL=%s%s", s->redis_url, "");
+    static const char *const provs[] = {"PAYOFIN", "SIPAY", "PAYWALL", "ISBANK", "PAYONE"};
+    for (int i = 0; i < 5; i++) {
+        char v[128];
+        snprintf(v, sizeof(v), "PAYW_%s_URL", provs[i]);
+        env_add(s, "%s=%s", v, s->sim_url);
+    }
+    env_add(s, "PAYW_PAYOFIN_API_KEY=%s%s", "sim-payofin-api-key", "");
+    env_add(s, "PAYW_PAYOFIN_SECRET_KEY=%s%s", "sim-payofin-secret-key", "");
+    env_add(s, "PAYW_SIPAY_CLIENT_ID=%s%s", "sim-sipay-client", "");
+    env_add(s, "PAYW_SIPAY_CLIENT_SECRET=%s%s", "sim-sipay-secret", "");
+    env_add(s, "PAYW_PAYWALL_API_KEY_PUBLIC=%s%s", "sim-paywall-key-public", "");
+    env_add(s, "PAYW_PAYWALL_API_CLIENT_PUBLIC=%s%s", "sim-paywall-client-public", "");
+    env_add(s, "PAYW_ISBANK_CLIENT_ID=%s%s", "sim-isbank-client", "");
+    env_add(s, "PAYW_ISBANK_CLIENT_SECRET=%s%s", "sim-isbank-secret", "");
+    env_add(s, "PAYW_PAYONE_MERCHANT_ID=%s%s", "testMercahnt", "");
+    env_add(s, "PAYW_PAYONE_AUTHENTICATION_TOKEN=%s%s", "N2FiZDRmYTQzNDUzOGM0YTI4N2I5YmZm", "");
+    env_add(s, "PAYW_PAYOFIN_TIMEOUT_MS=%s%s", "2000", "");
+    env_add(s, "PAYW_LOCK_MARGIN_MS=%s%s", "1000", "");
+    env_add(s, "PAYW_BUSY_RETRY_MS=%s%s", "100", "");
+    env_add(s, "PAYW_COMMIT_INTERVAL_MS=%s%s", "200", "");
+    /* librdkafka properties pass through: a killed member leaves the group
+     * after 6 s instead of the default 45 s */
+    env_add(s, "PAYW_KAFKA_SESSION_TIMEOUT_MS=%s%s", "6000", "");
+    env_add(s, "PAYW_KAFKA_HEARTBEAT_INTERVAL_MS=%s%s", "1000", "");
+}
+
+void worker_up(stack *s, int i)
+{
+    worker_up_with(s, i, 0);
+}
+
+void worker_up_with(stack *s, int i, int valgrind)
+{
+    char path[512], addr[64];
+    s->metrics_port[i] = it_free_port();
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", s->metrics_port[i]);
+    char *env[72];
+    int n = 0;
+    for (; s->env[n] != NULL; n++)
+        env[n] = s->env[n];
+    char httpaddr[96];
+    snprintf(httpaddr, sizeof(httpaddr), "PAYW_HTTP_ADDR=%s", addr);
+    env[n++] = httpaddr;
+    env[n] = NULL;
+    it_build_path(path, sizeof(path), "worker/payworker");
+    char *argv[] = {path, NULL};
+    char *vg[] = {"valgrind",
+                  "-q",
+                  "--leak-check=full",
+                  "--show-leak-kinds=definite,indirect",
+                  "--errors-for-leak-kinds=definite,indirect",
+                  "--error-exitcode=97",
+                  path,
+                  NULL};
+    assert_int_equal(it_spawn(&s->w[i], i == 0 ? "worker0" : "worker1", valgrind ? vg : argv, env),
+                     0);
+}
+
+void stack_down(stack *s)
+{
+    for (int i = 0; i < 2; i++)
+        if (s->w[i].pid > 0)
+            assert_int_equal(it_stop(&s->w[i], SIGTERM, 30000), 0); /* drained, exit 0 */
+    if (s->sim.pid > 0)
+        it_stop(&s->sim, SIGTERM, 10000);
+    if (s->dk.pid > 0)
+        it_stop(&s->dk, SIGTERM, 10000);
+    if (s->redis.pid > 0)
+        it_stop(&s->redis, SIGTERM, 10000);
+    memset(&s->w, 0, sizeof(s->w));
+    s->sim.pid = s->dk.pid = s->redis.pid = 0;
+    it_rmdir(s->dir);
+}
+
+/* Sends JSON command lines (raw: unchecked and unkeyed). */
+void send_lines(stack *s, const char *const *cmds, int n, int raw)
+{
+    char file[512], path[512], err[4096];
+    int got;
+    snprintf(file, sizeof(file), "%s/cmds-%lld.jsonl", s->dir, (long long)it_now_ms());
+    FILE *f = fopen(file, "w");
+    for (int i = 0; i < n; i++)
+        fprintf(f, "%s\n", cmds[i]);
+    fclose(f);
+    it_build_path(path, sizeof(path), "worker/payctl");
+    char *argv[] = {path, "send", "-q", "-b", s->bootstrap, raw ? "--raw" : "-q", file, NULL};
+    int rc = it_run(argv, NULL, NULL, 0, 0, &got, err, sizeof(err), 60000);
+    if (rc != 0)
+        fail_msg("payctl send: %d: %s", rc, err);
+}
+
+/* Reads n events of `what` from the beginning; returns them (caller puts). */
+json_object *tail(stack *s, const char *what, int n, int timeout_ms)
+{
+    char path[512], count[16], wait[16], err[4096];
+    int got;
+    snprintf(count, sizeof(count), "%d", n);
+    snprintf(wait, sizeof(wait), "%d", timeout_ms);
+    it_build_path(path, sizeof(path), "worker/payctl");
+    char *argv[] = {path,  "tail", "-b", s->bootstrap, "-B", "-n",
+                    count, "-w",   wait, (char *)what, NULL};
+    char *lines = malloc((size_t)n * LINE);
+    int rc = it_run(argv, NULL, lines, LINE, n, &got, err, sizeof(err), timeout_ms + 30000);
+    json_object *arr = json_object_new_array();
+    for (int i = 0; i < got; i++)
+        json_object_array_add(arr, tu_json(lines + (size_t)i * LINE));
+    free(lines);
+    if (got != n)
+        fail_msg("tail %s: %d of %d events (rc %d): %s", what, got, n, rc, err);
+    return arr;
+}
+
+int count_status(json_object *events, const char *prefix, const char *status)
+{
+    int n = 0;
+    for (size_t i = 0; i < json_object_array_length(events); i++) {
+        json_object *e = json_object_array_get_idx(events, i);
+        const char *id = json_object_get_string(pv_json_member(e, "command_id"));
+        if ((prefix == NULL || strncmp(id != NULL ? id : "", prefix, strlen(prefix)) == 0) &&
+            strcmp(json_object_get_string(pv_json_member(e, "status")), status) == 0)
+            n++;
+    }
+    return n;
+}
+
+char *command(const char *id, const char *provider, const char *request)
+{
+    char *out = malloc(4096);
+    snprintf(out, 4096,
+             "{\"command_id\": \"%s\", \"provider\": \"%s\", \"created_at\": 1700000000000, "
+             "\"merchant\": \"m1\", \"request\": %s}",
+             id, provider, request);
+    return out;
+}
+
+char *contract_request(const char *dir)
+{
+    char rel[64];
+    snprintf(rel, sizeof(rel), "%s/contract.json", dir);
+    char *text = tu_fixture(rel, NULL);
+    json_object *d = tu_json(text);
+    char *req = strdup(pv_json_dump(pv_json_member(d, "command"), NULL));
+    json_object_put(d);
+    free(text);
+    return req;
+}

@@ -1,0 +1,40 @@
+/* teststack.h -- a private payworker stack for integration tests and the
+ * benchmark: redis-server, devkafka, provider-sim and up to two workers on
+ * free 127.0.0.1 ports, plus helpers to talk to them (payctl, the
+ * simulator's control endpoints). Failures end the current cmocka test. */
+#ifndef TESTSTACK_H
+#define TESTSTACK_H
+
+#include "../unit/testutil.h"
+#include "itest_util.h"
+
+#define LINE 8192
+
+typedef struct stack {
+    it_proc redis, dk, sim, w[2];
+    int redis_port, metrics_port[2];
+    char bootstrap[1024], sim_url[64], redis_url[64], dir[256];
+    char *env[64];
+    int nenv;
+    char envbuf[64][1100];
+} stack;
+
+char *http(const char *url, const char *body, long *code);
+json_object *sim_get(stack *s, const char *path);
+void sim_faults(stack *s, const char *json);
+int64_t sim_payments(stack *s, const char *provider);
+int64_t sim_stat(stack *s, const char *provider, const char *what);
+void env_add(stack *s, const char *fmt, const char *a, const char *b);
+void env_set(stack *s, const char *name, const char *value);
+void start_redis(stack *s);
+void stack_up(stack *s);
+void worker_up_with(stack *s, int i, int valgrind);
+void worker_up(stack *s, int i);
+void stack_down(stack *s);
+void send_lines(stack *s, const char *const *cmds, int n, int raw);
+json_object *tail(stack *s, const char *what, int n, int timeout_ms);
+int count_status(json_object *events, const char *prefix, const char *status);
+char *command(const char *id, const char *provider, const char *request);
+char *contract_request(const char *dir);
+
+#endif
