@@ -91,11 +91,11 @@ TEST_SRC      := $(sort $(filter-out $(TEST_UTIL_SRC),$(wildcard tests/unit/test
 TEST_BIN      := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_UTIL_OBJ := $(TEST_UTIL_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all lib tests progs itests test check format deps clean fuzz run
+.PHONY: all lib tests progs itests test check format deps clean fuzz run bench
 # keep objects that pattern rules chain through (no rebuild on every run)
 .SECONDARY:
 
-all: lib tests progs itests
+all: lib tests progs itests $(BENCH_BIN)
 
 lib: $(PV_LIB) $(SC_LIB)
 tests: $(TEST_BIN)
@@ -125,6 +125,18 @@ $(BUILD)/itests/%: $(BUILD)/tests/integration/%.o $(ITEST_UTIL_OBJ) $(TEST_UTIL_
 
 itests: $(ITEST_BIN)
 
+# ---- benchmarks: make bench (tests/bench) ------------------------------------
+BENCH_BIN := $(BUILD)/bench/bench
+
+$(BENCH_BIN): $(BUILD)/tests/bench/bench.o $(ITEST_UTIL_OBJ) $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PROG_LIBS)
+
+bench: deps
+	@$(MAKE) --no-print-directory all BUILD=build/normal
+	@mkdir -p tests/bench/results
+	PAYW_BUILD_DIR=build/normal build/normal/bench/bench $(BENCH_ARGS)
+
 # ---- fuzzing ---------------------------------------------------------------
 # The fuzz target also links into a cmocka test that replays the corpus.
 $(BUILD)/tests/test_fuzz_corpus: $(BUILD)/tests/unit/test_fuzz_corpus.o \
@@ -151,7 +163,7 @@ fuzz: deps build/fuzz/fuzz_command
 	    -rss_limit_mb=2048 -artifact_prefix=build/fuzz/ build/fuzz/corpus
 
 -include $(PV_OBJ:.o=.d) $(SC_OBJ:.o=.d) $(PW_OBJ:.o=.d) $(PROG_SRC:%.c=$(BUILD)/%.d) \
-    $(ITEST_SRC:%.c=$(BUILD)/%.d) $(ITEST_UTIL_OBJ:.o=.d) $(TEST_BIN:%=$(BUILD)/tests/unit/%.d) $(TEST_UTIL_OBJ:.o=.d)
+    $(ITEST_SRC:%.c=$(BUILD)/%.d) $(ITEST_UTIL_OBJ:.o=.d) $(BUILD)/tests/bench/bench.d $(TEST_BIN:%=$(BUILD)/tests/unit/%.d) $(TEST_UTIL_OBJ:.o=.d)
 
 # ---- the test command (README, .ci/run) ------------------------------------
 deps:

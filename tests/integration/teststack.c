@@ -142,7 +142,8 @@ void stack_up(stack *s)
     snprintf(s->bootstrap, sizeof(s->bootstrap), "%s", line + strlen("bootstrap="));
 
     it_build_path(path, sizeof(path), "ops/provider-sim");
-    char *sim[] = {path, "--port", "0", "--invoices", "3000", NULL};
+    const char *ninv = getenv("PAYW_STACK_INVOICES"); /* per provider */
+    char *sim[] = {path, "--port", "0", "--invoices", (char *)(ninv != NULL ? ninv : "3000"), NULL};
     assert_int_equal(it_spawn(&s->sim, "provider-sim", sim, NULL), 0);
     assert_int_equal(it_read_line(&s->sim, line, sizeof(line), 20000), 0);
     snprintf(s->sim_url, sizeof(s->sim_url), "http://%.50s", line + strlen("listening="));
