@@ -136,6 +136,8 @@ bench: deps
 	@$(MAKE) --no-print-directory all BUILD=build/normal
 	@mkdir -p tests/bench/results
 	PAYW_BUILD_DIR=build/normal build/normal/bench/bench $(BENCH_ARGS)
+	@if command -v gnuplot >/dev/null; then gnuplot tests/bench/chart.gp && \
+	    echo "chart: tests/bench/results/latest.png"; fi
 
 # ---- fuzzing ---------------------------------------------------------------
 # The fuzz target also links into a cmocka test that replays the corpus.

@@ -47,7 +47,10 @@ json_object *sim_get(stack *s, const char *path)
     snprintf(url, sizeof(url), "%s%s", s->sim_url, path);
     char *body = http(url, NULL, &code);
     assert_non_null(body);
-    json_object *j = tu_json(body);
+    /* test plumbing: the simulator's listings may exceed pv_json's 1 MiB */
+    json_object *j = json_tokener_parse(body);
+    if (j == NULL)
+        fail_msg("%s: not JSON", url);
     free(body);
     return j;
 }
