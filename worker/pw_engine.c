@@ -35,6 +35,7 @@
 #define PW_SPECS_MAX      64
 #define PW_SPEC_TTL_MS    (3600 * 1000)
 #define PW_CONSUME_BATCH  512
+#define PW_BACKLOG        4 /* consumed commands held in memory, in max_inflight units */
 
 typedef enum pw_phase {
     PW_QUEUED,     /* waiting behind the same key, or for a claim retry */
@@ -87,9 +88,12 @@ struct pw_cmd {
     struct event *timer; /* back-off, busy, claim retry, publish retry */
     struct event *watchdog;
     pw_http_call *call;
-    int store_busy;   /* store operations holding the pointer */
-    int done_pending; /* done, freed when store_busy drops to 0 */
-    int in_keyq;      /* queued in its key's FIFO */
+    int store_busy;    /* store operations holding the pointer */
+    int done_pending;  /* done, freed when store_busy drops to 0 */
+    int in_keyq;       /* queued in its key's FIFO */
+    int active;        /* counted in e->active */
+    pw_cmd *slot_next; /* waiting for an active slot */
+    int in_slotq;      /* in the engine's slot list */
     pw_output out[PW_OUTPUTS_MAX];
     int nout;
     int dropped;
@@ -157,8 +161,10 @@ struct pw_engine {
     void (*done_cb)(void *);
     void *done_ud;
     rd_kafka_topic_partition_list_t *revoke_pending;
-    pw_cmd *all; /* every live command */
-    int closing; /* pw_engine_free: store callbacks only release */
+    pw_cmd *all;                   /* every live command */
+    int64_t active;                /* commands started (claim onwards): at most max_inflight */
+    pw_cmd *slot_head, *slot_tail; /* heads of their key waiting for an active slot */
+    int closing;                   /* pw_engine_free: store callbacks only release */
 };
 
 static void pw_cmd_start(pw_cmd *c);
@@ -328,7 +334,6 @@ static pw_cmd *pw_cmd_new(pw_engine *e, int32_t partition, int64_t offset)
         e->all->all_prev = c;
     e->all = c;
     e->inflight++;
-    e->m->inflight = e->inflight;
     return c;
 }
 
@@ -353,8 +358,22 @@ static void pw_cmd_free(pw_cmd *c)
     json_object_put(c->field_errors);
     pv_result_clear(&c->res);
     pv_command_clear(&c->cmd);
+    if (c->in_slotq) { /* dropped while waiting for a slot */
+        pw_cmd **pp = &e->slot_head, *prev = NULL;
+        while (*pp != NULL && *pp != c) {
+            prev = *pp;
+            pp = &(*pp)->slot_next;
+        }
+        if (*pp == c) {
+            *pp = c->slot_next;
+            if (e->slot_tail == c)
+                e->slot_tail = prev;
+        }
+    }
     e->inflight--;
-    e->m->inflight = e->inflight;
+    if (c->active)
+        e->active--;
+    e->m->inflight = e->active;
     free(c);
 }
 
@@ -396,6 +415,15 @@ static void pw_cmd_done(pw_cmd *c)
     pw_cmd_free(c);
     if (next != NULL)
         pw_cmd_start(next);
+    while (e->slot_head != NULL && e->active < e->cfg->max_inflight) {
+        pw_cmd *w = e->slot_head;
+        e->slot_head = w->slot_next;
+        if (e->slot_head == NULL)
+            e->slot_tail = NULL;
+        w->slot_next = NULL;
+        w->in_slotq = 0;
+        pw_cmd_start(w);
+    }
     pw_engine_flow(e);
 }
 
@@ -1216,10 +1244,28 @@ static void pw_on_claim(void *ud, const pw_store_reply *r)
     }
 }
 
-/* At the head of its key: claim it. */
+/* At the head of its key: claim it, once an active slot is free. Consumed
+ * commands beyond max_inflight wait here, in memory, instead of pausing the
+ * partitions at every completion (each pause/resume cycle costs a re-fetch:
+ * that churn capped throughput at about max_inflight per half second). */
 static void pw_cmd_start(pw_cmd *c)
 {
     pw_engine *e = c->e;
+    if (!c->active && !e->stopping && !e->parts[c->partition].revoking) {
+        if (e->active >= e->cfg->max_inflight) {
+            c->slot_next = NULL;
+            if (e->slot_tail != NULL)
+                e->slot_tail->slot_next = c;
+            else
+                e->slot_head = c;
+            e->slot_tail = c;
+            c->in_slotq = 1;
+            return;
+        }
+        c->active = 1;
+        e->active++;
+        e->m->inflight = e->active;
+    }
     if (e->stopping || e->parts[c->partition].revoking) {
         c->dropped = 1; /* not claimed: left uncommitted for the next owner */
         pw_cmd_done(c);
@@ -1319,7 +1365,14 @@ static void pw_engine_take(pw_engine *e, rd_kafka_message_t *m)
 /* Pauses or resumes each assigned partition as the limits require. */
 static void pw_engine_flow(pw_engine *e)
 {
-    int global = e->stopping || !e->m->redis_up || e->inflight >= e->cfg->max_inflight;
+    /* the backlog (consumed, not yet done) may reach PW_BACKLOG x max_inflight;
+     * consumption resumes once it is back under 3/4 of that */
+    int64_t high = e->cfg->max_inflight * PW_BACKLOG;
+    if (e->inflight >= high)
+        e->global_paused = 1;
+    else if (e->inflight <= high * 3 / 4)
+        e->global_paused = 0;
+    int global = e->stopping || !e->m->redis_up || e->global_paused;
     rd_kafka_topic_partition_list_t *pause = NULL, *resume = NULL;
     for (int p = 0; p < PW_PARTITIONS_MAX; p++) {
         pw_part *pt = &e->parts[p];
@@ -1412,7 +1465,7 @@ static void pw_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     pw_engine *e = opaque;
     int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        size_t window = (size_t)e->cfg->max_inflight;
+        size_t window = (size_t)(e->cfg->max_inflight * PW_BACKLOG);
         for (int i = 0; i < parts->cnt; i++) {
             int32_t p = parts->elems[i].partition;
             if (p < 0 || p >= PW_PARTITIONS_MAX)

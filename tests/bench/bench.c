@@ -201,6 +201,12 @@ static outcome run(const scenario *sc, int quick)
     snprintf(buf, sizeof(buf), "%d", sc->inflight);
     env_set(&s, "PAYW_MAX_INFLIGHT", buf);
     env_set(&s, "PAYW_LOG_LEVEL", "warn");
+    const char *extra = getenv("PAYW_BENCH_WORKER_ENV"); /* NAME=VALUE for the workers */
+    if (extra != NULL && strchr(extra, '=') != NULL) {
+        char name[128];
+        snprintf(name, sizeof(name), "%.*s", (int)(strchr(extra, '=') - extra), extra);
+        env_set(&s, name, strchr(extra, '=') + 1);
+    }
     for (int p = 0; p < 5; p++) {
         char name[64];
         snprintf(name, sizeof(name), "PAYW_%s_CONCURRENCY", provs[p]);
@@ -321,7 +327,11 @@ int main(int argc, char **argv)
     size_t nsc = sizeof(scs) / sizeof(scs[0]);
     outcome res[sizeof(scs) / sizeof(scs[0])];
     setenv("PAYW_STACK_INVOICES", quick ? "1000" : "5000", 1);
+    const char *only = getenv("PAYW_BENCH_ONLY"); /* run one scenario, by index */
     for (size_t i = 0; i < nsc; i++) {
+        memset(&res[i], 0, sizeof(res[i]));
+        if (only != NULL && (size_t)strtol(only, NULL, 10) != i)
+            continue;
         if (scs[i].open_rate > 0) {
             double best = res[4].rate > 0 ? res[4].rate : 100;
             scs[i].open_rate = (int)(best / 2);
