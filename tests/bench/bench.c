@@ -309,6 +309,8 @@ static outcome run(const scenario *sc, int quick)
         free(reqs[i]);
     free(reqs);
     stack_down(&s);
+    it_test_pass(); /* the scenario ran: its processes' logs are removed */
+    it_test_end();
     return o;
 }
 
