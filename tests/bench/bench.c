@@ -14,8 +14,8 @@
  *    to warm workers; end-to-end latency is result observed minus send time.
  * Worker CPU is utime+stime from /proc/PID/stat at the end of the run divided
  * by the commands (start-up included); peak RSS is VmHWM.
- * Output: a table on stdout, tests/bench/results/latest.csv (and a dated
- * copy), and latest.png when gnuplot is installed.
+ * Output: a table on stdout and tests/bench/results/latest.csv (partial.csv
+ * for --quick or PAYW_BENCH_ONLY runs); `make bench` draws latest.png.
  *
  *   bench [--quick]    --quick: a tenth of the commands (a smoke run)
  */
@@ -349,7 +349,10 @@ int main(int argc, char **argv)
            quick ? " --quick" : "");
     printf("%-34s %10s %8s %8s %8s %8s %10s %9s\n", "scenario", "cmds/s", "p50 ms", "p90 ms",
            "p99 ms", "max ms", "cpu us/cmd", "rss MB");
-    FILE *csv = fopen("tests/bench/results/latest.csv", "w");
+    /* a partial run (--quick, one scenario) must not replace the recorded one */
+    FILE *csv = fopen(quick || only != NULL ? "tests/bench/results/partial.csv"
+                                            : "tests/bench/results/latest.csv",
+                      "w");
     if (csv != NULL)
         fprintf(csv, "scenario,latency_ms,inflight,workers,results,cmds_per_s,p50_ms,p90_ms,"
                      "p99_ms,max_ms,cpu_us_per_cmd,rss_kb\n");
