@@ -165,6 +165,10 @@ struct pw_engine {
     int64_t active;                /* commands started (claim onwards): at most max_inflight */
     pw_cmd *slot_head, *slot_tail; /* heads of their key waiting for an active slot */
     int closing;                   /* pw_engine_free: store callbacks only release */
+    int64_t revoke_since_ms;       /* when the pending revoke started draining */
+    int64_t drain_since_ms;        /* when pw_engine_stop was called */
+    int32_t assigned[PW_PARTITIONS_MAX]; /* the assigned partitions, compact */
+    int nassigned;
 };
 
 static void pw_cmd_start(pw_cmd *c);
@@ -1374,10 +1378,9 @@ static void pw_engine_flow(pw_engine *e)
         e->global_paused = 0;
     int global = e->stopping || !e->m->redis_up || e->global_paused;
     rd_kafka_topic_partition_list_t *pause = NULL, *resume = NULL;
-    for (int p = 0; p < PW_PARTITIONS_MAX; p++) {
+    for (int i = 0; i < e->nassigned; i++) {
+        int32_t p = e->assigned[i];
         pw_part *pt = &e->parts[p];
-        if (!pt->assigned)
-            continue;
         int want = global || pt->revoking || pw_track_full(&pt->track);
         if (want == pt->paused)
             continue;
@@ -1435,6 +1438,9 @@ static void pw_engine_revoke_check(pw_engine *e, int force)
                 c->dropped = 1; /* their offsets are no longer ours to store */
         pw_track_free(&pt->track);
         pt->assigned = pt->revoking = pt->paused = 0;
+        for (int k = 0; k < e->nassigned; k++)
+            if (e->assigned[k] == l->elems[i].partition)
+                e->assigned[k--] = e->assigned[--e->nassigned];
     }
     if (strcmp(rd_kafka_rebalance_protocol(e->consumer), "COOPERATIVE") == 0)
         rd_kafka_incremental_unassign(e->consumer, l);
@@ -1450,13 +1456,8 @@ static void pw_on_revoke_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     pw_engine *e = arg;
-    static int64_t started;
-    if (started == 0)
-        started = pw_now_ms();
-    int force = pw_now_ms() - started > e->cfg->drain_timeout_ms;
+    int force = pw_now_ms() - e->revoke_since_ms > e->cfg->drain_timeout_ms;
     pw_engine_revoke_check(e, force);
-    if (e->revoke_pending == NULL)
-        started = 0;
 }
 
 static void pw_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -1474,6 +1475,7 @@ static void pw_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             if (!pt->assigned) {
                 pw_track_init(&pt->track, window);
                 pt->assigned = 1;
+                e->assigned[e->nassigned++] = p;
                 pt->stored = -1;
                 pt->paused = 0;
             }
@@ -1508,6 +1510,7 @@ static void pw_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                               parts->elems[i].partition);
     } else {
         e->revoke_pending = rd_kafka_topic_partition_list_copy(parts);
+        e->revoke_since_ms = pw_now_ms();
     }
     pw_log(PW_LOG_INFO, "partitions revoked: draining", "topic", e->cfg->topic_commands, NULL);
     pw_engine_flow(e);
@@ -1584,10 +1587,11 @@ static void pw_on_consumer(evutil_socket_t fd, short what, void *arg)
     (void)what;
     pw_engine *e = arg;
     pw_drain_pipe(fd);
-    for (int i = 0; i < PW_CONSUME_BATCH; i++) {
+    int i = 0;
+    for (; i < PW_CONSUME_BATCH; i++) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(e->consumer, 0);
         if (m == NULL)
-            return;
+            break;
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             e->m->kafka_up = 1;
             if (!e->stopping)
@@ -1596,9 +1600,10 @@ static void pw_on_consumer(evutil_socket_t fd, short what, void *arg)
             pw_log(PW_LOG_WARN, "consume error", "error", rd_kafka_message_errstr(m), NULL);
         }
         rd_kafka_message_destroy(m);
-        pw_engine_flow(e);
     }
-    event_active(e->cev, EV_READ, 0); /* more may wait: come back after others ran */
+    pw_engine_flow(e); /* once per batch: a window overrun is re-read (pw_engine_take) */
+    if (i == PW_CONSUME_BATCH)
+        event_active(e->cev, EV_READ, 0); /* more may wait: come back after others ran */
 }
 
 static void pw_on_producer(evutil_socket_t fd, short what, void *arg)
@@ -1628,6 +1633,29 @@ static int pw_pipe(int fds[2])
     fcntl(fds[0], F_SETFL, O_NONBLOCK);
     fcntl(fds[1], F_SETFL, O_NONBLOCK);
     return 0;
+}
+
+/* A Kafka client whose callbacks all land on the engine: logs, errors, and
+ * delivery reports (producer) or rebalances and statistics (consumer). */
+static rd_kafka_t *pw_engine_client(pw_engine *e, rd_kafka_type_t type, const char *const *defaults,
+                                    const char *const *enforced, char *errstr, size_t cap)
+{
+    rd_kafka_conf_t *conf = pw_kafka_conf_new(e->cfg->brokers, defaults, enforced, errstr, cap);
+    if (conf == NULL)
+        return NULL;
+    if (type == RD_KAFKA_PRODUCER) {
+        rd_kafka_conf_set_dr_msg_cb(conf, pw_on_delivery);
+    } else {
+        rd_kafka_conf_set_rebalance_cb(conf, pw_on_rebalance);
+        rd_kafka_conf_set_stats_cb(conf, pw_engine_stats);
+    }
+    rd_kafka_conf_set_log_cb(conf, pw_engine_kafka_log);
+    rd_kafka_conf_set_error_cb(conf, pw_engine_kafka_error);
+    rd_kafka_conf_set_opaque(conf, e);
+    rd_kafka_t *rk = rd_kafka_new(type, conf, errstr, cap);
+    if (rk == NULL)
+        rd_kafka_conf_destroy(conf); /* rd_kafka_new takes it only on success */
+    return rk;
 }
 
 pw_engine *pw_engine_new(struct event_base *base, pw_config *cfg, pw_metrics *m, char *errstr,
@@ -1669,19 +1697,9 @@ pw_engine *pw_engine_new(struct event_base *base, pw_config *cfg, pw_metrics *m,
     /* producer: idempotent, acks=all; delivery reports wake the loop */
     static const char *const prod_defaults[] = {"linger.ms=2", NULL};
     static const char *const prod_enforced[] = {"enable.idempotence=true", "acks=all", NULL};
-    rd_kafka_conf_t *pc =
-        pw_kafka_conf_new(cfg->brokers, prod_defaults, prod_enforced, errstr, cap);
-    if (pc == NULL)
+    e->producer = pw_engine_client(e, RD_KAFKA_PRODUCER, prod_defaults, prod_enforced, errstr, cap);
+    if (e->producer == NULL)
         goto fail;
-    rd_kafka_conf_set_dr_msg_cb(pc, pw_on_delivery);
-    rd_kafka_conf_set_log_cb(pc, pw_engine_kafka_log);
-    rd_kafka_conf_set_error_cb(pc, pw_engine_kafka_error);
-    rd_kafka_conf_set_opaque(pc, e);
-    e->producer = rd_kafka_new(RD_KAFKA_PRODUCER, pc, errstr, cap);
-    if (e->producer == NULL) {
-        rd_kafka_conf_destroy(pc);
-        goto fail;
-    }
 
     /* consumer: the offset store is ours (an offset is stored only once the
      * outputs of everything before it are acknowledged): never automatic */
@@ -1693,20 +1711,9 @@ pw_engine *pw_engine_new(struct event_base *base, pw_config *cfg, pw_metrics *m,
     const char *const cons_enforced[] = {group, "enable.auto.commit=false",
                                          "enable.auto.offset.store=false",
                                          "isolation.level=read_committed", NULL};
-    rd_kafka_conf_t *cc =
-        pw_kafka_conf_new(cfg->brokers, cons_defaults, cons_enforced, errstr, cap);
-    if (cc == NULL)
+    e->consumer = pw_engine_client(e, RD_KAFKA_CONSUMER, cons_defaults, cons_enforced, errstr, cap);
+    if (e->consumer == NULL)
         goto fail;
-    rd_kafka_conf_set_rebalance_cb(cc, pw_on_rebalance);
-    rd_kafka_conf_set_stats_cb(cc, pw_engine_stats);
-    rd_kafka_conf_set_log_cb(cc, pw_engine_kafka_log);
-    rd_kafka_conf_set_error_cb(cc, pw_engine_kafka_error);
-    rd_kafka_conf_set_opaque(cc, e);
-    e->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cc, errstr, cap);
-    if (e->consumer == NULL) {
-        rd_kafka_conf_destroy(cc);
-        goto fail;
-    }
     rd_kafka_poll_set_consumer(e->consumer);
     e->cq = rd_kafka_queue_get_consumer(e->consumer);
     e->pq = rd_kafka_queue_get_main(e->producer);
@@ -1747,14 +1754,11 @@ static void pw_on_drain_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     pw_engine *e = arg;
-    static int64_t started;
-    if (started == 0)
-        started = pw_now_ms();
     size_t live = 0;
     for (pw_cmd *c = e->all; c != NULL; c = c->all_next)
         if (c->phase != PW_HELD && !c->dropped)
             live++;
-    int timed_out = pw_now_ms() - started > e->cfg->drain_timeout_ms;
+    int timed_out = pw_now_ms() - e->drain_since_ms > e->cfg->drain_timeout_ms;
     if ((live > 0 || rd_kafka_outq_len(e->producer) > 0) && !timed_out)
         return;
     evtimer_del(e->drain_timer);
@@ -1770,6 +1774,7 @@ static void pw_on_drain_timer(evutil_socket_t fd, short what, void *arg)
 void pw_engine_stop(pw_engine *e, void (*done_cb)(void *ud), void *ud)
 {
     e->stopping = 1;
+    e->drain_since_ms = pw_now_ms();
     e->done_cb = done_cb;
     e->done_ud = ud;
     pw_engine_flow(e);
