@@ -952,7 +952,9 @@ static void test_urls(void **state)
     pw_store_free(s);
 
     /* database number */
-    snprintf(url, sizeof(url), "redis://localhost:%d/3", g.port);
+    /* 127.0.0.1, not localhost: tests touch that address only, and localhost
+     * may resolve to ::1 first (or not at all in a minimal root) */
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d/3", g.port);
     watch w3 = {0};
     s = open_store(url, &o, &w3);
     c = claim(s, "PAYONE:db3", "tok-a", "cmd-1", "dig-1");
