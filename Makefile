@@ -95,6 +95,8 @@ TEST_UTIL_OBJ := $(TEST_UTIL_SRC:%.c=$(BUILD)/%.o)
 # keep objects that pattern rules chain through (no rebuild on every run)
 .SECONDARY:
 
+BENCH_BIN := $(BUILD)/bench/bench
+
 all: lib tests progs itests $(BENCH_BIN)
 
 lib: $(PV_LIB) $(SC_LIB)
@@ -126,7 +128,6 @@ $(BUILD)/itests/%: $(BUILD)/tests/integration/%.o $(ITEST_UTIL_OBJ) $(TEST_UTIL_
 itests: $(ITEST_BIN)
 
 # ---- benchmarks: make bench (tests/bench) ------------------------------------
-BENCH_BIN := $(BUILD)/bench/bench
 
 $(BENCH_BIN): $(BUILD)/tests/bench/bench.o $(ITEST_UTIL_OBJ) $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
 	@mkdir -p $(dir $@)

@@ -113,6 +113,11 @@ const char *pv_json_number_text(json_object *v, size_t *len)
  * INT64_MIN, which a clamped negative number is indistinguishable from. */
 static bool pv_json_int_clamped(json_object *v)
 {
+    /* only the two limits can be clamps: any other value is what was sent
+     * (the text check below formats the number: not for every integer) */
+    int64_t x = json_object_get_int64(v);
+    if (x != INT64_MAX && x != INT64_MIN)
+        return false;
     size_t len;
     const char *t = json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN, &len);
     if (t[0] == '-')

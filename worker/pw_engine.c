@@ -35,7 +35,8 @@
 #define PW_SPECS_MAX      64
 #define PW_SPEC_TTL_MS    (3600 * 1000)
 #define PW_CONSUME_BATCH  512
-#define PW_BACKLOG        4 /* consumed commands held in memory, in max_inflight units */
+#define PW_BACKLOG        4    /* consumed commands held in memory, in max_inflight units */
+#define PW_BACKLOG_MIN    1024 /* ... and never fewer (see pw_engine_backlog) */
 
 typedef enum pw_phase {
     PW_QUEUED,     /* waiting behind the same key, or for a claim retry */
@@ -148,6 +149,7 @@ struct pw_engine {
     pw_store *store;
     pw_http *http;
     rd_kafka_t *consumer, *producer;
+    rd_kafka_topic_t *outputs[3]; /* held from the start: their metadata is ready early */
     rd_kafka_queue_t *cq, *pq;
     int cpipe[2], ppipe[2];
     struct event *cev, *pev, *commit_timer, *drain_timer, *revoke_timer;
@@ -1366,12 +1368,24 @@ static void pw_engine_take(pw_engine *e, rd_kafka_message_t *m)
 
 /*---- Kafka: flow control, commits, rebalances ----*/
 
+/* How many consumed commands may be held (active or waiting for a slot or
+ * their key): also each partition's offset window. A pause costs a lot with
+ * librdkafka 2.0: a resumed partition is fetched again only when its broker
+ * thread next wakes, 0.5 to 1 s later (seen in the bench's debug logs), so the
+ * backlog left at a resume must cover that much work. PW_BACKLOG x max_inflight
+ * does at full speed; the floor keeps a small max_inflight (1 is the
+ * benchmark's one-at-a-time baseline) from pausing every few commands. */
+static int64_t pw_engine_backlog(const pw_engine *e)
+{
+    int64_t n = e->cfg->max_inflight * PW_BACKLOG;
+    return n > PW_BACKLOG_MIN ? n : PW_BACKLOG_MIN;
+}
+
 /* Pauses or resumes each assigned partition as the limits require. */
 static void pw_engine_flow(pw_engine *e)
 {
-    /* the backlog (consumed, not yet done) may reach PW_BACKLOG x max_inflight;
-     * consumption resumes once it is back under 3/4 of that */
-    int64_t high = e->cfg->max_inflight * PW_BACKLOG;
+    /* consumption pauses at the backlog and resumes under 3/4 of it */
+    int64_t high = pw_engine_backlog(e);
     if (e->inflight >= high)
         e->global_paused = 1;
     else if (e->inflight <= high * 3 / 4)
@@ -1466,7 +1480,7 @@ static void pw_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     pw_engine *e = opaque;
     int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        size_t window = (size_t)(e->cfg->max_inflight * PW_BACKLOG);
+        size_t window = (size_t)pw_engine_backlog(e);
         for (int i = 0; i < parts->cnt; i++) {
             int32_t p = parts->elems[i].partition;
             if (p < 0 || p >= PW_PARTITIONS_MAX)
@@ -1700,6 +1714,11 @@ pw_engine *pw_engine_new(struct event_base *base, pw_config *cfg, pw_metrics *m,
     e->producer = pw_engine_client(e, RD_KAFKA_PRODUCER, prod_defaults, prod_enforced, errstr, cap);
     if (e->producer == NULL)
         goto fail;
+    /* A topic's first message otherwise waits for its metadata (~0.8 s, seen
+     * with the bench): asking now overlaps it with the group join. */
+    const char *outs[3] = {cfg->topic_results, cfg->topic_balances, cfg->topic_dlq};
+    for (int i = 0; i < 3; i++)
+        e->outputs[i] = rd_kafka_topic_new(e->producer, outs[i], NULL);
 
     /* consumer: the offset store is ours (an offset is stored only once the
      * outputs of everything before it are acknowledged): never automatic */
@@ -1805,6 +1824,9 @@ void pw_engine_free(pw_engine *e)
     if (e->producer != NULL) {
         rd_kafka_queue_destroy(e->pq);
         rd_kafka_flush(e->producer, 5000); /* delivery reports are no-ops now */
+        for (int i = 0; i < 3; i++)
+            if (e->outputs[i] != NULL)
+                rd_kafka_topic_destroy(e->outputs[i]);
         rd_kafka_destroy(e->producer);
     }
     pw_store_free(e->store); /* pending replies arrive now, and only release */
