@@ -345,7 +345,7 @@ int main(int argc, char **argv)
             double best = res[4].rate > 0 ? res[4].rate : 100;
             scs[i].open_rate = (int)(best / 2);
             if (getenv("PAYW_BENCH_OPEN_RATE") != NULL) /* when scenario 4 did not run */
-                scs[i].open_rate = atoi(getenv("PAYW_BENCH_OPEN_RATE"));
+                scs[i].open_rate = (int)strtol(getenv("PAYW_BENCH_OPEN_RATE"), NULL, 10);
             if (quick)
                 scs[i].n = 3;
         }
