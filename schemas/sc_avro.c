@@ -71,13 +71,18 @@ const char *sc_marks_branch(const sc_marks *m, const char *provider)
     return NULL;
 }
 
+/* Is record.field marked x-decimal? (compared in place: this runs for every
+ * field of every event, so no key is formatted) */
 static int sc_marks_decimal(const sc_marks *m, const char *record, const char *field)
 {
-    char key[160];
-    snprintf(key, sizeof(key), "%s.%s", record != NULL ? record : "", field);
-    for (size_t i = 0; m != NULL && i < m->ndecimals; i++)
-        if (strcmp(m->decimals[i], key) == 0)
+    if (record == NULL)
+        record = "";
+    size_t rlen = strlen(record);
+    for (size_t i = 0; m != NULL && i < m->ndecimals; i++) {
+        const char *d = m->decimals[i];
+        if (strncmp(d, record, rlen) == 0 && d[rlen] == '.' && strcmp(d + rlen + 1, field) == 0)
             return 1;
+    }
     return 0;
 }
 
@@ -199,11 +204,20 @@ static int sc_check_value(sc_cursor *c, avro_schema_t s, int depth);
 /* Appends ".name" (or "[i]" when name is NULL) to the path; returns the old length. */
 static size_t sc_path_push(sc_cursor *c, const char *name, int64_t index)
 {
-    size_t old = strlen(c->path);
-    if (name != NULL)
-        snprintf(c->path + old, sizeof(c->path) - old, "%s%s", old > 0 ? "." : "", name);
-    else
-        snprintf(c->path + old, sizeof(c->path) - old, "[%" PRId64 "]", index);
+    size_t old = strlen(c->path), cap = sizeof(c->path) - old;
+    if (name == NULL) {
+        snprintf(c->path + old, cap, "[%" PRId64 "]", index);
+        return old;
+    }
+    /* every field of every message passes here: no formatting */
+    size_t dot = old > 0, n = strlen(name);
+    if (dot + n >= cap)
+        n = cap > dot + 1 ? cap - dot - 1 : 0;
+    if (cap > dot) {
+        c->path[old] = '.';
+        memcpy(c->path + old + dot, name, n);
+        c->path[old + dot + n] = '\0';
+    }
     return old;
 }
 

@@ -76,7 +76,7 @@ struct pw_cmd {
     pv_command cmd;
     pw_prov *prov;
     pw_phase phase;
-    pv_result res;
+    pv_result *res; /* the provider's answer: from the first call on (pw_cmd_res) */
     pv_status status;
     char reason[PV_ERR_STR_MAX];
     json_object *field_errors;
@@ -334,13 +334,23 @@ static pw_cmd *pw_cmd_new(pw_engine *e, int32_t partition, int64_t offset)
     c->offset = offset;
     c->fence = 0;
     pv_command_init(&c->cmd);
-    pv_result_init(&c->res);
     c->all_next = e->all;
     if (e->all != NULL)
         e->all->all_prev = c;
     e->all = c;
     e->inflight++;
     return c;
+}
+
+/* The provider's answer, allocated at the first call: 5.8 KiB that a command
+ * waiting in the backlog does not need (peak RSS, issue 6). */
+static pv_result *pw_cmd_res(pw_cmd *c)
+{
+    if (c->res == NULL) {
+        c->res = malloc(sizeof(*c->res));
+        pv_result_init(c->res);
+    }
+    return c->res;
 }
 
 static void pw_cmd_free(pw_cmd *c)
@@ -362,7 +372,9 @@ static void pw_cmd_free(pw_cmd *c)
     }
     free(c->raw);
     json_object_put(c->field_errors);
-    pv_result_clear(&c->res);
+    if (c->res != NULL)
+        pv_result_clear(c->res);
+    free(c->res);
     pv_command_clear(&c->cmd);
     if (c->in_slotq) { /* dropped while waiting for a slot */
         pw_cmd **pp = &e->slot_head, *prev = NULL;
@@ -544,7 +556,7 @@ static int pw_cmd_encode_result(pw_cmd *c, pv_status status, char **bytes, size_
     snprintf(ev.operation, sizeof(ev.operation), "%s", c->cmd.operation);
     snprintf(ev.query_id, sizeof(ev.query_id), "%s", c->query_id);
     ev.status = status;
-    ev.result = c->attempts > 0 ? &c->res : NULL;
+    ev.result = c->attempts > 0 ? c->res : NULL;
     ev.attempts = c->attempts;
     ev.fence = c->fence;
     snprintf(ev.worker, sizeof(ev.worker), "%s", e->cfg->worker_id);
@@ -571,8 +583,8 @@ static void pw_cmd_log_settled(pw_cmd *c)
     pw_log_int(&l, "offset", c->offset);
     pw_log_str(&l, "status", pv_status_name(c->status));
     pw_log_int(&l, "attempts", c->attempts);
-    if (c->res.provider_code[0] != '\0')
-        pw_log_str(&l, "provider_code", c->res.provider_code);
+    if (c->res != NULL && c->res->provider_code[0] != '\0')
+        pw_log_str(&l, "provider_code", c->res->provider_code);
     if (c->reason[0] != '\0')
         pw_log_str(&l, "reason", c->reason);
     pw_log_end(&l);
@@ -588,22 +600,22 @@ static void pw_cmd_publish(pw_cmd *c)
         e->m->unknowns++;
     if (c->status == PV_STATUS_DUPLICATE)
         e->m->duplicates++;
-    if (c->status == PV_STATUS_SUCCEEDED && c->attempts > 0) {
-        for (size_t i = 0; i < c->res.nbalances; i++) {
+    if (c->status == PV_STATUS_SUCCEEDED && c->attempts > 0 && c->res != NULL) {
+        for (size_t i = 0; i < c->res->nbalances; i++) {
             pv_balance_event bev = {.provider = c->cmd.provider,
-                                    .balance = &c->res.balances[i],
+                                    .balance = &c->res->balances[i],
                                     .observed_at_ms = pw_now_ms(),
                                     .fence = c->fence};
             char what[PV_ID_MAX + 16], key[PV_ID_MAX + 32];
             char *bytes;
             size_t len;
             pv_error err = {0};
-            snprintf(what, sizeof(what), "balance:%s", c->res.balances[i].account);
+            snprintf(what, sizeof(what), "balance:%s", c->res->balances[i].account);
             pw_event_id(bev.event_id, sizeof(bev.event_id), c->cmd.command_id, what, c->fence);
             snprintf(bev.source_command_id, sizeof(bev.source_command_id), "%s", c->cmd.command_id);
             if (sc_balance_encode(e->codec, &bev, &bytes, &len, &err) == PV_OK) {
                 snprintf(key, sizeof(key), "%s:%s", c->cmd.provider->name,
-                         c->res.balances[i].account);
+                         c->res->balances[i].account);
                 pw_out_add(c, e->cfg->topic_balances, key, bytes, len, 0);
             }
         }
@@ -1015,6 +1027,7 @@ static void pw_on_inquiry(void *ud, const pw_http_result *r)
     pw_cmd *c = ud;
     pw_prov *pv = c->prov;
     pv_result inq;
+    pw_cmd_res(c);
     c->call = NULL;
     pv->inflight--;
     pv_result_init(&inq);
@@ -1025,9 +1038,9 @@ static void pw_on_inquiry(void *ud, const pw_http_result *r)
     pw_prov_kick(pv);
     if (inq.outcome == PV_OUTCOME_SUCCEEDED) {
         for (size_t i = 0; i < inq.nrefs; i++)
-            pv_result_add_ref(&c->res, inq.refs[i].name, inq.refs[i].value);
-        c->res.outcome = PV_OUTCOME_SUCCEEDED;
-        c->res.error[0] = '\0';
+            pv_result_add_ref(c->res, inq.refs[i].name, inq.refs[i].value);
+        c->res->outcome = PV_OUTCOME_SUCCEEDED;
+        c->res->error[0] = '\0';
         char was[PV_ERR_STR_MAX];
         snprintf(was, sizeof(was), "%s", c->reason);
         snprintf(c->reason, sizeof(c->reason), "settled by status inquiry after: %.320s", was);
@@ -1035,7 +1048,7 @@ static void pw_on_inquiry(void *ud, const pw_http_result *r)
         pw_cmd_settle(c, PV_STATUS_SUCCEEDED);
     } else if (inq.outcome == PV_OUTCOME_DECLINED) {
         snprintf(c->reason, sizeof(c->reason), "not paid (status inquiry) after: %.300s",
-                 c->res.error[0] != '\0' ? c->res.error : "an unknown outcome");
+                 c->res->error[0] != '\0' ? c->res->error : "an unknown outcome");
         pv_result_clear(&inq);
         pw_cmd_settle(c, PV_STATUS_FAILED);
     } else {
@@ -1052,7 +1065,7 @@ static void pw_cmd_unknown(pw_cmd *c)
     pv_error err = {0};
     char errstr[256];
     snprintf(c->reason, sizeof(c->reason), "outcome unknown: %.320s",
-             c->res.error[0] != '\0' ? c->res.error : "no usable answer");
+             c->res->error[0] != '\0' ? c->res->error : "no usable answer");
     if (!(pv->p->caps & PV_CAP_INQUIRY)) {
         pw_cmd_settle(c, PV_STATUS_UNKNOWN);
         return;
@@ -1083,20 +1096,20 @@ static void pw_on_provider(void *ud, const pw_http_result *r)
     if (c->watchdog != NULL)
         evtimer_del(c->watchdog);
     pw_metrics_observe_latency(e->m, pv->idx, r->elapsed_us);
-    pv_result_clear(&c->res);
+    pv_result_clear(pw_cmd_res(c));
     if (r->fault >= 0) {
-        c->res.outcome = pv_classify_fault(pv->p, (pv_fault)r->fault);
-        snprintf(c->res.error, sizeof(c->res.error), "%s", r->error);
+        c->res->outcome = pv_classify_fault(pv->p, (pv_fault)r->fault);
+        snprintf(c->res->error, sizeof(c->res->error), "%s", r->error);
     } else {
-        pv_provider_parse_response(pv->p, &c->cmd, r->status, r->body, r->len, &c->res);
+        pv_provider_parse_response(pv->p, &c->cmd, r->status, r->body, r->len, c->res);
     }
-    e->m->outcomes[pv->idx][c->res.outcome]++;
+    e->m->outcomes[pv->idx][c->res->outcome]++;
     pw_prov_kick(pv);
     char why[PV_ERR_STR_MAX + 64];
-    snprintf(why, sizeof(why), "%s%s%s%s", c->res.provider_code[0] ? "code " : "",
-             c->res.provider_code, c->res.provider_code[0] ? ": " : "",
-             c->res.error[0] ? c->res.error : c->res.provider_message);
-    switch (c->res.outcome) {
+    snprintf(why, sizeof(why), "%s%s%s%s", c->res->provider_code[0] ? "code " : "",
+             c->res->provider_code, c->res->provider_code[0] ? ": " : "",
+             c->res->error[0] ? c->res->error : c->res->provider_message);
+    switch (c->res->outcome) {
     case PV_OUTCOME_SUCCEEDED:
         pw_cmd_settle(c, PV_STATUS_SUCCEEDED);
         break;

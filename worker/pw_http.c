@@ -302,6 +302,9 @@ pw_http_call *pw_http_send(pw_http *h, const char *base_url, const pv_request *r
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    /* the receive buffer is per transfer (16 KiB by default); answers are a
+     * few KiB and a longer one simply takes more reads */
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 8192L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -326,6 +329,9 @@ pw_http_call *pw_http_send(pw_http *h, const char *base_url, const pv_request *r
         curl_easy_setopt(e, CURLOPT_READFUNCTION, pw_http_read);
         curl_easy_setopt(e, CURLOPT_READDATA, c);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body_len);
+        /* an upload buffer is allocated per transfer, 64 KiB by default:
+         * 64 MiB at 1,024 calls in flight for bodies of a few hundred bytes */
+        curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 16384L); /* libcurl's minimum */
     } else {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     }
