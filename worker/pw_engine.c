@@ -35,8 +35,8 @@
 #define PW_SPECS_MAX      64
 #define PW_SPEC_TTL_MS    (3600 * 1000)
 #define PW_CONSUME_BATCH  512
-#define PW_BACKLOG        4    /* consumed commands held in memory, in max_inflight units */
-#define PW_BACKLOG_MIN    1024 /* ... and never fewer (see pw_engine_backlog) */
+#define PW_BACKLOG        2   /* consumed commands held in memory, in max_inflight units */
+#define PW_BACKLOG_MIN    256 /* ... and never fewer (see pw_engine_backlog) */
 
 typedef enum pw_phase {
     PW_QUEUED,     /* waiting behind the same key, or for a claim retry */
@@ -138,7 +138,8 @@ typedef struct pw_part {
     int paused;
     int revoking;
     pw_track track;
-    int64_t stored; /* last offset stored for commit, -1 none */
+    int64_t stored;     /* last offset stored for commit, -1 none */
+    int64_t overrun_at; /* re-read from here (pw_engine_take), -1 none */
 } pw_part;
 
 struct pw_engine {
@@ -151,6 +152,8 @@ struct pw_engine {
     rd_kafka_t *consumer, *producer;
     rd_kafka_topic_t *outputs[3]; /* held from the start: their metadata is ready early */
     rd_kafka_queue_t *cq, *pq;
+    rd_kafka_queue_t *mq; /* the assigned partitions' messages (pw_engine_forward) */
+    int mq_blocked;       /* mq was left unread: the backlog was full */
     int cpipe[2], ppipe[2];
     struct event *cev, *pev, *commit_timer, *drain_timer, *revoke_timer;
     pw_prov prov[PW_PROVIDERS_MAX];
@@ -158,7 +161,6 @@ struct pw_engine {
     size_t nbuckets;
     pw_part parts[PW_PARTITIONS_MAX];
     int64_t inflight;
-    int global_paused;
     int stopping;
     void (*done_cb)(void *);
     void *done_ud;
@@ -1313,6 +1315,13 @@ static void pw_engine_take(pw_engine *e, rd_kafka_message_t *m)
     pw_part *pt = &e->parts[m->partition];
     if (!pt->assigned || pt->revoking)
         return; /* a late message of a partition we are giving back */
+    if (pt->overrun_at >= 0) {
+        /* messages read in the same batch as an overrun come again after
+         * the seek below: taking them now would skip the ones before */
+        if (m->offset > pt->overrun_at)
+            return;
+        pt->overrun_at = -1; /* the re-read has begun */
+    }
     if (pw_track_add(&pt->track, m->offset) != 0) {
         /* window overrun (messages fetched before the pause took effect):
          * re-read this one later */
@@ -1323,6 +1332,12 @@ static void pw_engine_take(pw_engine *e, rd_kafka_message_t *m)
         rd_kafka_seek_partitions(e->consumer, l, 0);
         rd_kafka_topic_partition_list_destroy(l);
         pt->paused = 1;
+        pt->overrun_at = m->offset;
+        char part[16], off[24];
+        snprintf(part, sizeof(part), "%d", (int)m->partition);
+        snprintf(off, sizeof(off), "%lld", (long long)m->offset);
+        pw_log(PW_LOG_INFO, "offset window full: partition paused, re-read later", "partition",
+               part, "from_offset", off, NULL);
         return;
     }
     pw_cmd *c = pw_cmd_new(e, m->partition, m->offset);
@@ -1381,29 +1396,35 @@ static void pw_engine_take(pw_engine *e, rd_kafka_message_t *m)
 
 /*---- Kafka: flow control, commits, rebalances ----*/
 
-/* How many consumed commands may be held (active or waiting for a slot or
- * their key): also each partition's offset window. A pause costs a lot with
- * librdkafka 2.0: a resumed partition is fetched again only when its broker
- * thread next wakes, 0.5 to 1 s later (seen in the bench's debug logs), so the
- * backlog left at a resume must cover that much work. PW_BACKLOG x max_inflight
- * does at full speed; the floor keeps a small max_inflight (1 is the
- * benchmark's one-at-a-time baseline) from pausing every few commands. */
+/* How many consumed commands may be held (active, or waiting for a slot or
+ * for their key); each partition's offset window is twice that. Past it the engine
+ * simply stops reading its message queue (pw_on_consumer); librdkafka keeps a
+ * bounded prefetch behind it (queued.max.messages.kbytes). The floor lets a
+ * small max_inflight (1: the benchmark's one-at-a-time baseline) still read
+ * ahead. */
 static int64_t pw_engine_backlog(const pw_engine *e)
 {
     int64_t n = e->cfg->max_inflight * PW_BACKLOG;
     return n > PW_BACKLOG_MIN ? n : PW_BACKLOG_MIN;
 }
 
-/* Pauses or resumes each assigned partition as the limits require. */
+/* Pauses or resumes each assigned partition as the limits require, and goes
+ * back to the message queue once the backlog has room for a batch.
+ *
+ * A full backlog does not pause partitions: with librdkafka 2.0 a pause
+ * drops what was prefetched and a resumed partition is fetched again only
+ * when its broker thread next wakes, 0.5 to 1 s later (seen in the bench's
+ * debug logs); pausing there capped 256 calls in flight at ~1,100 commands/s.
+ * Pauses are kept for what must stop fetching: shutdown, Redis down, a
+ * revoked partition, and a partition whose offset window is full. */
 static void pw_engine_flow(pw_engine *e)
 {
-    /* consumption pauses at the backlog and resumes under 3/4 of it */
     int64_t high = pw_engine_backlog(e);
-    if (e->inflight >= high)
-        e->global_paused = 1;
-    else if (e->inflight <= high * 3 / 4)
-        e->global_paused = 0;
-    int global = e->stopping || !e->m->redis_up || e->global_paused;
+    if (e->mq_blocked && e->inflight <= high - high / 8) {
+        e->mq_blocked = 0;
+        event_active(e->cev, EV_READ, 0);
+    }
+    int global = e->stopping || !e->m->redis_up;
     rd_kafka_topic_partition_list_t *pause = NULL, *resume = NULL;
     for (int i = 0; i < e->nassigned; i++) {
         int32_t p = e->assigned[i];
@@ -1435,6 +1456,9 @@ static void pw_on_commit_timer(evutil_socket_t fd, short what, void *arg)
     rd_kafka_resp_err_t err = rd_kafka_commit(e->consumer, NULL, 1);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
         pw_log(PW_LOG_WARN, "offset commit failed", "error", rd_kafka_err2str(err), NULL);
+    /* the consumer queue is polled at least this often, even while a full
+     * backlog leaves the message queue unread (max.poll.interval.ms) */
+    event_active(e->cev, EV_READ, 0);
 }
 
 /* Commands of partition p that are claimed and not yet done. */
@@ -1487,13 +1511,31 @@ static void pw_on_revoke_timer(evutil_socket_t fd, short what, void *arg)
     pw_engine_revoke_check(e, force);
 }
 
+/* Routes the messages of newly assigned partitions to e->mq, so that the
+ * consumer queue carries only events (rebalances, errors) and stays polled
+ * while the backlog is full. librdkafka keeps a forwarding the application
+ * set across later assignments of the partition. */
+static void pw_engine_forward(pw_engine *e, const rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_queue_t *q = rd_kafka_queue_get_partition(e->consumer, parts->elems[i].topic,
+                                                           parts->elems[i].partition);
+        if (q == NULL)
+            continue; /* its messages stay on the consumer queue, read there */
+        rd_kafka_queue_forward(q, e->mq);
+        rd_kafka_queue_destroy(q);
+    }
+}
+
 static void pw_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                             rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     pw_engine *e = opaque;
     int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        size_t window = (size_t)pw_engine_backlog(e);
+        /* a fetch brings one partition's messages together: the window
+         * leaves room past a full backlog of them (9 bytes an offset) */
+        size_t window = (size_t)pw_engine_backlog(e) * 2;
         for (int i = 0; i < parts->cnt; i++) {
             int32_t p = parts->elems[i].partition;
             if (p < 0 || p >= PW_PARTITIONS_MAX)
@@ -1504,6 +1546,7 @@ static void pw_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 pt->assigned = 1;
                 e->assigned[e->nassigned++] = p;
                 pt->stored = -1;
+                pt->overrun_at = -1;
                 pt->paused = 0;
             }
         }
@@ -1511,6 +1554,7 @@ static void pw_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_incremental_assign(rk, parts);
         else
             rd_kafka_assign(rk, parts);
+        pw_engine_forward(e, parts);
         e->m->kafka_up = 1;
         pw_log(PW_LOG_INFO, "partitions assigned", "topic", e->cfg->topic_commands, NULL);
         pw_engine_flow(e);
@@ -1609,28 +1653,48 @@ static void pw_drain_pipe(int fd)
     }
 }
 
+static void pw_engine_message(pw_engine *e, rd_kafka_message_t *m)
+{
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        e->m->kafka_up = 1;
+        if (!e->stopping)
+            pw_engine_take(e, m);
+    } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        pw_log(PW_LOG_WARN, "consume error", "error", rd_kafka_message_errstr(m), NULL);
+    }
+    rd_kafka_message_destroy(m);
+}
+
+/* Both queues wake this: the consumer queue is always served (rebalances,
+ * errors, and the messages fetched before pw_engine_forward), the message
+ * queue only while the backlog has room. */
 static void pw_on_consumer(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
     pw_engine *e = arg;
-    pw_drain_pipe(fd);
-    int i = 0;
+    rd_kafka_message_t *batch[PW_CONSUME_BATCH];
+    if (fd >= 0)
+        pw_drain_pipe(fd);
+    int i = 0, mq_more = 0;
     for (; i < PW_CONSUME_BATCH; i++) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(e->consumer, 0);
         if (m == NULL)
             break;
-        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            e->m->kafka_up = 1;
-            if (!e->stopping)
-                pw_engine_take(e, m);
-        } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            pw_log(PW_LOG_WARN, "consume error", "error", rd_kafka_message_errstr(m), NULL);
-        }
-        rd_kafka_message_destroy(m);
+        pw_engine_message(e, m);
+    }
+    int64_t room = pw_engine_backlog(e) - e->inflight;
+    if (room <= 0 || e->stopping) {
+        e->mq_blocked = !e->stopping; /* pw_engine_flow comes back when there is room */
+    } else {
+        size_t want = room < PW_CONSUME_BATCH ? (size_t)room : PW_CONSUME_BATCH;
+        ssize_t n = rd_kafka_consume_batch_queue(e->mq, 0, batch, want);
+        for (ssize_t k = 0; k < n; k++)
+            pw_engine_message(e, batch[k]);
+        mq_more = n == (ssize_t)want; /* more may wait, or the backlog is full now */
     }
     pw_engine_flow(e); /* once per batch: a window overrun is re-read (pw_engine_take) */
-    if (i == PW_CONSUME_BATCH)
-        event_active(e->cev, EV_READ, 0); /* more may wait: come back after others ran */
+    if (i == PW_CONSUME_BATCH || (mq_more && !e->mq_blocked))
+        event_active(e->cev, EV_READ, 0); /* come back after the others ran */
 }
 
 static void pw_on_producer(evutil_socket_t fd, short what, void *arg)
@@ -1735,9 +1799,12 @@ pw_engine *pw_engine_new(struct event_base *base, pw_config *cfg, pw_metrics *m,
 
     /* consumer: the offset store is ours (an offset is stored only once the
      * outputs of everything before it are acknowledged): never automatic */
-    static const char *const cons_defaults[] = {"partition.assignment.strategy=cooperative-sticky",
-                                                "auto.offset.reset=earliest",
-                                                "statistics.interval.ms=5000", NULL};
+    static const char *const cons_defaults[] = {
+        "partition.assignment.strategy=cooperative-sticky", "auto.offset.reset=earliest",
+        "statistics.interval.ms=5000",
+        /* the prefetch behind a full backlog:
+         * seconds of work, not 64 MB */
+        "queued.max.messages.kbytes=4096", "queued.min.messages=10000", NULL};
     char group[300];
     snprintf(group, sizeof(group), "group.id=%s", cfg->group);
     const char *const cons_enforced[] = {group, "enable.auto.commit=false",
@@ -1748,12 +1815,14 @@ pw_engine *pw_engine_new(struct event_base *base, pw_config *cfg, pw_metrics *m,
         goto fail;
     rd_kafka_poll_set_consumer(e->consumer);
     e->cq = rd_kafka_queue_get_consumer(e->consumer);
+    e->mq = rd_kafka_queue_new(e->consumer);
     e->pq = rd_kafka_queue_get_main(e->producer);
     if (pw_pipe(e->cpipe) != 0 || pw_pipe(e->ppipe) != 0) {
         snprintf(errstr, cap, "pipe: %s", strerror(errno));
         goto fail;
     }
     rd_kafka_queue_io_event_enable(e->cq, e->cpipe[1], "1", 1);
+    rd_kafka_queue_io_event_enable(e->mq, e->cpipe[1], "1", 1);
     rd_kafka_queue_io_event_enable(e->pq, e->ppipe[1], "1", 1);
     e->cev = event_new(base, e->cpipe[0], EV_READ | EV_PERSIST, pw_on_consumer, e);
     e->pev = event_new(base, e->ppipe[0], EV_READ | EV_PERSIST, pw_on_producer, e);
@@ -1832,6 +1901,8 @@ void pw_engine_free(pw_engine *e)
     if (e->consumer != NULL) {
         rd_kafka_consumer_close(e->consumer);
         rd_kafka_queue_destroy(e->cq);
+        if (e->mq != NULL)
+            rd_kafka_queue_destroy(e->mq);
         rd_kafka_destroy(e->consumer);
     }
     if (e->producer != NULL) {

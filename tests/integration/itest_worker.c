@@ -309,6 +309,71 @@ static void test_worker_count_check(void **state)
     it_test_pass();
 }
 
+/* A command stuck at the head of its partitions (a slow provider) while the
+ * later ones complete fills each partition's offset window: the worker pauses
+ * the partition and reads it again from the first message it could not
+ * take. Messages consumed in the same batch as that one must not be taken
+ * (they come again): every command gets exactly one result, none is lost. */
+static void test_worker_window_overrun(void **state)
+{
+    stack *s = *state;
+    enum { SLOW = 12, FAST = 3000 };
+    stack_up(s);
+    env_set(s, "PAYW_MAX_INFLIGHT", "64"); /* backlog 256, window 512 a partition */
+    sim_faults(s, "{\"provider\": \"PAYOFIN\", \"latency_ms\": 8000, \"only_payments\": true}");
+    json_object *po = sim_get(s, "/_sim/invoices?provider=PAYOFIN");
+    json_object *pw = sim_get(s, "/_sim/invoices?provider=PAYWALL");
+    json_object *pol = pv_json_member(po, "invoices"), *pwl = pv_json_member(pw, "payments");
+    assert_true(json_object_array_length(pol) > SLOW && json_object_array_length(pwl) > 0);
+    char **cmds = malloc((SLOW + FAST) * sizeof(*cmds));
+    for (int i = 0; i < SLOW + FAST; i++) {
+        char id[32], req[96];
+        if (i < SLOW) {
+            json_object *one = json_object_array_get_idx(pol, (size_t)i + 1);
+            snprintf(req, sizeof(req), "{\"invoiceQueryId\": %lld}",
+                     (long long)json_object_get_int64(pv_json_member(one, "invoiceQueryId")));
+        } else {
+            json_object *one =
+                json_object_array_get_idx(pwl, (size_t)(i - SLOW) % json_object_array_length(pwl));
+            snprintf(req, sizeof(req), "{\"paymentid\": %lld}",
+                     (long long)json_object_get_int64(pv_json_member(one, "paymentid")));
+        }
+        snprintf(id, sizeof(id), "ovr-%d", i);
+        cmds[i] = command(id, i < SLOW ? "PAYOFIN" : "PAYWALL", req);
+    }
+    json_object_put(po);
+    json_object_put(pw);
+    send_lines(s, (const char *const *)cmds, SLOW + FAST, 0); /* all on the topic first */
+    worker_up(s, 0);
+    json_object *res = tail(s, "results", SLOW + FAST, 180000);
+    assert_int_equal(json_object_array_length(res), SLOW + FAST);
+    char *seen = calloc(SLOW + FAST, 1);
+    for (size_t i = 0; i < json_object_array_length(res); i++) {
+        const char *id =
+            json_object_get_string(pv_json_member(json_object_array_get_idx(res, i), "command_id"));
+        int k = (int)strtol(id + 4, NULL, 10);
+        assert_true(k >= 0 && k < SLOW + FAST);
+        assert_int_equal(seen[k], 0); /* one result each */
+        seen[k] = 1;
+    }
+    /* the path under test ran: the worker said so */
+    FILE *f = fopen(s->w[0].log_path, "r");
+    char line[2048];
+    int overruns = 0;
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+        overruns += strstr(line, "offset window full") != NULL;
+    if (f != NULL)
+        fclose(f);
+    assert_true(overruns > 0);
+    free(seen);
+    json_object_put(res);
+    for (int i = 0; i < SLOW + FAST; i++)
+        free(cmds[i]);
+    free(cmds);
+    stack_down(s);
+    it_test_pass();
+}
+
 /* The other outcome paths: 429s retried with back-off then FAILED, a command
  * past expires_at answered EXPIRED without a call, and refused credentials
  * stopping the provider with /readyz saying why. */
@@ -478,6 +543,8 @@ static int teardown(void **state)
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (getenv("PAYW_ITEST_FILTER") != NULL) /* e.g. "*overrun*": one test */
+        cmocka_set_test_filter(getenv("PAYW_ITEST_FILTER"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_worker_five_providers_and_no_double_payment, setup,
                                         teardown),
@@ -485,6 +552,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_worker_kill9_unknown_then_resolve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_redis_outage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_count_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_window_overrun, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_retry_expired_fatal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_traceparent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_valgrind_drained_shutdown, setup, teardown),
