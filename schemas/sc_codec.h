@@ -109,6 +109,11 @@ int sc_result_encode(sc_codec *c, const pv_result_event *ev, char **out, size_t 
 int sc_balance_encode(sc_codec *c, const pv_balance_event *ev, char **out, size_t *out_len,
                       pv_error *err);
 
+/* Results and balances are written straight to Avro and fall back to a
+ * checked JSON tree for anything unusual; on != 0 takes the JSON way always
+ * (tests compare the two byte for byte). */
+void sc_codec_set_json_only(sc_codec *c, int on);
+
 /*---- Any event to JSON (payctl tail, tests) ----*/
 
 /* Decodes a framed Avro message of `kind` (any id the codec knows) or, for

@@ -1,6 +1,7 @@
 /* test_codec.c -- the event codec: round trips, golden bytes, malformed input. */
 #include "testutil.h"
 
+#include <ctype.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -641,6 +642,106 @@ static void test_codec_python_reads_our_events(void **state)
     pv_command_clear(&cmd);
 }
 
+/* Encodes ev (or bev) the direct way and the checked JSON way: same bytes, or
+ * the same error. */
+static void same_both_ways(sc_codec *c, const pv_result_event *ev, const pv_balance_event *bev)
+{
+    char *a = NULL, *b = NULL;
+    size_t al = 0, bl = 0;
+    pv_error e1 = {0}, e2 = {0};
+    int r1 = ev != NULL ? sc_result_encode(c, ev, &a, &al, &e1)
+                        : sc_balance_encode(c, bev, &a, &al, &e1);
+    sc_codec_set_json_only(c, 1);
+    int r2 = ev != NULL ? sc_result_encode(c, ev, &b, &bl, &e2)
+                        : sc_balance_encode(c, bev, &b, &bl, &e2);
+    sc_codec_set_json_only(c, 0);
+    assert_int_equal(r1, r2);
+    if (r1 == PV_OK) {
+        assert_int_equal(al, bl);
+        assert_memory_equal(a, b, al);
+        free(a);
+        free(b);
+    } else {
+        assert_string_equal(e1.errstr, e2.errstr);
+    }
+}
+
+/* Results and balances are written straight to Avro (the hot path); the
+ * checked JSON way is the reference: every provider's sample answer under
+ * every status, with and without a call, every balance it reports, and the
+ * cases the direct writer must leave to the JSON way. */
+static void test_codec_direct_matches_json(void **state)
+{
+    sc_codec *c = *state;
+    int events = 0;
+    for (size_t p = 0; pv_providers[p] != NULL; p++) {
+        const pv_provider *pr = pv_providers[p];
+        char rel[96], dir[16];
+        size_t i;
+        for (i = 0; pr->name[i] != '\0' && i + 1 < sizeof(dir); i++)
+            dir[i] = (char)tolower((unsigned char)pr->name[i]);
+        dir[i] = '\0';
+        snprintf(rel, sizeof(rel), "%s/contract.json", dir);
+        char *text = tu_fixture(rel, NULL);
+        json_object *desc = tu_json(text);
+        free(text);
+        pv_command cmd;
+        pv_result res;
+        tu_command(&cmd, pr, pv_json_dump(pv_json_member(desc, "command"), NULL));
+        char *body =
+            tu_fixture(json_object_get_string(pv_json_member(desc, "success_response")), NULL);
+        tu_parse(pr, &cmd, 200, body, &res);
+        for (int st = 0; st < PV_STATUS__COUNT; st++) {
+            pv_result_event ev = {.provider = pr,
+                                  .status = (pv_status)st,
+                                  .result = st % 2 == 0 ? &res : NULL,
+                                  .attempts = st % 2 == 0 ? 1 : 0,
+                                  .fence = st % 3 == 0 ? 0 : 1234567890123LL,
+                                  .processed_at_ms = 1700000000999LL + st};
+            snprintf(ev.event_id, sizeof(ev.event_id), "ev-%s-%d", pr->name, st);
+            snprintf(ev.command_id, sizeof(ev.command_id), "cmd-%d", st);
+            snprintf(ev.operation, sizeof(ev.operation), "%s", cmd.operation);
+            snprintf(ev.query_id, sizeof(ev.query_id), "q-%s", pr->name);
+            snprintf(ev.worker, sizeof(ev.worker), "w-1");
+            if (st == PV_STATUS_UNKNOWN)
+                snprintf(ev.reason, sizeof(ev.reason), "outcome unknown: İşlem zaman aşımı");
+            same_both_ways(c, &ev, NULL);
+            events++;
+        }
+        for (size_t b = 0; b < res.nbalances; b++) {
+            pv_balance_event bev = {.provider = pr,
+                                    .balance = &res.balances[b],
+                                    .observed_at_ms = 1700000001000LL,
+                                    .fence = (int64_t)b};
+            snprintf(bev.event_id, sizeof(bev.event_id), "bal-%zu", b);
+            snprintf(bev.source_command_id, sizeof(bev.source_command_id), "cmd-1");
+            same_both_ways(c, NULL, &bev);
+            events++;
+        }
+        /* text that is not UTF-8: the direct writer steps aside, the JSON
+         * way refuses it naming the field */
+        if (res.provider_message[0] != '\0' || res.provider_code[0] != '\0') {
+            snprintf(res.provider_message, sizeof(res.provider_message), "bad \xff byte");
+            pv_result_event ev = {.provider = pr, .status = PV_STATUS_DECLINED, .result = &res};
+            same_both_ways(c, &ev, NULL);
+        }
+        pv_result_clear(&res);
+        pv_command_clear(&cmd);
+        free(body);
+        json_object_put(desc);
+    }
+    /* a rejected command: no provider, field errors (the JSON way) */
+    pv_result_event rej = {.status = PV_STATUS_REJECTED, .processed_at_ms = 5};
+    snprintf(rej.reason, sizeof(rej.reason), "provider: \"VISA\" is not one of ...");
+    same_both_ways(c, &rej, NULL);
+    json_object *fe =
+        tu_json("[{\"field\": \"amount\", \"value\": \"-1\", \"error\": \"below 0\"}]");
+    rej.field_errors = fe;
+    same_both_ways(c, &rej, NULL);
+    json_object_put(fe);
+    assert_true(events > 5 * PV_STATUS__COUNT);
+}
+
 static void test_codec_kinds_and_schemas(void **state)
 {
     (void)state;
@@ -672,6 +773,7 @@ int main(void)
         cmocka_unit_test(test_codec_reads_other_schema_versions),
         cmocka_unit_test(test_codec_python_reads_our_events),
         cmocka_unit_test(test_codec_kinds_and_schemas),
+        cmocka_unit_test(test_codec_direct_matches_json),
     };
     return cmocka_run_group_tests_name("codec", tests, setup, teardown);
 }
