@@ -380,6 +380,7 @@ int main(int argc, char **argv)
     outcome res[sizeof(scs) / sizeof(scs[0])];
     setenv("PAYW_STACK_INVOICES", quick ? "1000" : "5000", 1);
     const char *only = getenv("PAYW_BENCH_ONLY"); /* run one scenario, by index */
+    char spread[256] = "";
     for (size_t i = 0; i < nsc; i++) {
         memset(&res[i], 0, sizeof(res[i]));
         if (only != NULL && (size_t)strtol(only, NULL, 10) != i)
@@ -394,6 +395,28 @@ int main(int argc, char **argv)
         }
         fprintf(stderr, "bench: %s ...\n", scs[i].name);
         res[i] = run(&scs[i], quick);
+        if (i == 0 && !quick) {
+            /* CPU per command on a shared 2-core VM moves by a quarter from
+             * run to run: the 0 ms scenario runs three times, the median
+             * (by CPU per command) is recorded and the spread printed */
+            outcome r[3] = {res[0]};
+            for (int k = 1; k < 3; k++) {
+                fprintf(stderr, "bench: %s (again) ...\n", scs[i].name);
+                r[k] = run(&scs[i], quick);
+            }
+            for (int a = 0; a < 3; a++) /* sort the three by CPU */
+                for (int b = a + 1; b < 3; b++)
+                    if (r[b].cpu_us < r[a].cpu_us) {
+                        outcome t = r[a];
+                        r[a] = r[b];
+                        r[b] = t;
+                    }
+            res[0] = r[1];
+            snprintf(spread, sizeof(spread),
+                     "0 ms CPU per command over 3 runs: %.1f / %.1f / %.1f us (min / median / "
+                     "max), %.0f / %.0f / %.0f commands/s",
+                     r[0].cpu_us, r[1].cpu_us, r[2].cpu_us, r[0].rate, r[1].rate, r[2].rate);
+        }
     }
     char host[64] = "?";
     gethostname(host, sizeof(host) - 1);
@@ -427,6 +450,8 @@ int main(int argc, char **argv)
             printf("\n%s: send -> the worker's processed_at p50 %.0f / p99 %.0f ms; the rest "
                    "is the worker's produce (linger, acks) and the bench's fetch\n",
                    scs[i].name, res[i].w50, res[i].w99);
+    if (spread[0] != '\0')
+        printf("\n%s\n", spread);
     if (res[1].rate > 0)
         printf("\n50 ms, 1 worker: inflight 1024 / inflight 1 = %.0fx\n",
                res[4].rate / res[1].rate);
