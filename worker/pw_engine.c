@@ -1098,7 +1098,10 @@ static void pw_on_provider(void *ud, const pw_http_result *r)
     if (c->watchdog != NULL)
         evtimer_del(c->watchdog);
     pw_metrics_observe_latency(e->m, pv->idx, r->elapsed_us);
-    pv_result_clear(pw_cmd_res(c));
+    if (c->res != NULL)
+        pv_result_clear(c->res); /* an earlier attempt's answer */
+    else
+        pw_cmd_res(c);
     if (r->fault >= 0) {
         c->res->outcome = pv_classify_fault(pv->p, (pv_fault)r->fault);
         snprintf(c->res->error, sizeof(c->res->error), "%s", r->error);

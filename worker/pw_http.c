@@ -304,7 +304,7 @@ pw_http_call *pw_http_send(pw_http *h, const char *base_url, const pv_request *r
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     /* the receive buffer is per transfer (16 KiB by default); answers are a
      * few KiB and a longer one simply takes more reads */
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 8192L);
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 4096L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
