@@ -137,6 +137,9 @@ bench: deps
 	@$(MAKE) --no-print-directory all BUILD=build/normal
 	@mkdir -p tests/bench/results
 	PAYW_BUILD_DIR=build/normal build/normal/bench/bench $(BENCH_ARGS)
+	@if [ -z "$(BENCH_ARGS)" ] && [ -z "$$PAYW_BENCH_ONLY" ]; then \
+	    f=tests/bench/results/$$(date -u +%F-%H%M)-$$(hostname)-$$(nproc)cores.csv; \
+	    cp tests/bench/results/latest.csv $$f && echo "kept: $$f"; fi
 	@if command -v gnuplot >/dev/null; then gnuplot tests/bench/chart.gp && \
 	    echo "chart: tests/bench/results/latest.png"; fi
 
