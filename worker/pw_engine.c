@@ -1676,8 +1676,7 @@ static void pw_on_consumer(evutil_socket_t fd, short what, void *arg)
     (void)what;
     pw_engine *e = arg;
     rd_kafka_message_t *batch[PW_CONSUME_BATCH];
-    if (fd >= 0)
-        pw_drain_pipe(fd);
+    pw_drain_pipe(fd);
     int i = 0, mq_more = 0;
     for (; i < PW_CONSUME_BATCH; i++) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(e->consumer, 0);
