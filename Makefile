@@ -169,7 +169,7 @@ fuzz: deps build/fuzz/fuzz_command
 	    -rss_limit_mb=2048 -artifact_prefix=build/fuzz/ build/fuzz/corpus
 
 -include $(PV_OBJ:.o=.d) $(SC_OBJ:.o=.d) $(PW_OBJ:.o=.d) $(PROG_SRC:%.c=$(BUILD)/%.d) \
-    $(ITEST_SRC:%.c=$(BUILD)/%.d) $(ITEST_UTIL_OBJ:.o=.d) $(BUILD)/tests/bench/bench.d $(TEST_BIN:%=$(BUILD)/tests/unit/%.d) $(TEST_UTIL_OBJ:.o=.d)
+    $(ITEST_SRC:%.c=$(BUILD)/%.d) $(ITEST_UTIL_OBJ:.o=.d) $(BUILD)/tests/bench/bench.d $(TEST_SRC:%.c=$(BUILD)/%.d) $(TEST_UTIL_OBJ:.o=.d)
 
 # ---- the test command (README, .ci/run) ------------------------------------
 deps:

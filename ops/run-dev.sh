@@ -79,7 +79,11 @@ payworker dev stack
 sending the demo batch (ops/demo/commands.jsonl): the five providers, a second
 command for the Payofin invoice, and a malformed command
 MSG
-"$BUILD/worker/payctl" send --raw -q -b "$BOOTSTRAP" ops/demo/commands.jsonl
+# stamped with today's date: a command older than the store's retention
+# (PAYW_RETENTION_S, 7 days) is refused unjudged
+NOW=$(date -u +%Y-%m-%dT%H:%M)
+sed "s/2026-11-21T10:00/$NOW/" ops/demo/commands.jsonl >"$DIR/commands.jsonl"
+"$BUILD/worker/payctl" send --raw -q -b "$BOOTSTRAP" "$DIR/commands.jsonl"
 echo
 echo "result events, as they arrive:"
 "$BUILD/worker/payctl" tail -b "$BOOTSTRAP" --from-beginning --count 7 --timeout-ms 90000 \

@@ -7,6 +7,7 @@
  *   payctl lookup PROVIDER QUERY_ID  the idempotency state of one invoice (Redis)
  *   payctl resolve PROVIDER QUERY_ID --paid|--unpaid --reason TEXT
  *                                    settle an UNKNOWN after checking with the provider
+ *   payctl unknowns [--limit N]      every UNKNOWN invoice, oldest first (Redis)
  * It talks to any Kafka through librdkafka: --brokers (or PAYW_BROKERS),
  * properties as -X name=value or PAYW_KAFKA_<PROPERTY> (pw_kafka.h).
  *
@@ -28,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
@@ -699,12 +701,110 @@ static int payctl_store(int argc, char **argv, int resolve)
                                                               (int)r->fields[i].len));
         }
         json_object_object_add(o, "state", fields);
+        json_object *cmds = json_object_new_array();
+        for (size_t i = 0; i < r->ncmds; i++) {
+            json_object *c = json_object_new_object();
+            json_object_object_add(c, "command_id", json_object_new_string(r->cmds[i].command_id));
+            json_object_object_add(c, "status", json_object_new_string(r->cmds[i].status));
+            json_object_object_add(c, "at_ms", json_object_new_int64(r->cmds[i].at_ms));
+            json_object_object_add(c, "fence", json_object_new_int64(r->cmds[i].fence));
+            json_object_array_add(cmds, c);
+        }
+        json_object_object_add(o, "commands", cmds);
         json_object_object_add(o, "lock_ttl_ms", json_object_new_int64(r->lock_pttl_ms));
         json_object_object_add(o, "state_ttl_ms", json_object_new_int64(r->state_pttl_ms));
         status = r->outcome == PW_STORE_OK ? 0 : 1;
     }
     printf("%s\n", pv_json_dump(o, NULL));
     json_object_put(o);
+    pw_store_reply_free(r);
+    pw_store_sync_free(st);
+    return status;
+}
+
+/*---- unknowns (Redis) ----*/
+
+static void payctl_unknowns_usage(FILE *f)
+{
+    fprintf(f, "usage: payctl unknowns [--limit N] [--redis URL]\n"
+               "Every invoice whose payment outcome is UNKNOWN, oldest first, one JSON line each:\n"
+               "provider, query id, age, the command whose call may have paid, the reason and\n"
+               "the worker. Claims whose worker died mid-call are turned UNKNOWN first (as\n"
+               "their next command would). Settle each with payctl resolve. Redis: --redis or\n"
+               "$PAYW_REDIS_URL. Exit status 0, or 1 when Redis could not be asked.\n");
+}
+
+static int payctl_unknowns(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"limit", required_argument, NULL, 'l'},
+        {"redis", required_argument, NULL, 'R'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *url = payctl_env("PAYW_REDIS_URL", "redis://127.0.0.1:6379");
+    long limit = 1000;
+    int opt;
+    char *end;
+    while ((opt = getopt_long(argc, argv, "l:R:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'l':
+            errno = 0;
+            limit = strtol(optarg, &end, 10);
+            if (errno != 0 || *end != '\0' || limit < 1 || limit > 1000000) {
+                fprintf(stderr, "payctl unknowns: --limit \"%s\": expected 1 to 1000000\n", optarg);
+                return 2;
+            }
+            break;
+        case 'R':
+            url = optarg;
+            break;
+        case 'h':
+            payctl_unknowns_usage(stdout);
+            return 0;
+        default:
+            payctl_unknowns_usage(stderr);
+            return 2;
+        }
+    }
+    if (argc != optind) {
+        payctl_unknowns_usage(stderr);
+        return 2;
+    }
+    char errstr[512];
+    pw_store_sync *st = pw_store_sync_new(url, 3000, errstr, sizeof(errstr));
+    if (st == NULL) {
+        fprintf(stderr, "payctl: %s\n", errstr);
+        return 1;
+    }
+    pw_store_reply *r = pw_store_sync_unknowns(st, (size_t)limit);
+    int status = 0;
+    if (r == NULL || r->outcome != PW_STORE_OK) {
+        fprintf(stderr, "payctl unknowns: %s\n", r != NULL ? r->error : "out of memory");
+        status = 1;
+    } else {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        for (size_t i = 0; i < r->nunknowns; i++) {
+            const pw_store_unknown *u = &r->unknowns[i];
+            const char *colon = strchr(u->key, ':');
+            json_object *o = json_object_new_object();
+            json_object_object_add(
+                o, "provider",
+                json_object_new_string_len(u->key, colon != NULL ? (int)(colon - u->key) : 0));
+            json_object_object_add(o, "query_id",
+                                   json_object_new_string(colon != NULL ? colon + 1 : u->key));
+            json_object_object_add(o, "age_s", json_object_new_int64((now - u->since_ms) / 1000));
+            json_object_object_add(o, "unknown_since_ms", json_object_new_int64(u->since_ms));
+            json_object_object_add(o, "command_id", json_object_new_string(u->command_id));
+            json_object_object_add(o, "reason", json_object_new_string(u->reason));
+            json_object_object_add(o, "worker", json_object_new_string(u->worker));
+            json_object_object_add(o, "claimed_at_ms", json_object_new_int64(u->started_ms));
+            printf("%s\n", pv_json_dump(o, NULL));
+            json_object_put(o);
+        }
+    }
     pw_store_reply_free(r);
     pw_store_sync_free(st);
     return status;
@@ -720,6 +820,7 @@ static void payctl_usage(FILE *f)
                "  schema  print an embedded Avro schema\n"
                "  lookup  the idempotency state of one invoice (Redis)\n"
                "  resolve settle an invoice whose outcome is UNKNOWN\n"
+               "  unknowns list every invoice whose outcome is UNKNOWN\n"
                "Run payctl COMMAND --help for its options.\n");
 }
 
@@ -749,6 +850,8 @@ int main(int argc, char **argv)
         return payctl_store(argc, argv, 0);
     if (strcmp(cmd, "resolve") == 0)
         return payctl_store(argc, argv, 1);
+    if (strcmp(cmd, "unknowns") == 0)
+        return payctl_unknowns(argc, argv);
     fprintf(stderr, "payctl: unknown command \"%s\"\n", cmd);
     payctl_usage(stderr);
     return 2;

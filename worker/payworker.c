@@ -6,7 +6,14 @@
  * events out) and the metrics/health server, and runs until SIGTERM or
  * SIGINT: the first signal drains (no new commands, in-flight ones finish
  * within PAYW_DRAIN_TIMEOUT_MS, outputs flushed, offsets committed, group
- * left) and exits 0; a second signal exits at once.
+ * left); a second signal exits at once. Whatever happens, the process is
+ * gone PAYW_DRAIN_TIMEOUT_MS + 5 s after the first signal (a timer of the
+ * kernel's, not of the loop: it fires even if a library call blocks).
+ *
+ * Exit codes: 0 stopped with every command finished; 1 could not start;
+ * 2 bad configuration or usage; 3 drained, but calls still in flight at the
+ * drain timeout were left unfinished (they are redelivered); 4 the shutdown
+ * itself did not finish in time and was cut short.
  *
  *   payworker                 run (configuration from the environment)
  *   payworker --help          usage and the configuration table
@@ -17,17 +24,42 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "pw_config.h"
 #include "pw_engine.h"
 #include "pw_log.h"
 #include "pw_metrics.h"
 
+#define PAYWORKER_EXIT_UNFINISHED 3
+#define PAYWORKER_EXIT_CUT_SHORT  4
+#define PAYWORKER_STOP_MARGIN_MS  4500 /* past the drain timeout: then exit 4 */
+
 typedef struct payworker {
     struct event_base *base;
     pw_engine *engine;
     int signals;
+    int64_t drain_timeout_ms;
 } payworker;
+
+static void payworker_on_alarm(int sig)
+{
+    static const char msg[] = "level=error msg=\"shutdown did not finish in time: exiting\"\n";
+    (void)sig;
+    ssize_t n = write(2, msg, sizeof(msg) - 1);
+    (void)n;
+    _exit(PAYWORKER_EXIT_CUT_SHORT);
+}
+
+/* The backstop: exit 4 once the drain and the close had their time. */
+static void payworker_arm_backstop(int64_t drain_timeout_ms)
+{
+    int64_t ms = drain_timeout_ms + PAYWORKER_STOP_MARGIN_MS;
+    struct itimerval it = {.it_value = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000}};
+    signal(SIGALRM, payworker_on_alarm);
+    setitimer(ITIMER_REAL, &it, NULL);
+}
 
 static void payworker_drained(void *ud)
 {
@@ -42,6 +74,7 @@ static void payworker_on_signal(evutil_socket_t sig, short what, void *arg)
     payworker *w = arg;
     if (w->signals++ == 0) {
         pw_log(PW_LOG_INFO, sig == SIGTERM ? "SIGTERM: draining" : "SIGINT: draining", NULL);
+        payworker_arm_backstop(w->drain_timeout_ms);
         pw_engine_stop(w->engine, payworker_drained, w);
     } else {
         pw_log(PW_LOG_WARN, "second signal: exiting without draining", NULL);
@@ -89,7 +122,7 @@ int main(int argc, char **argv)
                  strcmp(cfg.log_format, "json") == 0, 2);
     signal(SIGPIPE, SIG_IGN); /* hiredis and libcurl write to sockets */
 
-    payworker w = {.base = event_base_new()};
+    payworker w = {.base = event_base_new(), .drain_timeout_ms = cfg.drain_timeout_ms};
     pw_metrics m;
     pw_metrics_init(&m);
     pw_metrics_server *ms = pw_metrics_serve(w.base, cfg.http_addr, &m, errstr, sizeof(errstr));
@@ -122,12 +155,23 @@ int main(int argc, char **argv)
 
     event_base_dispatch(w.base);
 
+    /* a second signal cut the drain short: commands may be left too */
+    int rc = w.signals > 1 || pw_engine_unfinished(w.engine) > 0 ? PAYWORKER_EXIT_UNFINISHED : 0;
+    if (pw_engine_refused(w.engine))
+        rc = 2; /* a configuration the worker must not run with (logged) */
     pw_engine_free(w.engine);
     event_free(sterm);
     event_free(sint);
     pw_metrics_server_free(ms);
     event_base_free(w.base);
     pw_config_free(&cfg);
-    pw_log(PW_LOG_INFO, "payworker stopped", NULL);
-    return 0;
+    pw_logline l2;
+    pw_log_begin(&l2, PW_LOG_INFO, "payworker stopped");
+    pw_log_int(&l2, "exit", rc);
+    pw_log_str(&l2, "meaning",
+               rc == 0   ? "every command finished"
+               : rc == 2 ? "refused to run"
+                         : "commands left unfinished: they are redelivered");
+    pw_log_end(&l2);
+    return rc;
 }

@@ -65,7 +65,10 @@ static const pw_conf_row pw_config_table[] = {
     {"PAYW_LOCK_MARGIN_MS", I(lock_margin_ms), "15000", 1000, 600000, false,
      "lock TTL = provider timeout + this margin (the watchdog extends it)"},
     {"PAYW_RETENTION_S", I(retention_s), "604800", 60, 31536000, false,
-     "how long settled results stay in Redis (replays, duplicates)"},
+     "how long each command's answer stays in Redis; an older command is refused"},
+    {"PAYW_TOPIC_RETENTION_CHECK", I(topic_retention_check), "1", 0, 1, false,
+     "1: refuse to start when the commands topic keeps messages longer than "
+     "PAYW_RETENTION_S (its retention.ms, asked at start); 0: do not check"},
     {"PAYW_RETRY_MAX_ATTEMPTS", I(retry_max_attempts), "5", 1, 100, false,
      "provider calls per command at most (RETRY outcomes)"},
     {"PAYW_RETRY_BASE_MS", I(retry_base_ms), "200", 1, 60000, false,

@@ -57,6 +57,7 @@ typedef struct pw_config {
     char *providers; /* comma-separated list, or "all" */
     int64_t lock_margin_ms;
     int64_t retention_s;
+    int64_t topic_retention_check;
     int64_t retry_max_attempts;
     int64_t retry_base_ms;
     int64_t retry_max_ms;

@@ -30,13 +30,16 @@
 #include "pw_track.h"
 #include "sc_codec.h"
 
-#define PW_PARTITIONS_MAX 1024
-#define PW_OUTPUTS_MAX    (2 + PV_BALANCES_MAX)
-#define PW_SPECS_MAX      64
-#define PW_SPEC_TTL_MS    (3600 * 1000)
-#define PW_CONSUME_BATCH  512
-#define PW_BACKLOG        2   /* consumed commands held in memory, in max_inflight units */
-#define PW_BACKLOG_MIN    256 /* ... and never fewer (see pw_engine_backlog) */
+#define PW_PARTITIONS_MAX   1024
+#define PW_OUTPUTS_MAX      (2 + PV_BALANCES_MAX)
+#define PW_SPECS_MAX        64
+#define PW_SPEC_TTL_MS      (3600 * 1000)
+#define PW_CONSUME_BATCH    512
+#define PW_BACKLOG          2    /* consumed commands held in memory, in max_inflight units */
+#define PW_BACKLOG_MIN      256  /* ... and never fewer (see pw_engine_backlog) */
+#define PW_GIVEBACK_MS      1000 /* drain: how long given-back claims may take */
+#define PW_CLOSE_STEP_MS    1000 /* shutdown: each of flush, leave, flush at most */
+#define PW_RETENTION_ASK_MS 3000 /* start: the topic's retention.ms, at most this wait */
 
 typedef enum pw_phase {
     PW_QUEUED,     /* waiting behind the same key, or for a claim retry */
@@ -81,10 +84,12 @@ struct pw_cmd {
     char reason[PV_ERR_STR_MAX];
     json_object *field_errors;
     char token[40];
-    int64_t fence;
+    int64_t fence; /* the claim's (claimed), or the answer's event fence */
+    int claimed;   /* holds the store's claim: finish records its answer */
+    int judged;    /* answered by the store's judgement: record the answer */
     int attempts;
     int auth_retried;
-    int64_t first_call_ms;
+    int64_t first_try_ms; /* first attempt (prerequisite or call): the retry budget */
     char digest[40];
     struct event *timer; /* back-off, busy, claim retry, publish retry */
     struct event *watchdog;
@@ -171,6 +176,12 @@ struct pw_engine {
     int closing;                   /* pw_engine_free: store callbacks only release */
     int64_t revoke_since_ms;       /* when the pending revoke started draining */
     int64_t drain_since_ms;        /* when pw_engine_stop was called */
+    int gave_back;                 /* the drain timed out: idle claims given back */
+    int givebacks;                 /* ... whose store replies are still due */
+    int64_t unfinished;            /* commands left unfinished by the drain */
+    rd_kafka_queue_t *aq;          /* the retention.ms answer (pw_engine_on_retention) */
+    int retention_pending;         /* ... not there yet: nothing is consumed */
+    int refused;                   /* the topic keeps commands longer than the store */
     int32_t assigned[PW_PARTITIONS_MAX]; /* the assigned partitions, compact */
     int nassigned;
 };
@@ -640,6 +651,7 @@ static const char *pw_cmd_result_key(const pw_cmd *c)
 /*---- Settling: record in Redis, then publish ----*/
 
 static void pw_cmd_finish(pw_cmd *c);
+static void pw_cmd_hold(pw_cmd *c);
 
 static void pw_on_finish_retry(evutil_socket_t fd, short what, void *arg)
 {
@@ -667,12 +679,17 @@ static void pw_on_finish(void *ud, const pw_store_reply *r)
     pw_cmd_publish(c);
 }
 
+/* Records the claimed command's answer (or, held, gives the claim back
+ * unanswered: nothing was sent, so the invoice is released and the command
+ * may claim it again once the provider runs). */
 static void pw_cmd_finish(pw_cmd *c)
 {
     pw_engine *e = c->e;
-    pw_store_outcome st = c->status == PV_STATUS_SUCCEEDED ? PW_STORE_DONE
-                          : c->status == PV_STATUS_UNKNOWN ? PW_STORE_UNKNOWN
-                                                           : PW_STORE_RELEASED;
+    int held = c->phase == PW_HELD;
+    pw_store_outcome st = held                               ? PW_STORE_RELEASED
+                          : c->status == PV_STATUS_SUCCEEDED ? PW_STORE_DONE
+                          : c->status == PV_STATUS_UNKNOWN   ? PW_STORE_UNKNOWN
+                                                             : PW_STORE_RELEASED;
     pw_store_finish_args fa = {
         .key = c->key,
         .fence = c->fence,
@@ -682,10 +699,82 @@ static void pw_cmd_finish(pw_cmd *c)
         .result_len = c->nout > 0 ? c->out[0].len : 0,
         .retention_ms = e->cfg->retention_s * 1000,
         .reason = c->reason,
+        .command_id = c->cmd.command_id,
+        .answer = held ? NULL : pv_status_name(c->status),
+        .digest = c->digest,
     };
-    c->phase = c->phase == PW_HELD ? PW_HELD : PW_FINISHING;
+    if (!held)
+        c->phase = PW_FINISHING;
     if (pw_store_finish(e->store, &fa, pw_on_finish, c) == 0)
         c->store_busy++;
+}
+
+/* The provider is stopped (FATAL): c is never answered nor committed here;
+ * its claim goes back so that it is paid once the provider runs again. */
+static void pw_cmd_hold(pw_cmd *c)
+{
+    c->phase = PW_HELD;
+    if (c->claimed) {
+        c->claimed = 0;
+        pw_cmd_finish(c);
+    }
+}
+
+static void pw_cmd_record(pw_cmd *c);
+
+static void pw_on_record_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    pw_cmd_record(arg);
+}
+
+/* The store's answer to a record: ours is recorded, or the command's
+ * earlier final answer wins and is published instead. */
+static void pw_on_record(void *ud, const pw_store_reply *r)
+{
+    pw_cmd *c = ud;
+    if (pw_cmd_store_returned(c))
+        return;
+    if (r->outcome == PW_STORE_ERROR) {
+        c->e->m->redis_errors++;
+        pw_cmd_after(c, 200, pw_on_record_retry);
+        return;
+    }
+    if (r->outcome == PW_STORE_ANSWERED && r->result_len > 0) {
+        int s = pv_status_from_name(r->status);
+        free(c->out[0].value);
+        c->out[0].value = malloc(r->result_len);
+        memcpy(c->out[0].value, r->result, r->result_len);
+        c->out[0].len = r->result_len;
+        c->e->m->replays++;
+        if (s >= 0)
+            c->status = (pv_status)s;
+        snprintf(c->reason, sizeof(c->reason), "replay of the stored result");
+    }
+    pw_cmd_publish(c);
+}
+
+/* An answer decided by the store's judgement, not by a call: recorded as
+ * the command's own before it is published. */
+static void pw_cmd_record(pw_cmd *c)
+{
+    pw_engine *e = c->e;
+    pw_store_record_args ra = {
+        .key = c->key,
+        .command_id = c->cmd.command_id,
+        .answer = pv_status_name(c->status),
+        .result = (const unsigned char *)c->out[0].value,
+        .result_len = c->out[0].len,
+        .fence = c->fence,
+        .digest = c->digest,
+        .retention_ms = e->cfg->retention_s * 1000,
+    };
+    c->phase = PW_FINISHING;
+    if (pw_store_record(e->store, &ra, pw_on_record, c) == 0)
+        c->store_busy++;
+    else
+        pw_cmd_publish(c); /* cannot happen: the arguments are ours */
 }
 
 /* The command's final status: build the result event; record it when the
@@ -709,27 +798,23 @@ static void pw_cmd_settle(pw_cmd *c, pv_status status)
         pw_out_add(c, c->e->cfg->topic_dlq, c->msg_key, raw != NULL ? raw : strdup(""),
                    raw != NULL ? c->raw_len : 0, 1);
     }
-    if (c->fence > 0)
+    if (c->claimed)
         pw_cmd_finish(c);
+    else if (c->judged)
+        pw_cmd_record(c);
     else
         pw_cmd_publish(c);
 }
 
-/* Answers c with a result stored by an earlier attempt (a replay). */
-static void pw_cmd_replay(pw_cmd *c, const unsigned char *bytes, size_t len)
+/* Answers c with the result event stored with its answer (a replay: the
+ * same event, the same event_id). status: the stored answer's name. */
+static void pw_cmd_replay(pw_cmd *c, const char *status, const unsigned char *bytes, size_t len)
 {
     char *copy = malloc(len > 0 ? len : 1);
     memcpy(copy, bytes, len);
     c->e->m->replays++;
-    c->status = PV_STATUS_SUCCEEDED; /* for the log and metrics: the stored one */
-    json_object *j = NULL;
-    pv_error err = {0};
-    if (sc_event_to_json(c->e->codec, SC_RESULT, bytes, len, &j, &err) == PV_OK) {
-        int s = pv_status_from_name(json_object_get_string(pv_json_member(j, "status")));
-        if (s >= 0)
-            c->status = (pv_status)s;
-    }
-    json_object_put(j);
+    int s = pv_status_from_name(status);
+    c->status = s >= 0 ? (pv_status)s : PV_STATUS_SUCCEEDED; /* for the log and metrics */
     snprintf(c->reason, sizeof(c->reason), "replay of the stored result");
     pw_out_add(c, c->e->cfg->topic_results, pw_cmd_result_key(c), copy, len, 0);
     pw_cmd_publish(c);
@@ -756,6 +841,24 @@ static void pw_prov_wait(pw_prov *pv, pw_cmd *c)
     else
         pv->wait_head = c;
     pv->wait_tail = c;
+}
+
+/* Takes c out of the wait list (the drain gives its claim back). */
+static void pw_prov_unwait(pw_prov *pv, pw_cmd *c)
+{
+    pw_cmd *prev = NULL;
+    for (pw_cmd *it = pv->wait_head; it != NULL; prev = it, it = it->wait_next) {
+        if (it != c)
+            continue;
+        if (prev != NULL)
+            prev->wait_next = c->wait_next;
+        else
+            pv->wait_head = c->wait_next;
+        if (pv->wait_tail == c)
+            pv->wait_tail = prev;
+        c->wait_next = NULL;
+        return;
+    }
 }
 
 /* Re-runs every waiting command (a slot freed, a token or spec arrived). */
@@ -986,7 +1089,7 @@ static void pw_cmd_retry_or_fail(pw_cmd *c, const char *why)
 {
     pw_engine *e = c->e;
     pw_config *cfg = e->cfg;
-    int64_t elapsed = pw_now_ms() - c->first_call_ms;
+    int64_t elapsed = pw_now_ms() - c->first_try_ms;
     if (c->attempts < cfg->retry_max_attempts && elapsed < cfg->retry_budget_ms) {
         int64_t d = cfg->retry_base_ms;
         for (int i = 1; i < c->attempts && d < cfg->retry_max_ms; i++)
@@ -1145,9 +1248,7 @@ static void pw_on_provider(void *ud, const pw_http_result *r)
         snprintf(e->m->fatal[pv->idx], sizeof(e->m->fatal[0]), "HTTP %d %.120s", r->status, why);
         pw_prov_stop(pv, why);
         snprintf(c->reason, sizeof(c->reason), "provider stopped: %.320s", why);
-        c->phase = PW_HELD;
-        c->status = PV_STATUS_FAILED;
-        pw_cmd_finish(c); /* nothing was paid: release the key, publish nothing */
+        pw_cmd_hold(c);
         break;
     }
 }
@@ -1163,10 +1264,10 @@ static void pw_cmd_call(pw_cmd *c)
     const void *spec = NULL;
     int failed = 0;
 
+    if (c->first_try_ms == 0)
+        c->first_try_ms = pw_now_ms(); /* the budget counts from here, prerequisites too */
     if (pv->fatal) {
-        c->phase = PW_HELD;
-        c->status = PV_STATUS_FAILED;
-        pw_cmd_finish(c);
+        pw_cmd_hold(c);
         return;
     }
     if (pv->inflight >= pv->pc->concurrency) {
@@ -1197,8 +1298,11 @@ static void pw_cmd_call(pw_cmd *c)
         pv_error_clear(&err);
         return;
     }
-    if (c->attempts == 0)
-        c->first_call_ms = pw_now_ms();
+    /* the command id travels with the call, so that a provider's (or the
+     * simulator's) records can be matched to it; left out if not a header */
+    if (pv_request_header(&req, "X-Request-Id") == NULL &&
+        pv_request_add_header(&req, "X-Request-Id", c->cmd.command_id, &err) != PV_OK)
+        pv_error_clear(&err);
     c->attempts++;
     c->call = pw_http_send(e->http, pv->pc->url, &req, pv->pc->timeout_ms,
                            pv->pc->connect_timeout_ms, pw_on_provider, c, errstr, sizeof(errstr));
@@ -1226,33 +1330,56 @@ static void pw_on_claim(void *ud, const pw_store_reply *r)
         pw_cmd_done(c);
         return;
     }
+    int s;
+    if (r->outcome != PW_STORE_CLAIMED && r->outcome != PW_STORE_BUSY &&
+        r->outcome != PW_STORE_ERROR)
+        c->judged = 1; /* the store decided: the answer is recorded as the command's */
     switch (r->outcome) {
     case PW_STORE_CLAIMED:
         c->fence = r->fence;
+        c->claimed = 1;
         pw_cmd_call(c);
         return;
-    case PW_STORE_DONE:
-    case PW_STORE_RELEASED:
-        if (strcmp(r->command_id, c->cmd.command_id) == 0 && r->result_len > 0) {
-            pw_cmd_replay(c, r->result, r->result_len);
+    case PW_STORE_ANSWERED:
+        /* this command was answered before: the same answer again */
+        if (r->result_len > 0) {
+            pw_cmd_replay(c, r->status, r->result, r->result_len);
             return;
         }
-        snprintf(c->reason, sizeof(c->reason), "invoice %s was already settled by command %s",
-                 c->key, r->command_id);
+        /* answered without an event yet (settled by an operator): build it */
+        s = pv_status_from_name(r->status);
+        c->fence = r->fence;
+        snprintf(c->reason, sizeof(c->reason), "invoice %s settled for this command: %s", c->key,
+                 s == PV_STATUS_SUCCEEDED ? "paid" : "not paid");
+        pw_cmd_settle(c, s >= 0 ? (pv_status)s : PV_STATUS_UNKNOWN);
+        return;
+    case PW_STORE_DONE:
+        if (strcmp(r->command_id, c->cmd.command_id) == 0 && r->result_len > 0) {
+            pw_cmd_replay(c, "SUCCEEDED", r->result, r->result_len); /* before records */
+            return;
+        }
+        snprintf(c->reason, sizeof(c->reason), "invoice %s was already paid by command %s", c->key,
+                 r->command_id);
         pw_cmd_settle(c, PV_STATUS_DUPLICATE);
         return;
     case PW_STORE_UNKNOWN:
         snprintf(c->reason, sizeof(c->reason),
-                 "an earlier attempt (command %s) may have paid invoice %s: settle it with "
-                 "payctl resolve",
+                 "an earlier attempt (command %s) may have paid invoice %s: it is settled by a "
+                 "status inquiry or payctl resolve",
                  r->command_id, c->key);
         pw_cmd_settle(c, PV_STATUS_UNKNOWN);
         return;
     case PW_STORE_CONFLICT:
         snprintf(c->reason, sizeof(c->reason),
-                 "invoice %s is %s under command %s with other parameters", c->key, r->status,
+                 "invoice %s was already paid by command %s with other parameters", c->key,
                  r->command_id);
         pw_cmd_settle(c, PV_STATUS_DUPLICATE);
+        return;
+    case PW_STORE_EXPIRED:
+        snprintf(c->reason, sizeof(c->reason),
+                 "expired at %" PRId64 " before it could be paid (never sent to the provider)",
+                 c->cmd.expires_at_ms);
+        pw_cmd_settle(c, PV_STATUS_EXPIRED);
         return;
     case PW_STORE_BUSY:
         c->phase = PW_QUEUED;
@@ -1306,6 +1433,7 @@ static void pw_cmd_start(pw_cmd *c)
         .command_id = c->cmd.command_id,
         .digest = c->digest,
         .worker = e->cfg->worker_id,
+        .expires_at_ms = c->cmd.expires_at_ms,
     };
     c->phase = PW_CLAIMING;
     if (pw_store_claim(e->store, &a, pw_on_claim, c) == 0)
@@ -1382,10 +1510,15 @@ static void pw_engine_take(pw_engine *e, rd_kafka_message_t *m)
         return;
     }
     snprintf(c->key, sizeof(c->key), "%s:%s", c->cmd.provider->name, c->query_id);
-    if (c->cmd.expires_at_ms != 0 && pw_now_ms() >= c->cmd.expires_at_ms) {
-        snprintf(c->reason, sizeof(c->reason), "expired at %" PRId64 " before it could be paid",
-                 c->cmd.expires_at_ms);
-        pw_cmd_settle(c, PV_STATUS_EXPIRED); /* not queued, never claimed */
+    int64_t oldest = pw_now_ms() - e->cfg->retention_s * 1000;
+    if (c->cmd.created_at_ms < oldest) {
+        /* its invoice's record may be gone: the store cannot judge it */
+        pv_error_set(&err, PV_EVALIDATION, "created_at",
+                     "created_at: %" PRId64 " is older than the store's retention "
+                     "(PAYW_RETENTION_S=%" PRId64 "): it cannot be judged, refused unpaid",
+                     c->cmd.created_at_ms, e->cfg->retention_s);
+        pw_cmd_reject(c, &err);
+        pv_error_clear(&err);
         return;
     }
     uint64_t h64 = pw_canon(1469598103934665603ULL, c->cmd.request);
@@ -1484,7 +1617,9 @@ static void pw_engine_revoke_check(pw_engine *e, int force)
     for (int i = 0; i < l->cnt && !force; i++)
         if (pw_engine_busy_in(e, l->elems[i].partition) > 0)
             return;
-    rd_kafka_commit(e->consumer, NULL, 0);
+    /* synchronous, so that the next owner starts where we stopped; while
+     * closing asynchronous (pw_engine_free bounds the close) */
+    rd_kafka_commit(e->consumer, NULL, e->closing);
     for (int i = 0; i < l->cnt; i++) {
         pw_part *pt = &e->parts[l->elems[i].partition];
         for (pw_cmd *c = e->all; c != NULL; c = c->all_next)
@@ -1530,6 +1665,19 @@ static void pw_engine_forward(pw_engine *e, const rd_kafka_topic_partition_list_
     }
 }
 
+/* "partitions assigned" partitions="0,3,5" */
+static void pw_engine_log_parts(pw_engine *e, const char *msg,
+                                const rd_kafka_topic_partition_list_t *parts)
+{
+    char list[256];
+    size_t n = 0;
+    list[0] = '\0';
+    for (int i = 0; i < parts->cnt && n + 12 < sizeof(list); i++)
+        n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%d", i > 0 ? "," : "",
+                              (int)parts->elems[i].partition);
+    pw_log(PW_LOG_INFO, msg, "topic", e->cfg->topic_commands, "partitions", list, NULL);
+}
+
 static void pw_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                             rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -1557,9 +1705,13 @@ static void pw_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_incremental_assign(rk, parts);
         else
             rd_kafka_assign(rk, parts);
+        /* librdkafka keeps an application pause across unassign and assign
+         * (its issue 1849): a partition paused while it was revoked would
+         * never be read again. Flow control pauses again what must be. */
+        rd_kafka_resume_partitions(rk, parts);
         pw_engine_forward(e, parts);
         e->m->kafka_up = 1;
-        pw_log(PW_LOG_INFO, "partitions assigned", "topic", e->cfg->topic_commands, NULL);
+        pw_engine_log_parts(e, "partitions assigned", parts);
         pw_engine_flow(e);
         return;
     }
@@ -1586,9 +1738,11 @@ static void pw_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         e->revoke_pending = rd_kafka_topic_partition_list_copy(parts);
         e->revoke_since_ms = pw_now_ms();
     }
-    pw_log(PW_LOG_INFO, "partitions revoked: draining", "topic", e->cfg->topic_commands, NULL);
+    pw_engine_log_parts(e, "partitions revoked: draining", parts);
     pw_engine_flow(e);
-    pw_engine_revoke_check(e, rd_kafka_assignment_lost(rk));
+    /* closing (pw_engine_free): the loop no longer runs, so nothing could
+     * give them back later; a lost assignment is no longer ours either */
+    pw_engine_revoke_check(e, e->closing || rd_kafka_assignment_lost(rk));
     if (e->revoke_pending != NULL) {
         struct timeval tv = {0, 50000};
         evtimer_add(e->revoke_timer, &tv);
@@ -1685,7 +1839,9 @@ static void pw_on_consumer(evutil_socket_t fd, short what, void *arg)
         pw_engine_message(e, m);
     }
     int64_t room = pw_engine_backlog(e) - e->inflight;
-    if (room <= 0 || e->stopping) {
+    if (e->retention_pending) {
+        /* nothing is taken before the topic's retention is known */
+    } else if (room <= 0 || e->stopping) {
         e->mq_blocked = !e->stopping; /* pw_engine_flow comes back when there is room */
     } else {
         size_t want = room < PW_CONSUME_BATCH ? (size_t)room : PW_CONSUME_BATCH;
@@ -1699,12 +1855,51 @@ static void pw_on_consumer(evutil_socket_t fd, short what, void *arg)
         event_active(e->cev, EV_READ, 0); /* come back after the others ran */
 }
 
+/* The commands topic's retention.ms, asked at start. A command older than
+ * the store's retention is refused unjudged; were the topic to keep messages
+ * longer, an offsets reset (auto.offset.reset=earliest) would replay
+ * commands the store forgot: then the worker refuses to run. Nothing is
+ * consumed before the answer (or its timeout: a broker that cannot say). */
+static void pw_engine_on_retention(pw_engine *e, rd_kafka_event_t *ev)
+{
+    char why[512];
+    int64_t ms = 0, store_ms = e->cfg->retention_s * 1000;
+    e->retention_pending = 0;
+    event_active(e->cev, EV_READ, 0);
+    if (!pw_kafka_retention_read(ev, e->cfg->topic_commands, &ms, why, sizeof(why))) {
+        pw_log(PW_LOG_WARN, "commands topic retention not checked", "reason", why, NULL);
+        return;
+    }
+    if (ms >= 0 && ms <= store_ms)
+        return;
+    snprintf(why, sizeof(why),
+             "topic %s: retention.ms=%" PRId64 " (-1: forever) is longer than the store "
+             "judges commands (PAYW_RETENTION_S=%" PRId64 " s): lower the topic's "
+             "retention.ms, raise PAYW_RETENTION_S, or set PAYW_TOPIC_RETENTION_CHECK=0",
+             e->cfg->topic_commands, ms, e->cfg->retention_s);
+    pw_log(PW_LOG_ERROR, "refusing to run", "reason", why, NULL);
+    e->refused = 1;
+    event_base_loopbreak(e->base);
+}
+
 static void pw_on_producer(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
     pw_engine *e = arg;
     pw_drain_pipe(fd);
     rd_kafka_poll(e->producer, 0);
+    if (e->aq != NULL) {
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(e->aq, 0);
+        if (ev != NULL) {
+            pw_engine_on_retention(e, ev);
+            rd_kafka_event_destroy(ev);
+        }
+    }
+}
+
+int pw_engine_refused(const pw_engine *e)
+{
+    return e->refused;
 }
 
 static void pw_on_store_state(void *ud, pw_store_state state, const char *why)
@@ -1826,6 +2021,12 @@ pw_engine *pw_engine_new(struct event_base *base, pw_config *cfg, pw_metrics *m,
     rd_kafka_queue_io_event_enable(e->cq, e->cpipe[1], "1", 1);
     rd_kafka_queue_io_event_enable(e->mq, e->cpipe[1], "1", 1);
     rd_kafka_queue_io_event_enable(e->pq, e->ppipe[1], "1", 1);
+    if (cfg->topic_retention_check) {
+        e->aq = rd_kafka_queue_new(e->producer);
+        rd_kafka_queue_io_event_enable(e->aq, e->ppipe[1], "1", 1);
+        e->retention_pending = 1;
+        pw_kafka_retention_ask(e->producer, e->aq, cfg->topic_commands, PW_RETENTION_ASK_MS);
+    }
     e->cev = event_new(base, e->cpipe[0], EV_READ | EV_PERSIST, pw_on_consumer, e);
     e->pev = event_new(base, e->ppipe[0], EV_READ | EV_PERSIST, pw_on_producer, e);
     event_add(e->cev, NULL);
@@ -1852,6 +2053,48 @@ fail:
     return NULL;
 }
 
+static void pw_on_giveback(void *ud, const pw_store_reply *r)
+{
+    pw_cmd *c = ud;
+    (void)r; /* an error leaves the claim to expire: the next claim judges it */
+    if (pw_cmd_store_returned(c))
+        return;
+    c->e->givebacks--;
+}
+
+/* At the drain timeout: a claimed command with nothing in flight (in
+ * back-off, or waiting for a slot or a prerequisite) gives its claim back
+ * unanswered, so that the next owner claims it again instead of finding an
+ * expired claim (UNKNOWN). Calls in flight are left: their outcome is
+ * unknown and their claims expire. */
+static void pw_engine_give_back(pw_engine *e)
+{
+    for (pw_cmd *c = e->all; c != NULL; c = c->all_next) {
+        if (!c->claimed || c->call != NULL || c->store_busy > 0 ||
+            (c->phase != PW_BACKOFF && c->phase != PW_WAITING))
+            continue;
+        if (c->timer != NULL)
+            evtimer_del(c->timer);
+        if (c->phase == PW_WAITING)
+            pw_prov_unwait(c->prov, c);
+        c->claimed = 0;
+        c->phase = PW_HELD;
+        pw_store_finish_args fa = {
+            .key = c->key,
+            .fence = c->fence,
+            .token = c->token,
+            .status = PW_STORE_RELEASED,
+            .retention_ms = e->cfg->retention_s * 1000,
+            .command_id = c->cmd.command_id,
+            .digest = c->digest,
+        };
+        if (pw_store_finish(e->store, &fa, pw_on_giveback, c) == 0) {
+            c->store_busy++;
+            e->givebacks++;
+        }
+    }
+}
+
 static void pw_on_drain_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -1861,17 +2104,40 @@ static void pw_on_drain_timer(evutil_socket_t fd, short what, void *arg)
     for (pw_cmd *c = e->all; c != NULL; c = c->all_next)
         if (c->phase != PW_HELD && !c->dropped)
             live++;
-    int timed_out = pw_now_ms() - e->drain_since_ms > e->cfg->drain_timeout_ms;
+    int64_t waited = pw_now_ms() - e->drain_since_ms;
+    int timed_out = waited > e->cfg->drain_timeout_ms;
     if ((live > 0 || rd_kafka_outq_len(e->producer) > 0) && !timed_out)
         return;
+    if (timed_out && !e->gave_back) {
+        e->gave_back = 1;
+        pw_engine_give_back(e);
+    }
+    if (e->givebacks > 0 && waited < e->cfg->drain_timeout_ms + PW_GIVEBACK_MS)
+        return; /* their store replies, briefly */
     evtimer_del(e->drain_timer);
-    if (live > 0)
-        pw_log(PW_LOG_WARN, "drain timeout: leaving commands unfinished (their claims expire)",
-               NULL);
-    rd_kafka_flush(e->producer, 5000);
-    rd_kafka_commit(e->consumer, NULL, 0);
+    for (pw_cmd *c = e->all; c != NULL; c = c->all_next)
+        if (!c->dropped) /* held ones too: unanswered, redelivered to the next owner */
+            e->unfinished++;
+    if (e->unfinished > 0) {
+        pw_logline ll;
+        pw_log_begin(&ll, PW_LOG_WARN, "drain timeout: leaving calls in flight unfinished");
+        pw_log_int(&ll, "unfinished", e->unfinished);
+        pw_log_str(&ll, "what_happens",
+                   "their claims expire; they are redelivered and answered "
+                   "UNKNOWN unless settled");
+        pw_log_end(&ll);
+    }
+    rd_kafka_flush(e->producer, PW_CLOSE_STEP_MS);
+    /* asynchronous: a synchronous commit waits for a broker that may be down
+     * (pw_engine_free bounds the wait for it while leaving the group) */
+    rd_kafka_commit(e->consumer, NULL, 1);
     if (e->done_cb != NULL)
         e->done_cb(e->done_ud);
+}
+
+int64_t pw_engine_unfinished(const pw_engine *e)
+{
+    return e->unfinished;
 }
 
 void pw_engine_stop(pw_engine *e, void (*done_cb)(void *ud), void *ud)
@@ -1901,15 +2167,37 @@ void pw_engine_free(pw_engine *e)
     /* order: nothing may call back into a freed command */
     e->closing = 1;
     if (e->consumer != NULL) {
-        rd_kafka_consumer_close(e->consumer);
+        /* leave the group, bounded: a broker that is down must not hold
+         * the process (the revoke callback unassigns at once: closing) */
+        rd_kafka_queue_t *q = rd_kafka_queue_new(e->consumer);
+        rd_kafka_error_t *cerr = rd_kafka_consumer_close_queue(e->consumer, q);
+        int64_t deadline = pw_now_ms() + 2 * PW_CLOSE_STEP_MS;
+        if (cerr != NULL) {
+            rd_kafka_error_destroy(cerr);
+        } else {
+            while (!rd_kafka_consumer_closed(e->consumer) && pw_now_ms() < deadline) {
+                rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+                if (ev == NULL)
+                    continue;
+                if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+                    pw_on_rebalance(e->consumer, rd_kafka_event_error(ev),
+                                    rd_kafka_event_topic_partition_list(ev), e);
+                rd_kafka_event_destroy(ev);
+            }
+        }
+        if (!rd_kafka_consumer_closed(e->consumer))
+            pw_log(PW_LOG_WARN, "consumer not closed in time: leaving the group by timeout", NULL);
+        rd_kafka_queue_destroy(q);
         rd_kafka_queue_destroy(e->cq);
         if (e->mq != NULL)
             rd_kafka_queue_destroy(e->mq);
-        rd_kafka_destroy(e->consumer);
+        rd_kafka_destroy_flags(e->consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     }
     if (e->producer != NULL) {
         rd_kafka_queue_destroy(e->pq);
-        rd_kafka_flush(e->producer, 5000); /* delivery reports are no-ops now */
+        if (e->aq != NULL)
+            rd_kafka_queue_destroy(e->aq);
+        rd_kafka_flush(e->producer, PW_CLOSE_STEP_MS); /* delivery reports are no-ops now */
         for (int i = 0; i < 3; i++)
             if (e->outputs[i] != NULL)
                 rd_kafka_topic_destroy(e->outputs[i]);

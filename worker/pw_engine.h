@@ -50,6 +50,15 @@ pw_engine *pw_engine_new(struct event_base *base, pw_config *cfg, pw_metrics *m,
  * committed (or the drain timeout passed). */
 void pw_engine_stop(pw_engine *e, void (*done_cb)(void *ud), void *ud);
 
+/* After the drain: how many commands it left unfinished (calls in flight at
+ * the timeout; they are redelivered to the next owner). */
+int64_t pw_engine_unfinished(const pw_engine *e);
+
+/* 1 when the engine refused to run (the loop was broken before anything was
+ * consumed): the commands topic keeps messages longer than the store judges
+ * them (PAYW_TOPIC_RETENTION_CHECK). */
+int pw_engine_refused(const pw_engine *e);
+
 void pw_engine_free(pw_engine *e);
 
 #endif

@@ -75,3 +75,49 @@ fail:
     rd_kafka_conf_destroy(conf);
     return NULL;
 }
+
+void pw_kafka_retention_ask(rd_kafka_t *rk, rd_kafka_queue_t *q, const char *topic, int timeout_ms)
+{
+    char why[256];
+    rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    rd_kafka_AdminOptions_set_request_timeout(o, timeout_ms, why, sizeof(why));
+    rd_kafka_DescribeConfigs(rk, &res, 1, o, q);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_ConfigResource_destroy(res);
+}
+
+int pw_kafka_retention_read(rd_kafka_event_t *ev, const char *topic, int64_t *retention_ms,
+                            char *errstr, size_t errcap)
+{
+    const rd_kafka_DescribeConfigs_result_t *r = rd_kafka_event_DescribeConfigs_result(ev);
+    size_t nres = 0, nent = 0;
+    if (r == NULL) {
+        snprintf(errstr, errcap, "DescribeConfigs %s: not its answer", topic);
+        return 0;
+    }
+    if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(errstr, errcap, "DescribeConfigs %s: %s", topic, rd_kafka_event_error_string(ev));
+        return 0;
+    }
+    const rd_kafka_ConfigResource_t **rs = rd_kafka_DescribeConfigs_result_resources(r, &nres);
+    if (nres != 1 || rd_kafka_ConfigResource_error(rs[0]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(errstr, errcap, "DescribeConfigs %s: %s", topic,
+                 nres == 1 ? rd_kafka_ConfigResource_error_string(rs[0]) : "no resource");
+        return 0;
+    }
+    const rd_kafka_ConfigEntry_t **es = rd_kafka_ConfigResource_configs(rs[0], &nent);
+    for (size_t i = 0; i < nent; i++) {
+        const char *v = rd_kafka_ConfigEntry_value(es[i]);
+        char *end;
+        if (strcmp(rd_kafka_ConfigEntry_name(es[i]), "retention.ms") != 0 || v == NULL)
+            continue;
+        long long ms = strtoll(v, &end, 10);
+        if (*end != '\0' || end == v)
+            break;
+        *retention_ms = ms < 0 ? -1 : (int64_t)ms;
+        return 1;
+    }
+    snprintf(errstr, errcap, "DescribeConfigs %s: no retention.ms in the answer", topic);
+    return 0;
+}

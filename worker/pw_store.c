@@ -58,42 +58,64 @@
 #define PW_STORE_KEY_MAX    512
 #define PW_STORE_ARG_MAX    1024 /* tokens, ids, digests, names, reasons */
 #define PW_STORE_RESULT_MAX (16 * 1024 * 1024)
-#define PW_STORE_NARGS_MAX  9 /* KEYS[1..2] + up to 7 ARGV */
+#define PW_STORE_NARGS_MAX  16 /* KEYS[1..6] + up to 10 ARGV */
 #define PW_STORE_WHY_MAX    512
 #define PW_STORE_DAY_MS     (24LL * 3600 * 1000)
 
 /*---- Lua scripts ----------------------------------------------------------*/
 /* Every script answers an array whose first six elements are strings:
  * {outcome, fence, busy_ms, command_id, result, status}. lookup appends
- * {HGETALL of the state, lock PTTL, state PTTL}. KEYS[1] is the state hash,
- * KEYS[2] the lock. */
+ * {HGETALL of the state, lock PTTL, state PTTL, the command records};
+ * unknowns appends its list. Every script gets the same six KEYS:
+ *   KEYS[1] payw:{K}:state      the invoice's state (hash)
+ *   KEYS[2] payw:{K}:lock       the claim's lock (string, PX)
+ *   KEYS[3] payw:{K}:cmd:<id>   the command's own record (hash; "<id>" empty
+ *                               for the scripts that take no command)
+ *   KEYS[4] payw:{K}:cmds       the ids of the invoice's command records (set)
+ *   KEYS[5] payw:unknowns       UNKNOWN invoices by time (zset of K)
+ *   KEYS[6] payw:inflight       claimed invoices by claim time (zset of K)
+ * K, the lock key, is read back from KEYS[1] (the name between "payw:{" and
+ * "}:state"). */
 
 enum {
     PW_SCRIPT_PING = -1, /* not a script: the heartbeat */
     PW_SCRIPT_CLAIM,
     PW_SCRIPT_EXTEND,
     PW_SCRIPT_FINISH,
+    PW_SCRIPT_RECORD,
     PW_SCRIPT_RESOLVE,
     PW_SCRIPT_LOOKUP,
+    PW_SCRIPT_UNKNOWNS,
     PW_SCRIPT_COUNT
 };
 
-static const char *const pw_store_script_name[PW_SCRIPT_COUNT] = {"claim", "extend", "finish",
-                                                                  "resolve", "lookup"};
+#define PW_STORE_NKEYS_STR "6" /* every script gets the same six KEYS */
 
-/* ARGV: token, ttl_ms, command_id, digest, worker, now_ms, ceiling_ms */
-static const char pw_store_lua_claim[] =
-    "local st, lk = KEYS[1], KEYS[2]\n"
-    "local token, ttl, cmd, digest = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
+static const char *const pw_store_script_name[PW_SCRIPT_COUNT] = {
+    "claim", "extend", "finish", "record", "resolve", "lookup", "unknowns"};
+
+/* The prelude of every script: key names and the TTL rule of the command
+ * set (kept while the invoice is UNKNOWN, else for the retention). */
+#define PW_LUA_PRELUDE                                                                      \
+    "local st, lk, ck, cs, ux, ix = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]\n" \
+    "local ik = string.sub(st, 7, -8)\n"                                                    \
+    "local function keep_cmds(unknown, ret)\n"                                              \
+    "  if unknown then redis.call('PERSIST', cs) else redis.call('PEXPIRE', cs, ret) end\n" \
+    "end\n"
+
+/* ARGV: token, ttl_ms, command_id, digest, worker, now_ms, ceiling_ms,
+ * expires_at_ms (0: none) */
+static const char pw_store_lua_claim[] = PW_LUA_PRELUDE
+    "local token, ttl, cmd, digest, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[6]\n"
+    "local rec = redis.call('HMGET', ck, 'status', 'result', 'fence')\n"
+    "if rec[1] and rec[1] ~= 'UNKNOWN' then\n"
+    "  return {'ANSWERED', rec[3] or '0', '0', cmd, rec[2] or '', rec[1]}\n"
+    "end\n"
     "local h = redis.call('HMGET', st, 'status', 'digest', 'command_id', 'result', 'fence')\n"
     "local status, sdigest, scmd, result, fence = h[1], h[2], h[3], h[4], h[5]\n"
     "local function out(o, busy)\n"
     "  return {o, tostring(fence or 0), tostring(busy or 0), scmd or '', result or '',\n"
     "          status or ''}\n"
-    "end\n"
-    "if status == 'DONE' then\n"
-    "  if sdigest ~= digest then return out('CONFLICT') end\n"
-    "  return out('DONE')\n"
     "end\n"
     "local holder = redis.call('GET', lk)\n"
     "if holder then\n"
@@ -106,28 +128,36 @@ static const char pw_store_lua_claim[] =
     "if status == 'INFLIGHT' then\n"
     "  status = 'UNKNOWN'\n"
     "  redis.call('HSET', st, 'status', status, 'unknown_reason',\n"
-    "             'claim expired while in flight', 'unknown_at', ARGV[6])\n"
+    "             'the claim expired while the provider was being called', 'unknown_at', now)\n"
     "  redis.call('PERSIST', st)\n"
+    "  redis.call('ZADD', ux, now, ik)\n"
+    "  redis.call('ZREM', ix, ik)\n"
+    "  keep_cmds(true)\n"
     "end\n"
     "if status == 'UNKNOWN' then\n"
-    "  if sdigest ~= digest then return out('CONFLICT') end\n"
+    "  if rec[1] == 'UNKNOWN' then\n"
+    "    return {'ANSWERED', rec[3] or '0', '0', cmd, rec[2] or '', 'UNKNOWN'}\n"
+    "  end\n"
     "  return out('UNKNOWN')\n"
     "end\n"
-    "if status == 'RELEASED' and scmd == cmd then\n"
+    "if status == 'DONE' then\n"
     "  if sdigest ~= digest then return out('CONFLICT') end\n"
-    "  return out('RELEASED')\n"
+    "  return out('DONE')\n"
     "end\n"
     "if status and status ~= 'RELEASED' then\n"
     "  return redis.error_reply('PAYW unexpected status ' .. status .. ' in ' .. st)\n"
     "end\n"
+    "local exp = tonumber(ARGV[8])\n"
+    "if exp > 0 and tonumber(now) >= exp then return out('EXPIRED') end\n"
     "redis.call('SET', lk, token, 'PX', ttl)\n"
     "fence = redis.call('HINCRBY', st, 'fence_seq', 1)\n"
     "redis.call('HDEL', st, 'result', 'finished_at', 'unknown_reason', 'unknown_at',\n"
     "           'resolved_by', 'resolved_reason', 'resolved_at', 'resolved_paid',\n"
     "           'result_before_resolve')\n"
     "redis.call('HSET', st, 'status', 'INFLIGHT', 'command_id', cmd, 'fence', fence,\n"
-    "           'worker', ARGV[5], 'started_at', ARGV[6], 'digest', digest)\n"
+    "           'worker', ARGV[5], 'started_at', now, 'digest', digest)\n"
     "redis.call('PEXPIRE', st, ARGV[7])\n"
+    "redis.call('ZADD', ix, now, ik)\n"
     "status, scmd, result = 'INFLIGHT', cmd, ''\n"
     "return out('CLAIMED')\n";
 
@@ -139,57 +169,155 @@ static const char pw_store_lua_extend[] =
     "if p >= 0 and p < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end\n"
     "return {'OK', '0', '0', '', '', ''}\n";
 
-/* ARGV: fence, token, status, result, retention_ms, now_ms, reason */
-static const char pw_store_lua_finish[] =
-    "local st = ARGV[3]\n"
-    "if st ~= 'DONE' and st ~= 'RELEASED' and st ~= 'UNKNOWN' then\n"
-    "  return redis.error_reply('PAYW finish: bad status ' .. st)\n"
-    "end\n"
-    "local h = redis.call('HMGET', KEYS[1], 'fence', 'status', 'command_id')\n"
-    "if h[1] ~= ARGV[1] then\n"
-    "  return {'FENCED', tostring(h[1] or 0), '0', h[3] or '', '', h[2] or ''}\n"
-    "end\n"
-    "redis.call('HSET', KEYS[1], 'status', st, 'result', ARGV[4], 'finished_at', ARGV[6])\n"
-    "if st == 'UNKNOWN' then\n"
-    "  redis.call('HSET', KEYS[1], 'unknown_reason', ARGV[7], 'unknown_at', ARGV[6])\n"
-    "  redis.call('PERSIST', KEYS[1])\n"
-    "else\n"
-    "  redis.call('PEXPIRE', KEYS[1], ARGV[5])\n"
-    "end\n"
-    "if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end\n"
-    "return {'OK', ARGV[1], '0', h[3] or '', '', st}\n";
+/* Writes the command's record (the caller's ARGV positions). */
+#define PW_LUA_WRITE_RECORD(cmd, status, result, fence, digest, now, ret)                        \
+    "redis.call('HSET', ck, 'status', " status ", 'result', " result ", 'fence', " fence         \
+    ", 'at', " now ", 'digest', " digest ")\n"                                                   \
+    "if " status                                                                                 \
+    " == 'UNKNOWN' then redis.call('PERSIST', ck) else redis.call('PEXPIRE', ck, " ret ") end\n" \
+    "redis.call('SADD', cs, " cmd ")\n"
 
-/* ARGV: paid (1/0), reason, operator, now_ms, retention_ms */
-static const char pw_store_lua_resolve[] =
-    "local h = redis.call('HMGET', KEYS[1], 'status', 'fence', 'command_id', 'result')\n"
+/* ARGV: fence, token, invoice status, result, retention_ms, now_ms, reason,
+ * command_id, command status ("": none, the claim is given back unanswered),
+ * digest. The command's first final answer stays (an operator's, should the
+ * invoice have been resolved during the call). */
+static const char pw_store_lua_finish[] = PW_LUA_PRELUDE
+    "local inv = ARGV[3]\n"
+    "if inv ~= 'DONE' and inv ~= 'RELEASED' and inv ~= 'UNKNOWN' then\n"
+    "  return redis.error_reply('PAYW finish: bad status ' .. inv)\n"
+    "end\n"
+    "local h = redis.call('HMGET', st, 'fence', 'status', 'command_id')\n"
+    "local o, unknown = 'OK', inv == 'UNKNOWN'\n"
+    "if h[1] ~= ARGV[1] then\n"
+    "  o, unknown = 'FENCED', h[2] == 'UNKNOWN'\n"
+    "else\n"
+    "  redis.call('HSET', st, 'status', inv, 'result', ARGV[4], 'finished_at', ARGV[6])\n"
+    "  redis.call('ZREM', ix, ik)\n"
+    "  if unknown then\n"
+    "    redis.call('HSET', st, 'unknown_reason', ARGV[7], 'unknown_at', ARGV[6])\n"
+    "    redis.call('PERSIST', st)\n"
+    "    redis.call('ZADD', ux, ARGV[6], ik)\n"
+    "  else\n"
+    "    redis.call('HDEL', st, 'unknown_reason', 'unknown_at')\n"
+    "    redis.call('PEXPIRE', st, ARGV[5])\n"
+    "    redis.call('ZREM', ux, ik)\n"
+    "  end\n"
+    "end\n"
+    "if redis.call('GET', lk) == ARGV[2] then redis.call('DEL', lk) end\n"
+    "local had = redis.call('HGET', ck, 'status')\n"
+    "if ARGV[9] ~= '' and (not had or had == 'UNKNOWN') then\n" PW_LUA_WRITE_RECORD(
+        "ARGV[8]", "ARGV[9]", "ARGV[4]", "ARGV[1]", "ARGV[10]", "ARGV[6]",
+        "ARGV[5]") "  keep_cmds(unknown, ARGV[5])\n"
+                   "end\n"
+                   "return {o, tostring(h[1] or 0), '0', h[3] or '', '', h[2] or ''}\n";
+
+/* An answer decided without a claim (DUPLICATE, EXPIRED, UNKNOWN, or the
+ * event of a record that has none yet). ARGV: command_id, status, result,
+ * fence, digest, now_ms, retention_ms. A final record already there wins:
+ * ANSWERED with it; an UNKNOWN record gives way to a final answer. */
+static const char pw_store_lua_record[] = PW_LUA_PRELUDE
+    "local rec = redis.call('HMGET', ck, 'status', 'result', 'fence')\n"
+    "local write = not rec[1] or (rec[1] == ARGV[2] and (rec[2] or '') == '') or\n"
+    "              (rec[1] == 'UNKNOWN' and ARGV[2] ~= 'UNKNOWN')\n"
+    "if not write then\n"
+    "  return {'ANSWERED', rec[3] or '0', '0', ARGV[1], rec[2] or '', rec[1]}\n"
+    "end\n" PW_LUA_WRITE_RECORD(
+        "ARGV[1]", "ARGV[2]", "ARGV[3]", "ARGV[4]", "ARGV[5]", "ARGV[6]",
+        "ARGV[7]") "keep_cmds(redis.call('HGET', st, 'status') == 'UNKNOWN', ARGV[7])\n"
+                   "return {'OK', ARGV[4], '0', ARGV[1], '', ARGV[2]}\n";
+
+/* ARGV: paid (1/0), reason, operator, now_ms, retention_ms. The command whose
+ * call is unknown gets its final answer too: SUCCEEDED (paid) or FAILED. */
+static const char pw_store_lua_resolve[] = PW_LUA_PRELUDE
+    "local h = redis.call('HMGET', st, 'status', 'fence', 'command_id', 'result', 'digest')\n"
     "local status = h[1]\n"
     "if not status then return {'NOT_FOUND', '0', '0', '', '', ''} end\n"
-    "if status == 'INFLIGHT' and redis.call('EXISTS', KEYS[2]) == 0 then status = 'UNKNOWN' end\n"
+    "if status == 'INFLIGHT' and redis.call('EXISTS', lk) == 0 then status = 'UNKNOWN' end\n"
     "if status ~= 'UNKNOWN' then\n"
     "  return {'NOT_UNKNOWN', tostring(h[2] or 0), '0', h[3] or '', '', status}\n"
     "end\n"
     "local new = 'RELEASED'\n"
     "if ARGV[1] == '1' then new = 'DONE' end\n"
-    "local fence = redis.call('HINCRBY', KEYS[1], 'fence_seq', 1)\n"
+    "local fence = redis.call('HINCRBY', st, 'fence_seq', 1)\n"
     "if h[4] then\n"
-    "  redis.call('HSET', KEYS[1], 'result_before_resolve', h[4])\n"
-    "  redis.call('HDEL', KEYS[1], 'result')\n"
+    "  redis.call('HSET', st, 'result_before_resolve', h[4])\n"
+    "  redis.call('HDEL', st, 'result')\n"
     "end\n"
-    "redis.call('HSET', KEYS[1], 'status', new, 'fence', fence, 'resolved_by', ARGV[3],\n"
+    "redis.call('HSET', st, 'status', new, 'fence', fence, 'resolved_by', ARGV[3],\n"
     "           'resolved_reason', ARGV[2], 'resolved_at', ARGV[4], 'resolved_paid', ARGV[1])\n"
-    "redis.call('PEXPIRE', KEYS[1], ARGV[5])\n"
+    "redis.call('PEXPIRE', st, ARGV[5])\n"
+    "redis.call('ZREM', ux, ik)\n"
+    "redis.call('ZREM', ix, ik)\n"
+    "if h[3] then\n"
+    "  local rk = string.sub(st, 1, -6) .. 'cmd:' .. h[3]\n"
+    "  local cur = redis.call('HGET', rk, 'status')\n"
+    "  if not cur or cur == 'UNKNOWN' then\n"
+    "    local s = 'FAILED'\n"
+    "    if ARGV[1] == '1' then s = 'SUCCEEDED' end\n"
+    "    redis.call('HSET', rk, 'status', s, 'result', '', 'fence', fence, 'at', ARGV[4],\n"
+    "               'digest', h[5] or '', 'resolved_by', ARGV[3], 'resolved_reason', ARGV[2])\n"
+    "    redis.call('PEXPIRE', rk, ARGV[5])\n"
+    "    redis.call('SADD', cs, h[3])\n"
+    "  end\n"
+    "end\n"
+    "keep_cmds(false, ARGV[5])\n"
     "return {'OK', tostring(fence), '0', h[3] or '', '', new}\n";
 
+/* The state, both PTTLs and every command record: {id, status, at, fence}. */
 static const char pw_store_lua_lookup[] =
-    "local f = redis.call('HGETALL', KEYS[1])\n"
-    "local o = 'OK'\n"
-    "if #f == 0 then o = 'NOT_FOUND' end\n"
-    "return {o, '0', '0', '', '', '', f, tostring(redis.call('PTTL', KEYS[2])),\n"
-    "        tostring(redis.call('PTTL', KEYS[1]))}\n";
+    PW_LUA_PRELUDE "local f = redis.call('HGETALL', st)\n"
+                   "local o = 'OK'\n"
+                   "if #f == 0 then o = 'NOT_FOUND' end\n"
+                   "local cmds, pre = {}, string.sub(st, 1, -6) .. 'cmd:'\n"
+                   "for _, id in ipairs(redis.call('SMEMBERS', cs)) do\n"
+                   "  local r = redis.call('HMGET', pre .. id, 'status', 'at', 'fence')\n"
+                   "  table.insert(cmds, id)\n"
+                   "  table.insert(cmds, r[1] or 'EXPIRED_FROM_STORE')\n"
+                   "  table.insert(cmds, r[2] or '0')\n"
+                   "  table.insert(cmds, r[3] or '0')\n"
+                   "end\n"
+                   "return {o, '0', '0', '', '', '', f, tostring(redis.call('PTTL', lk)),\n"
+                   "        tostring(redis.call('PTTL', st)), cmds}\n";
 
-static const char *const pw_store_lua[PW_SCRIPT_COUNT] = {pw_store_lua_claim, pw_store_lua_extend,
-                                                          pw_store_lua_finish, pw_store_lua_resolve,
-                                                          pw_store_lua_lookup};
+/* ARGV: now_ms, limit. First the next touch of every claim whose lock is
+ * gone (its worker died mid-call): it becomes UNKNOWN, as a claim would make
+ * it; then the UNKNOWN invoices, oldest first: {K, unknown_at, command_id,
+ * reason, worker, started_at} each. Single Redis only: it reads keys it is
+ * not given (the invoices named by the indexes). */
+static const char pw_store_lua_unknowns[] =
+    "local ux, ix, now, limit = KEYS[5], KEYS[6], ARGV[1], tonumber(ARGV[2])\n"
+    "for _, k in ipairs(redis.call('ZRANGE', ix, 0, 9999)) do\n"
+    "  local s, l = 'payw:{' .. k .. '}:state', 'payw:{' .. k .. '}:lock'\n"
+    "  if redis.call('EXISTS', l) == 0 then\n"
+    "    if redis.call('HGET', s, 'status') == 'INFLIGHT' then\n"
+    "      redis.call('HSET', s, 'status', 'UNKNOWN', 'unknown_reason',\n"
+    "                 'the claim expired while the provider was being called', 'unknown_at', now)\n"
+    "      redis.call('PERSIST', s)\n"
+    "      redis.call('PERSIST', 'payw:{' .. k .. '}:cmds')\n"
+    "      redis.call('ZADD', ux, now, k)\n"
+    "    end\n"
+    "    redis.call('ZREM', ix, k)\n"
+    "  end\n"
+    "end\n"
+    "local out = {}\n"
+    "local z = redis.call('ZRANGE', ux, 0, -1, 'WITHSCORES')\n"
+    "for i = 1, #z, 2 do\n"
+    "  local k = z[i]\n"
+    "  local h = redis.call('HMGET', 'payw:{' .. k .. '}:state', 'status', 'command_id',\n"
+    "                       'unknown_reason', 'worker', 'started_at')\n"
+    "  if h[1] ~= 'UNKNOWN' then\n"
+    "    redis.call('ZREM', ux, k)\n"
+    "  elseif #out < limit * 6 then\n"
+    "    for _, v in ipairs({k, z[i + 1], h[2] or '', h[3] or '', h[4] or '', h[5] or '0'}) do\n"
+    "      table.insert(out, v)\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return {'OK', '0', '0', '', '', '', out}\n";
+
+static const char *const pw_store_lua[PW_SCRIPT_COUNT] = {
+    pw_store_lua_claim,   pw_store_lua_extend, pw_store_lua_finish,  pw_store_lua_record,
+    pw_store_lua_resolve, pw_store_lua_lookup, pw_store_lua_unknowns};
 
 /*---- Outcomes -------------------------------------------------------------*/
 
@@ -206,6 +334,8 @@ static const char *const pw_store_outcome_names[] = {
     [PW_STORE_FENCED] = "FENCED",
     [PW_STORE_NOT_UNKNOWN] = "NOT_UNKNOWN",
     [PW_STORE_NOT_FOUND] = "NOT_FOUND",
+    [PW_STORE_ANSWERED] = "ANSWERED",
+    [PW_STORE_EXPIRED] = "EXPIRED",
 };
 
 #define PW_STORE_NOUTCOMES (sizeof(pw_store_outcome_names) / sizeof(pw_store_outcome_names[0]))
@@ -415,13 +545,107 @@ static int64_t pw_store_i64(const char *s)
     return (int64_t)strtoll(s, NULL, 10);
 }
 
-/* Fills out from a script's answer. out points into r (and into *fields, which
- * the caller frees). On a malformed answer: ERROR with the reason in err. */
-static void pw_store_parse(const redisReply *r, pw_store_reply *out, pw_store_field **fields,
+/* What a parsed answer points into besides hiredis's reply (freed with
+ * pw_store_parsed_clear). */
+typedef struct pw_store_parsed {
+    pw_store_field *fields;
+    pw_store_cmdrec *cmds;
+    pw_store_unknown *unknowns;
+} pw_store_parsed;
+
+static void pw_store_parsed_clear(pw_store_parsed *p)
+{
+    free(p->fields);
+    free(p->cmds);
+    free(p->unknowns);
+    memset(p, 0, sizeof(*p));
+}
+
+/* A flat array of strings whose length is a multiple of group, or NULL. */
+static const redisReply *pw_store_strings(const redisReply *r, size_t group)
+{
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements % group != 0)
+        return NULL;
+    for (size_t i = 0; i < r->elements; i++)
+        if (!pw_store_is_str(r->element[i]))
+            return NULL;
+    return r;
+}
+
+/* lookup's extra elements: the state hash, both PTTLs, the command records. */
+static int pw_store_parse_lookup(const redisReply *r, pw_store_reply *out, pw_store_parsed *p)
+{
+    const redisReply *f = pw_store_strings(r->element[6], 2);
+    const redisReply *c = r->elements >= 10 ? pw_store_strings(r->element[9], 4) : NULL;
+    if (f == NULL || c == NULL || !pw_store_is_str(r->element[7]) ||
+        !pw_store_is_str(r->element[8]))
+        return -1;
+    size_t n = f->elements / 2, nc = c->elements / 4;
+    p->fields = calloc(n > 0 ? n : 1, sizeof(*p->fields));
+    p->cmds = calloc(nc > 0 ? nc : 1, sizeof(*p->cmds));
+    if (p->fields == NULL || p->cmds == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *name = f->element[2 * i], *value = f->element[2 * i + 1];
+        p->fields[i].name = name->str;
+        p->fields[i].value = (const unsigned char *)value->str;
+        p->fields[i].len = value->len;
+        if (strcmp(name->str, "status") == 0)
+            out->status = value->str;
+        else if (strcmp(name->str, "command_id") == 0)
+            out->command_id = value->str;
+        else if (strcmp(name->str, "fence") == 0)
+            out->fence = pw_store_i64(value->str);
+        else if (strcmp(name->str, "result") == 0) {
+            out->result = (const unsigned char *)value->str;
+            out->result_len = value->len;
+        }
+    }
+    for (size_t i = 0; i < nc; i++) {
+        p->cmds[i].command_id = c->element[4 * i]->str;
+        p->cmds[i].status = c->element[4 * i + 1]->str;
+        p->cmds[i].at_ms = pw_store_i64(c->element[4 * i + 2]->str);
+        p->cmds[i].fence = pw_store_i64(c->element[4 * i + 3]->str);
+    }
+    out->fields = p->fields;
+    out->nfields = n;
+    out->cmds = p->cmds;
+    out->ncmds = nc;
+    out->lock_pttl_ms = pw_store_i64(r->element[7]->str);
+    out->state_pttl_ms = pw_store_i64(r->element[8]->str);
+    return 0;
+}
+
+static int pw_store_parse_unknowns(const redisReply *r, pw_store_reply *out, pw_store_parsed *p)
+{
+    const redisReply *u = pw_store_strings(r->element[6], 6);
+    if (u == NULL)
+        return -1;
+    size_t n = u->elements / 6;
+    p->unknowns = calloc(n > 0 ? n : 1, sizeof(*p->unknowns));
+    if (p->unknowns == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *const *e = &u->element[6 * i];
+        p->unknowns[i].key = e[0]->str;
+        p->unknowns[i].since_ms = pw_store_i64(e[1]->str);
+        p->unknowns[i].command_id = e[2]->str;
+        p->unknowns[i].reason = e[3]->str;
+        p->unknowns[i].worker = e[4]->str;
+        p->unknowns[i].started_ms = pw_store_i64(e[5]->str);
+    }
+    out->unknowns = p->unknowns;
+    out->nunknowns = n;
+    return 0;
+}
+
+/* Fills out from script's answer. out points into r and into *p, which the
+ * caller clears. On a malformed answer: ERROR with the reason in err. */
+static void pw_store_parse(const redisReply *r, int script, pw_store_reply *out, pw_store_parsed *p,
                            char *err, size_t cap)
 {
     pw_store_reply_init(out);
-    *fields = NULL;
+    memset(p, 0, sizeof(*p));
     out->outcome = PW_STORE_ERROR;
     out->error = err;
     if (r == NULL) {
@@ -458,48 +682,18 @@ static void pw_store_parse(const redisReply *r, pw_store_reply *out, pw_store_fi
     out->result = (const unsigned char *)r->element[4]->str;
     out->result_len = r->element[4]->len;
     out->status = r->element[5]->str;
-    if (r->elements >= 9) { /* lookup */
-        const redisReply *f = r->element[6];
-        if (f == NULL || f->type != REDIS_REPLY_ARRAY || f->elements % 2 != 0 ||
-            !pw_store_is_str(r->element[7]) || !pw_store_is_str(r->element[8])) {
-            snprintf(err, cap, "redis: unexpected lookup answer");
-            return;
-        }
-        size_t n = f->elements / 2;
-        if (n > 0) {
-            *fields = calloc(n, sizeof(**fields));
-            if (*fields == NULL) {
-                snprintf(err, cap, "out of memory");
-                return;
-            }
-        }
-        for (size_t i = 0; i < n; i++) {
-            const redisReply *name = f->element[2 * i];
-            const redisReply *value = f->element[2 * i + 1];
-            if (!pw_store_is_str(name) || !pw_store_is_str(value)) {
-                free(*fields);
-                *fields = NULL;
-                snprintf(err, cap, "redis: unexpected lookup field");
-                return;
-            }
-            (*fields)[i].name = name->str;
-            (*fields)[i].value = (const unsigned char *)value->str;
-            (*fields)[i].len = value->len;
-            if (strcmp(name->str, "status") == 0)
-                out->status = value->str;
-            else if (strcmp(name->str, "command_id") == 0)
-                out->command_id = value->str;
-            else if (strcmp(name->str, "fence") == 0)
-                out->fence = pw_store_i64(value->str);
-            else if (strcmp(name->str, "result") == 0) {
-                out->result = (const unsigned char *)value->str;
-                out->result_len = value->len;
-            }
-        }
-        out->fields = *fields;
-        out->nfields = n;
-        out->lock_pttl_ms = pw_store_i64(r->element[7]->str);
-        out->state_pttl_ms = pw_store_i64(r->element[8]->str);
+    int bad = 0;
+    if (script == PW_SCRIPT_LOOKUP)
+        bad = r->elements < 10 || pw_store_parse_lookup(r, out, p) != 0;
+    else if (script == PW_SCRIPT_UNKNOWNS)
+        bad = r->elements < 7 || pw_store_parse_unknowns(r, out, p) != 0;
+    if (bad) {
+        pw_store_parsed_clear(p);
+        pw_store_reply_init(out);
+        out->outcome = PW_STORE_ERROR;
+        out->error = err;
+        snprintf(err, cap, "redis: unexpected %s answer", pw_store_script_name[script]);
+        return;
     }
     out->outcome = outcome;
     out->error = "";
@@ -549,15 +743,20 @@ static int pw_store_args_i64(pw_store_args *a, int64_t v)
     return pw_store_args_add(a, buf, (size_t)n);
 }
 
-/* KEYS: payw:{key}:state, payw:{key}:lock. */
-static int pw_store_args_keys(pw_store_args *a, const char *key)
+/* The six KEYS of every script (see the scripts); command_id may be "". */
+static int pw_store_args_keys(pw_store_args *a, const char *key, const char *command_id)
 {
-    char buf[PW_STORE_KEY_MAX + 32];
-    int n = snprintf(buf, sizeof(buf), "payw:{%s}:state", key);
-    if (pw_store_args_add(a, buf, (size_t)n) != 0)
+    char buf[PW_STORE_KEY_MAX + PW_STORE_ARG_MAX + 32];
+    static const char *const fmt[4] = {"payw:{%s}:state", "payw:{%s}:lock", "payw:{%s}:cmd:%s",
+                                       "payw:{%s}:cmds"};
+    for (int i = 0; i < 4; i++) {
+        int n = snprintf(buf, sizeof(buf), fmt[i], key, command_id);
+        if (pw_store_args_add(a, buf, (size_t)n) != 0)
+            return -1;
+    }
+    if (pw_store_args_str(a, "payw:unknowns") != 0 || pw_store_args_str(a, "payw:inflight") != 0)
         return -1;
-    n = snprintf(buf, sizeof(buf), "payw:{%s}:lock", key);
-    return pw_store_args_add(a, buf, (size_t)n);
+    return 0;
 }
 
 /* A required string argument: non-NULL, non-empty, bounded. */
@@ -595,15 +794,16 @@ static int pw_store_build_claim(pw_store_args *a, const pw_store_claim_args *c,
         !pw_store_valid(c->token, PW_STORE_ARG_MAX) ||
         !pw_store_valid(c->command_id, PW_STORE_ARG_MAX) ||
         !pw_store_valid(c->digest, PW_STORE_ARG_MAX) ||
-        (c->worker != NULL && strlen(c->worker) > PW_STORE_ARG_MAX) || c->ttl_ms <= 0)
+        (c->worker != NULL && strlen(c->worker) > PW_STORE_ARG_MAX) || c->ttl_ms <= 0 ||
+        c->expires_at_ms < 0)
         return -1;
     int64_t ceiling = c->ttl_ms > retention_ms ? c->ttl_ms : retention_ms;
-    if (pw_store_args_keys(a, c->key) != 0 || pw_store_args_str(a, c->token) != 0 ||
+    if (pw_store_args_keys(a, c->key, c->command_id) != 0 || pw_store_args_str(a, c->token) != 0 ||
         pw_store_args_i64(a, c->ttl_ms) != 0 || pw_store_args_str(a, c->command_id) != 0 ||
         pw_store_args_str(a, c->digest) != 0 ||
         pw_store_args_str(a, c->worker != NULL ? c->worker : "") != 0 ||
         pw_store_args_i64(a, c->now_ms > 0 ? c->now_ms : pw_store_now_ms()) != 0 ||
-        pw_store_args_i64(a, ceiling) != 0)
+        pw_store_args_i64(a, ceiling) != 0 || pw_store_args_i64(a, c->expires_at_ms) != 0)
         return -1;
     return 0;
 }
@@ -614,10 +814,16 @@ static int pw_store_build_extend(pw_store_args *a, const char *key, const char *
     if (!pw_store_valid(key, PW_STORE_KEY_MAX) || !pw_store_valid(token, PW_STORE_ARG_MAX) ||
         ttl_ms <= 0)
         return -1;
-    if (pw_store_args_keys(a, key) != 0 || pw_store_args_str(a, token) != 0 ||
+    if (pw_store_args_keys(a, key, "") != 0 || pw_store_args_str(a, token) != 0 ||
         pw_store_args_i64(a, ttl_ms) != 0)
         return -1;
     return 0;
+}
+
+/* A command's answer: a status name of PaymentResult, bounded. */
+static int pw_store_valid_answer(const char *s)
+{
+    return pw_store_valid(s, 32);
 }
 
 static int pw_store_build_finish(pw_store_args *a, const pw_store_finish_args *f,
@@ -627,17 +833,42 @@ static int pw_store_build_finish(pw_store_args *a, const pw_store_finish_args *f
         !pw_store_valid(f->token, PW_STORE_ARG_MAX) || f->fence <= 0 ||
         pw_store_final_name(f->status) == NULL || f->result_len > PW_STORE_RESULT_MAX ||
         (f->result == NULL && f->result_len > 0) ||
-        (f->reason != NULL && strlen(f->reason) > PW_STORE_ARG_MAX) || f->retention_ms < 0)
+        (f->reason != NULL && strlen(f->reason) > PW_STORE_ARG_MAX) || f->retention_ms < 0 ||
+        !pw_store_valid(f->command_id, PW_STORE_ARG_MAX) ||
+        (f->answer != NULL && !pw_store_valid_answer(f->answer)) ||
+        (f->digest != NULL && strlen(f->digest) > PW_STORE_ARG_MAX))
         return -1;
     const char *reason =
         f->reason != NULL && f->reason[0] != '\0' ? f->reason : "worker reported UNKNOWN";
-    if (pw_store_args_keys(a, f->key) != 0 || pw_store_args_i64(a, f->fence) != 0 ||
+    if (pw_store_args_keys(a, f->key, f->command_id) != 0 || pw_store_args_i64(a, f->fence) != 0 ||
         pw_store_args_str(a, f->token) != 0 ||
         pw_store_args_str(a, pw_store_final_name(f->status)) != 0 ||
         pw_store_args_add(a, f->result, f->result_len) != 0 ||
         pw_store_args_i64(a, f->retention_ms > 0 ? f->retention_ms : retention_ms) != 0 ||
         pw_store_args_i64(a, f->now_ms > 0 ? f->now_ms : pw_store_now_ms()) != 0 ||
-        pw_store_args_str(a, reason) != 0)
+        pw_store_args_str(a, reason) != 0 || pw_store_args_str(a, f->command_id) != 0 ||
+        pw_store_args_str(a, f->answer != NULL ? f->answer : "") != 0 ||
+        pw_store_args_str(a, f->digest != NULL ? f->digest : "") != 0)
+        return -1;
+    return 0;
+}
+
+static int pw_store_build_record(pw_store_args *a, const pw_store_record_args *r,
+                                 int64_t retention_ms)
+{
+    if (r == NULL || !pw_store_valid(r->key, PW_STORE_KEY_MAX) ||
+        !pw_store_valid(r->command_id, PW_STORE_ARG_MAX) || !pw_store_valid_answer(r->answer) ||
+        r->result_len > PW_STORE_RESULT_MAX || (r->result == NULL && r->result_len > 0) ||
+        r->fence < 0 || r->retention_ms < 0 ||
+        (r->digest != NULL && strlen(r->digest) > PW_STORE_ARG_MAX))
+        return -1;
+    if (pw_store_args_keys(a, r->key, r->command_id) != 0 ||
+        pw_store_args_str(a, r->command_id) != 0 || pw_store_args_str(a, r->answer) != 0 ||
+        pw_store_args_add(a, r->result, r->result_len) != 0 ||
+        pw_store_args_i64(a, r->fence) != 0 ||
+        pw_store_args_str(a, r->digest != NULL ? r->digest : "") != 0 ||
+        pw_store_args_i64(a, r->now_ms > 0 ? r->now_ms : pw_store_now_ms()) != 0 ||
+        pw_store_args_i64(a, r->retention_ms > 0 ? r->retention_ms : retention_ms) != 0)
         return -1;
     return 0;
 }
@@ -649,7 +880,7 @@ static int pw_store_build_resolve(pw_store_args *a, const pw_store_resolve_args 
         !pw_store_valid(r->reason, PW_STORE_ARG_MAX) ||
         !pw_store_valid(r->operator_name, PW_STORE_ARG_MAX) || r->retention_ms < 0)
         return -1;
-    if (pw_store_args_keys(a, r->key) != 0 || pw_store_args_str(a, r->paid ? "1" : "0") != 0 ||
+    if (pw_store_args_keys(a, r->key, "") != 0 || pw_store_args_str(a, r->paid ? "1" : "0") != 0 ||
         pw_store_args_str(a, r->reason) != 0 || pw_store_args_str(a, r->operator_name) != 0 ||
         pw_store_args_i64(a, r->now_ms > 0 ? r->now_ms : pw_store_now_ms()) != 0 ||
         pw_store_args_i64(a, r->retention_ms > 0 ? r->retention_ms : retention_ms) != 0)
@@ -661,7 +892,17 @@ static int pw_store_build_lookup(pw_store_args *a, const char *key)
 {
     if (!pw_store_valid(key, PW_STORE_KEY_MAX))
         return -1;
-    return pw_store_args_keys(a, key);
+    return pw_store_args_keys(a, key, "");
+}
+
+static int pw_store_build_unknowns(pw_store_args *a, size_t limit)
+{
+    if (limit == 0 || limit > 1000000)
+        return -1;
+    if (pw_store_args_keys(a, "-", "") != 0 || pw_store_args_i64(a, pw_store_now_ms()) != 0 ||
+        pw_store_args_i64(a, (int64_t)limit) != 0)
+        return -1;
+    return 0;
 }
 
 /*---- The async store ------------------------------------------------------*/
@@ -880,7 +1121,7 @@ static int pw_store_op_send(pw_store *s, pw_store_op *op)
     }
     lens[0] = strlen(argv[0]);
     lens[1] = strlen(argv[1]);
-    argv[2] = "2";
+    argv[2] = PW_STORE_NKEYS_STR;
     lens[2] = 1;
     for (int i = 0; i < op->args.n; i++) {
         argv[3 + i] = op->args.v[i];
@@ -1264,13 +1505,13 @@ static void pw_store_on_reply(redisAsyncContext *ac, void *r, void *privdata)
     int readonly = reply->type == REDIS_REPLY_ERROR && reply->str != NULL &&
                    strncmp(reply->str, "READONLY", 8) == 0;
     char err[PW_STORE_WHY_MAX];
-    pw_store_field *fields = NULL;
+    pw_store_parsed parsed;
     pw_store_reply out;
-    pw_store_parse(reply, &out, &fields, err, sizeof(err));
+    pw_store_parse(reply, op->script, &out, &parsed, err, sizeof(err));
     if (out.outcome == PW_STORE_CLAIMED && s->opts.replicas > 0) {
         op->waiting = 1;
         op->fence = out.fence;
-        free(fields);
+        pw_store_parsed_clear(&parsed);
         if (pw_store_op_send_wait(s, op) != 0) {
             pw_store_op_fail(op, "redis unavailable: cannot queue WAIT");
         } else {
@@ -1282,7 +1523,7 @@ static void pw_store_on_reply(redisAsyncContext *ac, void *r, void *privdata)
         return;
     }
     pw_store_op_answer(op, &out);
-    free(fields);
+    pw_store_parsed_clear(&parsed);
     if (readonly && s->ac == ac) {
         char why[PW_STORE_WHY_MAX];
         snprintf(why, sizeof(why), "redis %s is a read-only replica: reconnecting",
@@ -1441,6 +1682,18 @@ int pw_store_finish(pw_store *store, const pw_store_finish_args *args, pw_store_
     return pw_store_submit(store, PW_SCRIPT_FINISH, &a, cb, ud);
 }
 
+int pw_store_record(pw_store *store, const pw_store_record_args *args, pw_store_cb cb, void *ud)
+{
+    pw_store_args a = {0};
+    if (store == NULL || store->closing || cb == NULL)
+        return -1;
+    if (pw_store_build_record(&a, args, store->opts.retention_ms) != 0) {
+        pw_store_args_clear(&a);
+        return -1;
+    }
+    return pw_store_submit(store, PW_SCRIPT_RECORD, &a, cb, ud);
+}
+
 int pw_store_resolve(pw_store *store, const pw_store_resolve_args *args, pw_store_cb cb, void *ud)
 {
     pw_store_args a = {0};
@@ -1477,7 +1730,7 @@ struct pw_store_sync {
 typedef struct pw_store_sync_reply {
     pw_store_reply pub;
     redisReply *raw;
-    pw_store_field *fields;
+    pw_store_parsed parsed;
     char error[PW_STORE_WHY_MAX];
 } pw_store_sync_reply;
 
@@ -1488,7 +1741,7 @@ void pw_store_reply_free(pw_store_reply *reply)
     pw_store_sync_reply *r = (pw_store_sync_reply *)reply;
     if (r->raw != NULL)
         freeReplyObject(r->raw);
-    free(r->fields);
+    pw_store_parsed_clear(&r->parsed);
     free(r);
 }
 
@@ -1589,7 +1842,7 @@ static pw_store_reply *pw_store_sync_run(pw_store_sync *sync, int script, pw_sto
     lens[0] = 4;
     argv[1] = pw_store_lua[script];
     lens[1] = strlen(argv[1]);
-    argv[2] = "2";
+    argv[2] = PW_STORE_NKEYS_STR;
     lens[2] = 1;
     for (int i = 0; i < args->n; i++) {
         argv[3 + i] = args->v[i];
@@ -1603,7 +1856,7 @@ static pw_store_reply *pw_store_sync_run(pw_store_sync *sync, int script, pw_sto
         out->pub.error = out->error;
         return &out->pub;
     }
-    pw_store_parse(out->raw, &out->pub, &out->fields, out->error, sizeof(out->error));
+    pw_store_parse(out->raw, script, &out->pub, &out->parsed, out->error, sizeof(out->error));
     return &out->pub;
 }
 
@@ -1625,4 +1878,14 @@ pw_store_reply *pw_store_sync_resolve(pw_store_sync *sync, const pw_store_resolv
         return NULL;
     }
     return pw_store_sync_run(sync, PW_SCRIPT_RESOLVE, &a);
+}
+
+pw_store_reply *pw_store_sync_unknowns(pw_store_sync *sync, size_t limit)
+{
+    pw_store_args a = {0};
+    if (sync == NULL || pw_store_build_unknowns(&a, limit) != 0) {
+        pw_store_args_clear(&a);
+        return NULL;
+    }
+    return pw_store_sync_run(sync, PW_SCRIPT_UNKNOWNS, &a);
 }

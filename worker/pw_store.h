@@ -1,41 +1,86 @@
-/* pw_store.h -- the Redis idempotency store: claims, fences and stored results.
+/* pw_store.h -- the Redis idempotency store: claims, fences and every
+ * command's own answer.
  *
  * DESIGN
- * One invoice (one lock key "PROVIDER:query_id") is two Redis keys that share
- * a hash tag, so a Redis Cluster keeps them in one slot:
+ * The store decides every final answer: per invoice (may it be paid?) and
+ * per command (what was this command answered?). One invoice (one lock key
+ * K = "PROVIDER:query_id") is these keys, all under K's hash tag:
  *
- *   payw:{PROVIDER:query_id}:state   hash: status, command_id, digest, fence,
- *                                    fence_seq, worker, started_at, result,
- *                                    finished_at, unknown_*, resolved_*
- *   payw:{PROVIDER:query_id}:lock    string: the claiming attempt's token, PX ttl
+ *   payw:{K}:state      hash: the invoice. status, command_id (the last
+ *                       claimant), digest, fence, fence_seq, worker,
+ *                       started_at, result, finished_at, unknown_*, resolved_*
+ *   payw:{K}:lock       string: the claiming attempt's token, PX ttl
+ *   payw:{K}:cmd:<id>   hash: command <id>'s own answer: status (SUCCEEDED,
+ *                       DECLINED, FAILED, REJECTED, EXPIRED, DUPLICATE or
+ *                       UNKNOWN), result (the result event, as published),
+ *                       fence, at, digest
+ *   payw:{K}:cmds       set: the ids that have a record (lookup)
  *
- * status is INFLIGHT (claimed, the provider may be being called), DONE (paid),
- * RELEASED (proved unpaid: declined, failed, invalid) or UNKNOWN (may have been
- * paid: only an operator or a status inquiry settles it). Each operation is one
- * Lua script (atomic), loaded with SCRIPT LOAD on connect and run with EVALSHA
- * (EVAL when Redis answers NOSCRIPT, e.g. after a SCRIPT FLUSH or a failover).
+ * and two indexes (sorted sets of K): payw:unknowns (UNKNOWN invoices by the
+ * time they became so) and payw:inflight (claimed invoices by claim time, so
+ * that a claim whose worker died is found without a KEYS scan). The indexes
+ * are single keys: the store runs on one Redis (with replicas), not on a
+ * Redis Cluster.
  *
- * claim: DONE -> DONE with the stored result (CONFLICT if the request digest
- *   differs); lock held -> BUSY with its PTTL (the same token and command get
- *   CLAIMED again with the same fence: a retried claim whose reply was lost);
- *   INFLIGHT without a lock (its worker died mid-call) -> marked UNKNOWN;
- *   UNKNOWN -> UNKNOWN (CONFLICT if the digest differs), the provider must not
- *   be called; RELEASED by the same command -> RELEASED with its result (a replay
- *   is answered the same; CONFLICT if the digest differs); otherwise (no state,
- *   or RELEASED by another command) -> lock set, fence_seq incremented, state
- *   INFLIGHT, CLAIMED with the new fence.
+ * Invoice status: INFLIGHT (claimed, the provider may be being called),
+ * DONE (paid), RELEASED (proved unpaid: declined, failed, invalid, expired
+ * claims given back) or UNKNOWN (may have been paid: only an operator or a
+ * status inquiry settles it). Each operation is one Lua script (atomic),
+ * loaded with SCRIPT LOAD on connect and run with EVALSHA (EVAL when Redis
+ * answers NOSCRIPT, e.g. after a SCRIPT FLUSH or a failover).
+ *
+ * The life of a command in the store (claim's order of judgement):
+ *   1. it has a final record          -> ANSWERED with it (its stored event):
+ *                                        the same answer every time, never a
+ *                                        provider call, whatever other commands
+ *                                        did to the invoice since
+ *   2. the lock is held               -> BUSY (the same token and command get
+ *                                        CLAIMED again: a retried claim whose
+ *                                        reply was lost)
+ *   3. INFLIGHT without a lock        -> the worker died mid-call: marked
+ *                                        UNKNOWN (indexed), then as 4
+ *   4. UNKNOWN                        -> ANSWERED with its UNKNOWN record if it
+ *                                        has one, else UNKNOWN: never a call
+ *   5. DONE                           -> DONE (another command paid it:
+ *                                        DUPLICATE), CONFLICT if its request
+ *                                        digest differs
+ *   6. past its expires_at            -> EXPIRED (never claimed; not recorded
+ *                                        until record)
+ *   7. otherwise (no state, RELEASED) -> lock set, fence_seq incremented,
+ *                                        INFLIGHT, CLAIMED with the new fence
+ * Expiry is judged only after 1-5: a paid command gets its stored result and
+ * an UNKNOWN one UNKNOWN, however late it is redelivered or replayed.
+ *
  * extend: re-arms the lock if it still holds our token -> OK, else LOST.
- * finish: writes status/result/finished_at only if the state still carries our
- *   fence, re-arms the state's TTL to the retention, deletes the lock if ours
- *   -> OK; else FENCED and nothing is written.
+ * finish: the claimant's outcome. Writes the invoice's status/result only if
+ *   the state still carries our fence (else FENCED), re-arms the state's TTL
+ *   to the retention (UNKNOWN: PERSIST and indexed), deletes the lock if
+ *   ours, and writes the command's record with its answer unless it already
+ *   has a final one. answer NULL gives the claim back unanswered (RELEASED,
+ *   no record): a provider stopped by FATAL, or a drain that timed out with
+ *   nothing in flight; the command claims again later.
+ * record: an answer decided without a claim (DUPLICATE, EXPIRED, UNKNOWN, or
+ *   the event of a record that has none yet) -> OK; a final record already
+ *   there wins (ANSWERED with it); an UNKNOWN record gives way to a final
+ *   answer (the invoice was settled since).
  * UNKNOWN never expires (finish or an expired in-flight claim PERSISTs the
- *   state): a payment that may have happened blocks its key until an operator
- *   resolves it, however long that takes; resolve sets the retention again.
+ *   state and the command's record): a payment that may have happened blocks
+ *   its key until an operator or an inquiry resolves it; resolve sets the
+ *   retention again.
  * resolve (operators): UNKNOWN (or INFLIGHT without a lock) -> DONE if paid,
  *   RELEASED if not, with resolved_by/reason/at, and a new fence so a worker
- *   still holding the old one cannot overwrite the decision -> OK; NOT_UNKNOWN
+ *   still holding the old one cannot overwrite the decision; the command
+ *   whose call was unknown gets its answer (SUCCEEDED or FAILED, its event
+ *   built and recorded by the worker that meets it next) -> OK; NOT_UNKNOWN
  *   with the current status otherwise; NOT_FOUND without state.
- * lookup: every field of the state hash plus the PTTL of both keys.
+ * lookup: every field of the state hash, the PTTL of both keys and every
+ *   command record (id, status, at, fence).
+ * unknowns (payctl): turns claims whose lock is gone into UNKNOWN, then
+ *   lists every UNKNOWN invoice, oldest first.
+ *
+ * Retention: records and settled states live PAYW_RETENTION_S (7 days). A
+ * command older than that cannot be judged (its invoice's record may be
+ * gone): the worker refuses it before asking the store (pw_engine.c).
  *
  * Threads and loop: a pw_store lives on one libevent loop and is used from that
  * loop's thread only. Every callback runs from the loop, never from inside the
@@ -78,7 +123,10 @@ typedef enum pw_store_outcome {
     PW_STORE_LOST,        /* extend: the lock is no longer ours */
     PW_STORE_FENCED,      /* finish: someone else owns the key now; nothing written */
     PW_STORE_NOT_UNKNOWN, /* resolve: the status (reply->status) is not UNKNOWN */
-    PW_STORE_NOT_FOUND    /* resolve, lookup: no state under this key */
+    PW_STORE_NOT_FOUND,   /* resolve, lookup: no state under this key */
+    PW_STORE_ANSWERED,    /* claim, record: the command has its own answer already:
+                             reply->status and reply->result (may be empty: build it) */
+    PW_STORE_EXPIRED      /* claim: never claimed and past its expires_at; not claimed */
 } pw_store_outcome;
 
 /* "CLAIMED", "DONE", ...; "ERROR" for values out of range. */
@@ -91,6 +139,25 @@ typedef struct pw_store_field {
     const unsigned char *value;
     size_t len;
 } pw_store_field;
+
+/* One command record (lookup). status is the command's answer (SUCCEEDED,
+ * FAILED, ..., UNKNOWN), or EXPIRED_FROM_STORE once its record is gone. */
+typedef struct pw_store_cmdrec {
+    const char *command_id;
+    const char *status;
+    int64_t at_ms;
+    int64_t fence;
+} pw_store_cmdrec;
+
+/* One UNKNOWN invoice (unknowns). */
+typedef struct pw_store_unknown {
+    const char *key; /* "PROVIDER:query_id" */
+    int64_t since_ms;
+    const char *command_id; /* the command whose call may have paid */
+    const char *reason;
+    const char *worker;
+    int64_t started_ms; /* when that call's claim was taken */
+} pw_store_unknown;
 
 /* The answer to one operation. Async: the reply, its strings and its bytes are
  * valid only during the callback (they point into hiredis's reply); copy what
@@ -106,8 +173,12 @@ typedef struct pw_store_reply {
     const char *error;            /* ERROR: what went wrong */
     const pw_store_field *fields; /* lookup: the state hash */
     size_t nfields;
-    int64_t lock_pttl_ms;  /* lookup: lock PTTL (-2: no lock, -1: no expiry) */
-    int64_t state_pttl_ms; /* lookup: state PTTL (-2: no state, -1: no expiry) */
+    int64_t lock_pttl_ms;        /* lookup: lock PTTL (-2: no lock, -1: no expiry) */
+    int64_t state_pttl_ms;       /* lookup: state PTTL (-2: no state, -1: no expiry) */
+    const pw_store_cmdrec *cmds; /* lookup: the invoice's command records */
+    size_t ncmds;
+    const pw_store_unknown *unknowns; /* unknowns: oldest first */
+    size_t nunknowns;
 } pw_store_reply;
 
 /* reply is owned by the store (see pw_store_reply). */
@@ -171,6 +242,7 @@ typedef struct pw_store_claim_args {
     const char *digest;     /* digest of the request parameters */
     const char *worker;     /* this worker's name (recorded) */
     int64_t now_ms;         /* wall clock, ms since the epoch; 0: now */
+    int64_t expires_at_ms;  /* the command's expires_at; 0: none */
 } pw_store_claim_args;
 
 int pw_store_claim(pw_store *store, const pw_store_claim_args *args, pw_store_cb cb, void *ud);
@@ -189,10 +261,32 @@ typedef struct pw_store_finish_args {
     int64_t retention_ms;        /* state TTL from now; 0: the store's default */
     const char *reason;          /* UNKNOWN: why (recorded as unknown_reason); may be NULL */
     int64_t now_ms;              /* 0: now */
+    const char *command_id;      /* the claiming command */
+    const char *answer;          /* its answer ("SUCCEEDED", ...: its record gets result),
+                                    or NULL: the claim is given back unanswered (nothing
+                                    was sent; the command may claim again) */
+    const char *digest;          /* recorded with the answer */
 } pw_store_finish_args;
 
-/* OK, or FENCED when the state no longer carries this fence. */
+/* OK, or FENCED when the state no longer carries this fence (the invoice is
+ * left alone; the command's answer is recorded all the same). */
 int pw_store_finish(pw_store *store, const pw_store_finish_args *args, pw_store_cb cb, void *ud);
+
+typedef struct pw_store_record_args {
+    const char *key;
+    const char *command_id;
+    const char *answer;          /* "DUPLICATE", "EXPIRED", "UNKNOWN", ... */
+    const unsigned char *result; /* the result event (binary-safe) */
+    size_t result_len;
+    int64_t fence; /* the event's fence (0 when none) */
+    const char *digest;
+    int64_t retention_ms; /* 0: the store's default */
+    int64_t now_ms;       /* 0: now */
+} pw_store_record_args;
+
+/* Records an answer decided without a claim. OK (ours is recorded: publish
+ * it), or ANSWERED with the command's earlier final answer (publish that). */
+int pw_store_record(pw_store *store, const pw_store_record_args *args, pw_store_cb cb, void *ud);
 
 typedef struct pw_store_resolve_args {
     const char *key;
@@ -224,6 +318,9 @@ void pw_store_sync_free(pw_store_sync *sync);
  * NULL only when out of memory or given an invalid argument. */
 pw_store_reply *pw_store_sync_lookup(pw_store_sync *sync, const char *key);
 pw_store_reply *pw_store_sync_resolve(pw_store_sync *sync, const pw_store_resolve_args *args);
+/* Every UNKNOWN invoice, oldest first (at most limit), after turning claims
+ * whose worker died into UNKNOWN (as their next claim would). */
+pw_store_reply *pw_store_sync_unknowns(pw_store_sync *sync, size_t limit);
 void pw_store_reply_free(pw_store_reply *reply);
 
 #endif

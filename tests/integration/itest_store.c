@@ -408,10 +408,30 @@ static void await(got *x, int rc)
     assert_int_equal(x->n, 1);
 }
 
+/* Which command each claim token was used by: finish records that
+ * command's answer (test plumbing: the tests name tokens, not commands). */
+static struct {
+    char token[64], cmd[64];
+} claims[128];
+static int nclaims;
+
+static const char *claim_cmd(const char *token)
+{
+    for (int i = nclaims - 1; i >= 0; i--)
+        if (strcmp(claims[i].token, token) == 0)
+            return claims[i].cmd;
+    return "cmd-unclaimed";
+}
+
 static got claim_t(pw_store *s, const char *key, const char *token, int64_t ttl_ms, const char *cmd,
                    const char *digest, int64_t now_ms)
 {
     got x = {0};
+    if (nclaims < 128) {
+        snprintf(claims[nclaims].token, sizeof(claims[0].token), "%s", token);
+        snprintf(claims[nclaims].cmd, sizeof(claims[0].cmd), "%s", cmd);
+        nclaims++;
+    }
     pw_store_claim_args a = {.key = key,
                              .token = token,
                              .ttl_ms = ttl_ms,
@@ -439,7 +459,12 @@ static got finish_r(pw_store *s, const char *key, int64_t fence, const char *tok
                               .status = status,
                               .result = result,
                               .result_len = len,
-                              .reason = reason};
+                              .reason = reason,
+                              .command_id = claim_cmd(token),
+                              .answer = status == PW_STORE_DONE      ? "SUCCEEDED"
+                                        : status == PW_STORE_UNKNOWN ? "UNKNOWN"
+                                                                     : "DECLINED",
+                              .digest = "dig"};
     await(&x, pw_store_finish(s, &a, on_got, &x));
     return x;
 }
@@ -527,8 +552,9 @@ static void test_claim_busy_finish_done(void **state)
     long long ttl = state_pttl(key); /* the default retention, 7 days */
     assert_true(ttl > 7 * MS_DAY - 600000 && ttl <= 7 * MS_DAY);
 
-    got d = claim(s, key, "tok-c", "cmd-1", "dig-1");
-    assert_outcome(d, PW_STORE_DONE);
+    got d = claim(s, key, "tok-c", "cmd-1", "dig-1"); /* its own answer */
+    assert_outcome(d, PW_STORE_ANSWERED);
+    assert_string_equal(d.status, "SUCCEEDED");
     assert_int_equal(d.result_len, sizeof(bytes));
     assert_memory_equal(d.result, bytes, sizeof(bytes));
     assert_string_equal(d.command_id, "cmd-1");
@@ -573,7 +599,7 @@ static void test_inflight_expiry_is_unknown(void **state)
     assert_int_equal(u.result_len, 0);
     assert_int_equal(u.fence, 1);
     assert_field(key, "status", "UNKNOWN");
-    assert_field(key, "unknown_reason", "claim expired while in flight");
+    assert_field(key, "unknown_reason", "the claim expired while the provider was being called");
     char nows[32];
     snprintf(nows, sizeof(nows), "%lld", (long long)now);
     assert_field(key, "unknown_at", nows);
@@ -583,8 +609,8 @@ static void test_inflight_expiry_is_unknown(void **state)
     got u2 = claim(s, key, "tok-c", "cmd-2", "dig-1");
     assert_outcome(u2, PW_STORE_UNKNOWN);
     assert_string_equal(u2.command_id, "cmd-1");
-    got cf = claim(s, key, "tok-d", "cmd-3", "dig-2");
-    assert_outcome(cf, PW_STORE_CONFLICT);
+    got cf = claim(s, key, "tok-d", "cmd-3", "dig-2"); /* blocked, whatever its parameters */
+    assert_outcome(cf, PW_STORE_UNKNOWN);
     assert_string_equal(cf.status, "UNKNOWN");
     assert_field(key, "fence_seq", "1");
     assert_null(lock_value(key));
@@ -608,15 +634,17 @@ static void test_released_replay_and_stale_fence(void **state)
     assert_field(key, "result", "declined-event");
     assert_null(lock_value(key));
 
-    /* the same command again: the same answer, no new attempt */
+    /* the same command again: the same answer, no new attempt, whatever
+     * its parameters say now */
     got rep = claim(s, key, "tok-b", "cmd-1", "dig-1");
-    assert_outcome(rep, PW_STORE_RELEASED);
+    assert_outcome(rep, PW_STORE_ANSWERED);
+    assert_string_equal(rep.status, "DECLINED");
     assert_int_equal(rep.result_len, strlen("declined-event"));
     assert_memory_equal(rep.result, "declined-event", rep.result_len);
     assert_string_equal(rep.command_id, "cmd-1");
     assert_null(lock_value(key));
     got rc = claim(s, key, "tok-b", "cmd-1", "dig-CHANGED");
-    assert_outcome(rc, PW_STORE_CONFLICT);
+    assert_outcome(rc, PW_STORE_ANSWERED);
 
     /* another command may try to pay after a decline */
     got c2 = claim(s, key, "tok-c", "cmd-2", "dig-2");
@@ -646,9 +674,12 @@ static void test_released_replay_and_stale_fence(void **state)
     assert_outcome(f2, PW_STORE_OK);
     assert_field(key, "status", "DONE");
     assert_null(lock_value(key));
-    got d = claim(s, key, "tok-d", "cmd-1", "dig-2");
+    got d = claim(s, key, "tok-d", "cmd-9", "dig-2");
     assert_outcome(d, PW_STORE_DONE);
     assert_string_equal(d.command_id, "cmd-2");
+    got own = claim(s, key, "tok-e", "cmd-1", "dig-1"); /* declined stays declined */
+    assert_outcome(own, PW_STORE_ANSWERED);
+    assert_string_equal(own.status, "DECLINED");
     pw_store_free(s);
 }
 
@@ -741,7 +772,8 @@ static void test_resolve(void **state)
     assert_field(k2, "unknown_reason", "timeout after sending");
     assert_int_equal(state_pttl(k2), -1); /* blocks the key until resolved */
     got u = claim(s, k2, "tok-b", "cmd-1", "dig-1");
-    assert_outcome(u, PW_STORE_UNKNOWN);
+    assert_outcome(u, PW_STORE_ANSWERED);
+    assert_string_equal(u.status, "UNKNOWN");
     assert_int_equal(u.result_len, 13);
     assert_memory_equal(u.result, "unknown-event", 13);
 
@@ -788,10 +820,14 @@ static void test_resolve(void **state)
     pw_store_reply_free(nf);
     pw_store_sync_free(sync);
 
-    /* released by the operator: the same command is answered RELEASED, another
-     * command claims afresh with a fence past the operator's */
+    /* released by the operator: the command whose call was unknown now has
+     * its answer (FAILED: not paid, no event yet), another command claims
+     * afresh with a fence past the operator's */
     got rel = claim(s, k2, "tok-c", "cmd-1", "dig-1");
-    assert_outcome(rel, PW_STORE_RELEASED);
+    assert_outcome(rel, PW_STORE_ANSWERED);
+    assert_string_equal(rel.status, "FAILED");
+    assert_int_equal(rel.result_len, 0);
+    assert_int_equal(rel.fence, 2);
     got fresh = claim(s, k2, "tok-d", "cmd-2", "dig-1");
     assert_outcome(fresh, PW_STORE_CLAIMED);
     assert_int_equal(fresh.fence, 3);
@@ -846,7 +882,7 @@ static void test_lookup_and_large_result(void **state)
     assert_int_equal(after.lock_pttl, -2);
 
     got d = claim(s, key, "tok-b", "cmd-1", "dig-1");
-    assert_outcome(d, PW_STORE_DONE);
+    assert_outcome(d, PW_STORE_ANSWERED);
     assert_int_equal(d.result_len, big);
     assert_memory_equal(d.result, bytes, big);
     pw_store_free(s);
@@ -880,7 +916,7 @@ static void test_noscript_falls_back_to_eval(void **state)
     freeReplyObject(info);
     /* SCRIPT LOAD again happens on the next connection; EVAL cached them too */
     got d = claim(s, "PAYOFIN:noscript", "tok-b", "cmd-1", "dig-1");
-    assert_outcome(d, PW_STORE_DONE);
+    assert_outcome(d, PW_STORE_ANSWERED);
     pw_store_free(s);
 }
 
@@ -1181,6 +1217,188 @@ static void test_redis_killed_and_restarted(void **state)
     pw_store_free(s);
 }
 
+/*---- Per-command records (issue 10) ---------------------------------------*/
+
+static got claim_x(pw_store *s, const char *key, const char *token, const char *cmd,
+                   int64_t expires_at_ms)
+{
+    got x = {0};
+    pw_store_claim_args a = {.key = key,
+                             .token = token,
+                             .ttl_ms = 30000,
+                             .command_id = cmd,
+                             .digest = "dig-1",
+                             .worker = "w-1",
+                             .expires_at_ms = expires_at_ms};
+    await(&x, pw_store_claim(s, &a, on_got, &x));
+    return x;
+}
+
+/* finish with an explicit answer (NULL: the claim given back unanswered) */
+static got finish_a(pw_store *s, const char *key, int64_t fence, const char *token, const char *cmd,
+                    pw_store_outcome status, const char *answer, const char *result)
+{
+    got x = {0};
+    pw_store_finish_args a = {.key = key,
+                              .fence = fence,
+                              .token = token,
+                              .status = status,
+                              .result = (const unsigned char *)result,
+                              .result_len = strlen(result),
+                              .command_id = cmd,
+                              .answer = answer,
+                              .digest = "dig-1"};
+    await(&x, pw_store_finish(s, &a, on_got, &x));
+    return x;
+}
+
+static got record(pw_store *s, const char *key, const char *cmd, const char *answer,
+                  const char *result)
+{
+    got x = {0};
+    pw_store_record_args a = {.key = key,
+                              .command_id = cmd,
+                              .answer = answer,
+                              .result = (const unsigned char *)result,
+                              .result_len = strlen(result),
+                              .digest = "dig-1"};
+    await(&x, pw_store_record(s, &a, on_got, &x));
+    return x;
+}
+
+#define assert_answer(x, want_status, want_result)                    \
+    do {                                                              \
+        assert_outcome(x, PW_STORE_ANSWERED);                         \
+        assert_string_equal((x).status, want_status);                 \
+        assert_int_equal((x).result_len, strlen(want_result));        \
+        assert_memory_equal((x).result, want_result, (x).result_len); \
+    } while (0)
+
+/* A command's answer is its own, whatever other commands do to the invoice
+ * since; expiry is judged only after the store. */
+static void test_command_records(void **state)
+{
+    (void)state;
+    watch w = {0};
+    pw_store_options o = test_opts();
+    pw_store *s = open_store(g.url, &o, &w);
+    const char *key = "PAYOFIN:rec-1";
+    int64_t past = wall_ms() - 1000, later = wall_ms() + 3600 * 1000;
+
+    /* FAILED stays FAILED, also after another command failed on the invoice */
+    got a = claim_x(s, key, "t-a", "cmd-A", later);
+    assert_outcome(a, PW_STORE_CLAIMED);
+    assert_outcome(
+        finish_a(s, key, a.fence, "t-a", "cmd-A", PW_STORE_RELEASED, "FAILED", "a-failed"),
+        PW_STORE_OK);
+    got b = claim_x(s, key, "t-b", "cmd-B", later);
+    assert_outcome(b, PW_STORE_CLAIMED);
+    assert_outcome(finish_a(s, key, b.fence, "t-b", "cmd-B", PW_STORE_RELEASED, "DECLINED", "b-no"),
+                   PW_STORE_OK);
+    assert_answer(claim_x(s, key, "t-a2", "cmd-A", later), "FAILED", "a-failed");
+    assert_null(lock_value(key)); /* no claim: no provider call */
+
+    /* never claimed and past its expiry: EXPIRED, recorded, the same again */
+    assert_outcome(claim_x(s, key, "t-c", "cmd-C", past), PW_STORE_EXPIRED);
+    assert_null(lock_value(key));
+    assert_outcome(record(s, key, "cmd-C", "EXPIRED", "c-expired"), PW_STORE_OK);
+    assert_answer(claim_x(s, key, "t-c2", "cmd-C", past), "EXPIRED", "c-expired");
+    assert_answer(record(s, key, "cmd-C", "DUPLICATE", "c-other"), "EXPIRED", "c-expired");
+
+    /* paid: its own result even past its expiry; another command DUPLICATE */
+    got d = claim_x(s, key, "t-d", "cmd-D", later);
+    assert_outcome(d, PW_STORE_CLAIMED);
+    assert_outcome(finish_a(s, key, d.fence, "t-d", "cmd-D", PW_STORE_DONE, "SUCCEEDED", "d-paid"),
+                   PW_STORE_OK);
+    assert_answer(claim_x(s, key, "t-d2", "cmd-D", past), "SUCCEEDED", "d-paid");
+    got e = claim_x(s, key, "t-e", "cmd-E", past);
+    assert_outcome(e, PW_STORE_DONE);
+    assert_string_equal(e.command_id, "cmd-D");
+
+    /* a claim given back unanswered (provider stopped): claimed again later */
+    const char *k2 = "PAYOFIN:rec-2";
+    got h = claim_x(s, k2, "t-h", "cmd-H", 0);
+    assert_outcome(h, PW_STORE_CLAIMED);
+    assert_outcome(finish_a(s, k2, h.fence, "t-h", "cmd-H", PW_STORE_RELEASED, NULL, ""),
+                   PW_STORE_OK);
+    assert_null(lock_value(k2));
+    got h2 = claim_x(s, k2, "t-h2", "cmd-H", 0);
+    assert_outcome(h2, PW_STORE_CLAIMED);
+    assert_int_equal(h2.fence, h.fence + 1);
+
+    /* the lookup lists every command record of the invoice */
+    char err[512];
+    pw_store_sync *sync = pw_store_sync_new(g.url, 2000, err, sizeof(err));
+    assert_non_null(sync);
+    pw_store_reply *lk = pw_store_sync_lookup(sync, key);
+    assert_int_equal(lk->outcome, PW_STORE_OK);
+    assert_int_equal(lk->ncmds, 4); /* A, B, C, D (E was not recorded here) */
+    int seen = 0;
+    for (size_t i = 0; i < lk->ncmds; i++)
+        if (strcmp(lk->cmds[i].command_id, "cmd-C") == 0) {
+            assert_string_equal(lk->cmds[i].status, "EXPIRED");
+            seen = 1;
+        }
+    assert_true(seen);
+    pw_store_reply_free(lk);
+    pw_store_sync_free(sync);
+    pw_store_free(s);
+}
+
+/* A call whose worker died: UNKNOWN at the next touch (a claim, or the
+ * operators' list), for every command, never EXPIRED; listed until settled,
+ * and the settled command gets its answer. */
+static void test_unknowns_index(void **state)
+{
+    (void)state;
+    watch w = {0};
+    pw_store_options o = test_opts();
+    pw_store *s = open_store(g.url, &o, &w);
+    const char *key = "PAYONE:unk-1";
+    int64_t past = wall_ms() - 1000;
+    got c = claim_t(s, key, "t-u", 50, "cmd-U", "dig-1", 0);
+    assert_outcome(c, PW_STORE_CLAIMED);
+    loop_for(120); /* the lock expires: its worker is gone */
+
+    char err[512];
+    pw_store_sync *sync = pw_store_sync_new(g.url, 2000, err, sizeof(err));
+    assert_non_null(sync);
+    pw_store_reply *u = pw_store_sync_unknowns(sync, 100);
+    assert_int_equal(u->outcome, PW_STORE_OK);
+    assert_int_equal(u->nunknowns, 1);
+    assert_string_equal(u->unknowns[0].key, key);
+    assert_string_equal(u->unknowns[0].command_id, "cmd-U");
+    assert_string_equal(u->unknowns[0].worker, "w-1");
+    assert_true(u->unknowns[0].since_ms >= u->unknowns[0].started_ms);
+    pw_store_reply_free(u);
+    assert_field(key, "status", "UNKNOWN");
+
+    /* redelivered past its expiry: UNKNOWN, not EXPIRED; so is another one */
+    assert_outcome(claim_x(s, key, "t-u2", "cmd-U", past), PW_STORE_UNKNOWN);
+    assert_outcome(record(s, key, "cmd-U", "UNKNOWN", "u-unknown"), PW_STORE_OK);
+    assert_answer(claim_x(s, key, "t-u3", "cmd-U", past), "UNKNOWN", "u-unknown");
+    assert_outcome(claim_x(s, key, "t-v", "cmd-V", past), PW_STORE_UNKNOWN);
+
+    /* settled paid: off the list; the command answered SUCCEEDED from now on */
+    pw_store_reply *r = pw_store_sync_resolve(
+        sync, &(pw_store_resolve_args){
+                  .key = key, .paid = 1, .reason = "bank says paid", .operator_name = "op"});
+    assert_int_equal(r->outcome, PW_STORE_OK);
+    pw_store_reply_free(r);
+    u = pw_store_sync_unknowns(sync, 100);
+    assert_int_equal(u->nunknowns, 0);
+    pw_store_reply_free(u);
+    got after = claim_x(s, key, "t-u4", "cmd-U", past);
+    assert_outcome(after, PW_STORE_ANSWERED);
+    assert_string_equal(after.status, "SUCCEEDED");
+    assert_int_equal(after.result_len, 0); /* the worker builds and records its event */
+    assert_outcome(record(s, key, "cmd-U", "SUCCEEDED", "u-settled"), PW_STORE_OK);
+    assert_answer(claim_x(s, key, "t-u5", "cmd-U", past), "SUCCEEDED", "u-settled");
+    assert_outcome(claim_x(s, key, "t-v2", "cmd-V", past), PW_STORE_DONE); /* DUPLICATE */
+    pw_store_sync_free(sync);
+    pw_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1198,6 +1416,8 @@ int main(void)
         cmocka_unit_test_teardown(test_free_inside_callback, test_teardown),
         cmocka_unit_test_teardown(test_redis_frozen_times_out, test_teardown),
         cmocka_unit_test_teardown(test_redis_killed_and_restarted, test_teardown),
+        cmocka_unit_test_teardown(test_command_records, test_teardown),
+        cmocka_unit_test_teardown(test_unknowns_index, test_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

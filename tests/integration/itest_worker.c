@@ -69,9 +69,19 @@ static void test_worker_five_providers_and_no_double_payment(void **state)
         free(req);
     }
     send_lines(s, (const char *const *)again, 10, 1);
+    /* at least once: a rebalance may deliver a command again (its replay is
+     * the same event); every command is answered, none otherwise */
     res = tail(s, "results", 15, 60000);
-    assert_int_equal(count_status(res, "e2e-payofin", "SUCCEEDED"), 6); /* 1 + 5 replays */
-    assert_int_equal(count_status(res, "dup-sipay", "DUPLICATE"), 5);
+    for (int i = 0; i < 8 && (count_status(res, "e2e-payofin", "SUCCEEDED") < 6 ||
+                              count_distinct(res, "dup-sipay", "DUPLICATE") < 5);
+         i++) {
+        json_object_put(res);
+        res = tail_upto(s, "results", 200, 5000);
+    }
+    assert_true(count_status(res, "e2e-payofin", "SUCCEEDED") >= 6); /* 1 + 5 replays */
+    assert_int_equal(count_distinct(res, "dup-sipay", "DUPLICATE"), 5);
+    assert_int_equal(count_status(res, "dup-sipay", "DUPLICATE"),
+                     (int)json_object_array_length(res) - count_status(res, NULL, "SUCCEEDED"));
     /* replays carry the original event id */
     const char *first = NULL;
     for (size_t i = 0; i < json_object_array_length(res); i++) {
@@ -106,29 +116,32 @@ static void test_worker_rejects_malformed(void **state)
     const char *bad[] = {
         "hello, not json",
         "{\"command_id\": \"t1\", \"provider\": \"PAYOFIN\"",
-        "{\"command_id\": \"t2\", \"provider\": \"VISA\", \"created_at\": 1, \"request\": {}}",
-        "{\"provider\": \"PAYOFIN\", \"created_at\": 1, \"request\": {\"invoiceQueryId\": 1}}",
+        "{\"command_id\": \"t2\", \"provider\": \"VISA\", \"created_at\": @NOW, \"request\": {}}",
+        "{\"provider\": \"PAYOFIN\", \"created_at\": @NOW, \"request\": {\"invoiceQueryId\": 1}}",
         "{\"command_id\": \"t4\", \"provider\": \"PAYOFIN\", \"created_at\": \"soon\", "
         "\"request\": {\"invoiceQueryId\": 1}}",
-        "{\"command_id\": \"t5\", \"provider\": \"PAYOFIN\", \"created_at\": 1}",
-        "{\"command_id\": \"t6\", \"provider\": \"PAYOFIN\", \"created_at\": 1, \"request\": "
+        "{\"command_id\": \"t5\", \"provider\": \"PAYOFIN\", \"created_at\": @NOW}",
+        "{\"command_id\": \"t6\", \"provider\": \"PAYOFIN\", \"created_at\": @NOW, \"request\": "
         "{\"invoiceQueryId\": \"abc\"}}",
-        "{\"command_id\": \"t7\", \"provider\": \"PAYOFIN\", \"created_at\": 1, \"request\": "
+        "{\"command_id\": \"t7\", \"provider\": \"PAYOFIN\", \"created_at\": @NOW, \"request\": "
         "{\"invoiceQueryId\": 700017, \"partialAmount\": 1.5}}",
-        "{\"command_id\": \"t8\", \"provider\": \"PAYONE\", \"created_at\": 1, \"request\": "
+        "{\"command_id\": \"t8\", \"provider\": \"PAYONE\", \"created_at\": @NOW, \"request\": "
         "{\"invoicesDetails\": [{\"invoiceID\": \"A1\", \"amount\": \"1.00\", \"currency\": "
         "\"840\"}]}}",
-        "{\"command_id\": \"t9\", \"provider\": \"ISBANK\", \"created_at\": 1, \"request\": "
+        "{\"command_id\": \"t9\", \"provider\": \"ISBANK\", \"created_at\": @NOW, \"request\": "
         "{\"service_id\": 10065, \"payment_reference\": \"R-9\", \"amount\": 950, "
         "\"currency_code\": \"TRY\", \"basic_input_values\": [{\"name\": \"SubscriberName\", "
         "\"value\": \"Ayşe\"}, {\"name\": \"Tckn_Vkn_Ykn\", \"value\": \"12ab\"}]}}",
     };
     char *good = command("after-bad", "PAYWALL", "{\"paymentid\": 123456}");
     const char *all[11];
+    char *stamped[10];
     for (int i = 0; i < 10; i++)
-        all[i] = bad[i];
+        all[i] = stamped[i] = stamp_now(bad[i]);
     all[10] = good;
     send_lines(s, all, 11, 1);
+    for (int i = 0; i < 10; i++)
+        free(stamped[i]);
     json_object *res = tail(s, "results", 11, 60000);
     assert_int_equal(count_status(res, NULL, "REJECTED"), 10);
     assert_int_equal(count_status(res, "after-bad", "SUCCEEDED"), 1);
@@ -391,8 +404,9 @@ static void test_worker_retry_expired_fatal(void **state)
     char *retry = command("o-retry", "PAYWALL", "{\"paymentid\": 123456}");
     char *expired = malloc(512);
     snprintf(expired, 512,
-             "{\"command_id\": \"o-expired\", \"provider\": \"PAYOFIN\", \"created_at\": 1, "
-             "\"expires_at\": 2, \"request\": {\"invoiceQueryId\": 700017}}");
+             "{\"command_id\": \"o-expired\", \"provider\": \"PAYOFIN\", \"created_at\": %lld, "
+             "\"expires_at\": 2, \"request\": {\"invoiceQueryId\": 700017}}",
+             wall_ms());
     const char *cmds[] = {retry, expired};
     send_lines(s, cmds, 2, 0);
     json_object *res = tail(s, "results", 2, 60000);
@@ -425,6 +439,9 @@ static void test_worker_retry_expired_fatal(void **state)
     assert_non_null(strstr(ready, "PAYONE stopped"));
     free(ready);
     assert_int_equal(sim_payments(s, "PAYONE"), 0);
+    /* the held command is unanswered: the drain says so (exit 3) */
+    assert_int_equal(it_stop(&s->w[0], SIGTERM, 30000), 3);
+    s->w[0].pid = 0;
     free(retry);
     free(expired);
     free(req);

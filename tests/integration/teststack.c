@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /*---- helpers ----*/
@@ -265,6 +266,62 @@ json_object *tail(stack *s, const char *what, int n, int timeout_ms)
     return arr;
 }
 
+/* Every event of the topic that arrives within wait_ms (at most max); never
+ * fails the test: the caller counts. Events are delivered at least once, so
+ * a redelivered command may appear twice (with the same event_id). */
+json_object *tail_upto(stack *s, const char *what, int max, int wait_ms)
+{
+    char path[512], count[16], wait[16], err[4096];
+    int got = 0;
+    snprintf(count, sizeof(count), "%d", max);
+    snprintf(wait, sizeof(wait), "%d", wait_ms);
+    it_build_path(path, sizeof(path), "worker/payctl");
+    char *argv[] = {path,  "tail", "-b", s->bootstrap, "-B", "-n",
+                    count, "-w",   wait, (char *)what, NULL};
+    char *lines = malloc((size_t)max * LINE);
+    it_run(argv, NULL, lines, LINE, max, &got, err, sizeof(err), wait_ms + 30000);
+    json_object *arr = json_object_new_array();
+    for (int i = 0; i < got; i++)
+        json_object_array_add(arr, tu_json(lines + (size_t)i * LINE));
+    free(lines);
+    return arr;
+}
+
+/* Distinct command ids starting with prefix that have an event of status. */
+int count_distinct(json_object *events, const char *prefix, const char *status)
+{
+    int n = 0;
+    size_t len = json_object_array_length(events);
+    for (size_t i = 0; i < len; i++) {
+        json_object *e = json_object_array_get_idx(events, i);
+        const char *id = json_object_get_string(pv_json_member(e, "command_id"));
+        if (id == NULL || (prefix != NULL && strncmp(id, prefix, strlen(prefix)) != 0) ||
+            strcmp(json_object_get_string(pv_json_member(e, "status")), status) != 0)
+            continue;
+        int seen = 0;
+        for (size_t k = 0; k < i && !seen; k++) {
+            json_object *o = json_object_array_get_idx(events, k);
+            seen = strcmp(json_object_get_string(pv_json_member(o, "command_id")), id) == 0 &&
+                   strcmp(json_object_get_string(pv_json_member(o, "status")), status) == 0;
+        }
+        n += !seen;
+    }
+    return n;
+}
+
+/* The topic's events once want distinct commands (id prefix) have an event
+ * of status, or after about 60 s (the caller asserts the count). */
+json_object *tail_distinct(stack *s, const char *what, const char *prefix, const char *status,
+                           int want)
+{
+    json_object *res = tail_upto(s, what, want + 200, 5000);
+    for (int i = 0; i < 12 && count_distinct(res, prefix, status) < want; i++) {
+        json_object_put(res);
+        res = tail_upto(s, what, want + 200, 5000);
+    }
+    return res;
+}
+
 int count_status(json_object *events, const char *prefix, const char *status)
 {
     int n = 0;
@@ -278,13 +335,44 @@ int count_status(json_object *events, const char *prefix, const char *status)
     return n;
 }
 
+/* Milliseconds since the epoch (created_at: a command older than the
+ * store's retention is refused). */
+long long wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A copy of text with each "@NOW" replaced by wall_ms(). */
+char *stamp_now(const char *text)
+{
+    char now[24];
+    snprintf(now, sizeof(now), "%lld", wall_ms());
+    size_t n = 0;
+    for (const char *p = strstr(text, "@NOW"); p != NULL; p = strstr(p + 4, "@NOW"))
+        n++;
+    char *out = malloc(strlen(text) + n * strlen(now) + 1), *o = out;
+    for (const char *p = text; *p != '\0';) {
+        if (strncmp(p, "@NOW", 4) == 0) {
+            memcpy(o, now, strlen(now));
+            o += strlen(now);
+            p += 4;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 char *command(const char *id, const char *provider, const char *request)
 {
     char *out = malloc(4096);
     snprintf(out, 4096,
-             "{\"command_id\": \"%s\", \"provider\": \"%s\", \"created_at\": 1700000000000, "
+             "{\"command_id\": \"%s\", \"provider\": \"%s\", \"created_at\": %lld, "
              "\"merchant\": \"m1\", \"request\": %s}",
-             id, provider, request);
+             id, provider, wall_ms(), request);
     return out;
 }
 

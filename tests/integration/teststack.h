@@ -33,7 +33,13 @@ void worker_up(stack *s, int i);
 void stack_down(stack *s);
 void send_lines(stack *s, const char *const *cmds, int n, int raw);
 json_object *tail(stack *s, const char *what, int n, int timeout_ms);
+json_object *tail_upto(stack *s, const char *what, int max, int wait_ms);
 int count_status(json_object *events, const char *prefix, const char *status);
+int count_distinct(json_object *events, const char *prefix, const char *status);
+json_object *tail_distinct(stack *s, const char *what, const char *prefix, const char *status,
+                           int want);
+long long wall_ms(void);
+char *stamp_now(const char *text);
 char *command(const char *id, const char *provider, const char *request);
 char *contract_request(const char *dir);
 
