@@ -70,7 +70,9 @@
  *   chaos [--quick]     PAYW_BUILD_DIR=build/normal build/normal/chaos/chaos
  *
  * Environment: PAYW_CHAOS_SEED (default 1), PAYW_CHAOS_KEEP_LOGS,
- * PAYW_CHAOS_BREAK, PAYW_CHAOS_WORKER_ENV="NAME=VALUE ..." (worker settings).
+ * PAYW_CHAOS_BREAK, PAYW_CHAOS_CALM (the same load without faults),
+ * PAYW_CHAOS_WORKER_ENV="NAME=VALUE ..." (worker settings), PAYW_CHAOS_CORES
+ * (core files on, every process runs in the log directory).
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <curl/curl.h>
@@ -84,6 +86,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1458,6 +1462,17 @@ int main(int argc, char **argv)
     }
     setenv("TMPDIR", ch->rundir, 1);
     snprintf(ch->redisdir, sizeof(ch->redisdir), "%.250s/redis", ch->rundir);
+    if (getenv("PAYW_CHAOS_CORES") != NULL) {
+        /* core files of crashed processes in the log directory: run there
+         * (with a relative core_pattern, the kernel writes them to the cwd) */
+        char abs[PATH_MAX];
+        struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
+        if (realpath(it_build_dir(), abs) == NULL || setrlimit(RLIMIT_CORE, &rl) != 0 ||
+            setenv("PAYW_BUILD_DIR", abs, 1) != 0 || chdir(ch->rundir) != 0) {
+            perror("PAYW_CHAOS_CORES");
+            return 2;
+        }
+    }
     mkdir(ch->redisdir, 0700);
     int total_inv = 0;
     for (int p = 0; p < NPROV; p++)
