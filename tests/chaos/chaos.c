@@ -1207,12 +1207,13 @@ static int run_checks(chaos *ch, int64_t lag, const char *lagdetail)
             paid_refused++;
         }
     }
-    snprintf(extra, sizeof(extra),
-             "(ledger entries %" PRId64 ": attributed by request_id %" PRId64
-             ", by the invoice's only command %" PRId64 "; attribution UNAVAILABLE for %" PRId64
-             " (no request_id, several commands)%s)",
-             lf.entries, lf.by_rid, lf.by_sole, lf.unattributed,
-             lf.rid_unknown > 0 ? "; request_id of no command of that invoice: some" : "");
+    snprintf(
+        extra, sizeof(extra),
+        "(ledger entries %" PRId64 ": attributed by request_id %" PRId64
+        ", by the invoice's only command %" PRId64 "; attribution UNAVAILABLE for %" PRId64
+        " (no request_id, several commands); a request_id of no command of that invoice %" PRId64
+        ")",
+        lf.entries, lf.by_rid, lf.by_sole, lf.unattributed, lf.rid_unknown);
     check_line(4, "DECLINED/FAILED/REJECTED/EXPIRED for a command whose own call paid",
                paid_refused, extra);
     if (lf.by_rid == 0 && lf.entries > 0)
@@ -1332,10 +1333,11 @@ static int run_checks(chaos *ch, int64_t lag, const char *lagdetail)
     if (ch->term_bad > 0)
         printf("workers that did not exit 0 on SIGTERM at the end: %d\n", ch->term_bad);
     printf("results: %" PRId64 " events (re-read %" PRId64 ", unparsable %" PRId64
-           ", of no command of ours %" PRId64 "%s), ledger %" PRId64 " payments (%" PRId64
+           ", of no command of ours %" PRId64 ", ignored by the self-test %" PRId64
+           "; reader restarts %d), ledger %" PRId64 " payments (%" PRId64
            " of invoices not ours)\n",
-           ch->events, ch->dup_events, ch->bad_lines, ch->foreign,
-           ch->dropped > 0 ? ", IGNORED by the self-test: some" : "", lf.entries, lf.foreign);
+           ch->events, ch->dup_events, ch->bad_lines, ch->foreign, ch->dropped, ch->tail_restarts,
+           lf.entries, lf.foreign);
     json_object_put(stats);
     free(entry_cmd);
     return g_failed;
