@@ -91,13 +91,14 @@ TEST_SRC      := $(sort $(filter-out $(TEST_UTIL_SRC),$(wildcard tests/unit/test
 TEST_BIN      := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_UTIL_OBJ := $(TEST_UTIL_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all lib tests progs itests test check format deps clean fuzz run bench
+.PHONY: all lib tests progs itests test check format deps clean fuzz run bench chaos chaos-quick
 # keep objects that pattern rules chain through (no rebuild on every run)
 .SECONDARY:
 
 BENCH_BIN := $(BUILD)/bench/bench
+CHAOS_BIN := $(BUILD)/chaos/chaos
 
-all: lib tests progs itests $(BENCH_BIN)
+all: lib tests progs itests $(BENCH_BIN) $(CHAOS_BIN)
 
 lib: $(PV_LIB) $(SC_LIB)
 tests: $(TEST_BIN)
@@ -143,6 +144,20 @@ bench: deps
 	@if command -v gnuplot >/dev/null; then gnuplot tests/bench/chart.gp && \
 	    echo "chart: tests/bench/results/latest.png"; fi
 
+# ---- the fault test: make chaos (full, <= 10 min), make chaos-quick or
+# CHAOS_QUICK=1 (<= 2 min); tests/chaos/README.md -----------------------------
+
+$(CHAOS_BIN): $(BUILD)/tests/chaos/chaos.o $(ITEST_UTIL_OBJ) $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PROG_LIBS)
+
+chaos: deps
+	@$(MAKE) --no-print-directory all BUILD=build/normal
+	PAYW_BUILD_DIR=build/normal build/normal/chaos/chaos $(if $(CHAOS_QUICK),--quick)
+
+chaos-quick:
+	@$(MAKE) --no-print-directory chaos CHAOS_QUICK=1
+
 # ---- fuzzing ---------------------------------------------------------------
 # The fuzz target also links into a cmocka test that replays the corpus.
 $(BUILD)/tests/test_fuzz_corpus: $(BUILD)/tests/unit/test_fuzz_corpus.o \
@@ -169,7 +184,7 @@ fuzz: deps build/fuzz/fuzz_command
 	    -rss_limit_mb=2048 -artifact_prefix=build/fuzz/ build/fuzz/corpus
 
 -include $(PV_OBJ:.o=.d) $(SC_OBJ:.o=.d) $(PW_OBJ:.o=.d) $(PROG_SRC:%.c=$(BUILD)/%.d) \
-    $(ITEST_SRC:%.c=$(BUILD)/%.d) $(ITEST_UTIL_OBJ:.o=.d) $(BUILD)/tests/bench/bench.d $(TEST_SRC:%.c=$(BUILD)/%.d) $(TEST_UTIL_OBJ:.o=.d)
+    $(ITEST_SRC:%.c=$(BUILD)/%.d) $(ITEST_UTIL_OBJ:.o=.d) $(BUILD)/tests/bench/bench.d $(BUILD)/tests/chaos/chaos.d $(TEST_SRC:%.c=$(BUILD)/%.d) $(TEST_UTIL_OBJ:.o=.d)
 
 # ---- the test command (README, .ci/run) ------------------------------------
 deps:

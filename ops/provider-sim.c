@@ -36,16 +36,22 @@
  *
  * Faults (ps_faults, per provider, POST /_sim/faults or --fault) are decided
  * when a request arrives: one uniform draw picks at most one of reset, 5xx,
- * 429, blackhole, malformed, late (in that order; each rate is the
- * probability of its outcome, a sum past 1 leaves the later ones the rest).
- * Latency (latency_ms + uniform jitter) delays the request before anything
- * else. reset closes the connection with an RST and nothing is processed;
- * 5xx and 429 answer before the provider logic (nothing is paid); blackhole,
- * malformed and late run the provider logic first (the payment happens and
- * is in the ledger), then: blackhole never answers and keeps the connection
- * open, malformed sends half the real answer followed by garbage, late
- * answers after late_ms. The ledger says for every payment whether an answer
- * was written to the connection (`answered`) and which fault it met.
+ * 429, blackhole, malformed, late, paid_5xx, reset_after (in that order; each
+ * rate is the probability of its outcome, a sum past 1 leaves the later ones
+ * the rest). Latency (latency_ms + uniform jitter) delays the request before
+ * anything else. reset closes the connection with an RST and nothing is
+ * processed; 5xx and 429 answer before the provider logic (nothing is paid);
+ * blackhole, malformed, late, paid_5xx and reset_after run the provider logic
+ * first (the payment happens and is in the ledger), then: blackhole never
+ * answers and keeps the connection open, malformed sends half the real answer
+ * followed by garbage, late answers after late_ms, paid_5xx throws the real
+ * answer away and answers status_5xx with the gateway's short body (ledger:
+ * answered, fault paid_5xx), reset_after closes the connection with an RST
+ * (ledger: not answered, fault reset_after). The ledger says for every
+ * payment whether an answer was written to the connection (`answered`),
+ * which fault it met, and the request's X-Request-Id header (`request_id`,
+ * empty when absent; the worker sends its command_id there), so a test can
+ * tell which command's call made a payment.
  *
  * Held requests (latency, late, blackhole, reset) sit in a list with their
  * timer. evhttp stops reading a connection while its request waits for an
@@ -129,6 +135,7 @@
 #define PS_IDLE_TIMEOUT_S  120         /* idle keep-alive connections */
 #define PS_FAULT_MS_MAX    600000      /* latency, jitter, late: 10 minutes */
 #define PS_REF_MAX         64          /* İş Bankası payment_reference, characters */
+#define PS_RID_MAX         128         /* X-Request-Id kept in the ledger, bytes */
 
 #define PS_JSON_TYPE "application/json; charset=utf-8"
 #define PS_OK_TR     "İşlem Başarılı" /* Payofin's success message (seed 000) */
@@ -150,16 +157,20 @@ typedef enum ps_fault {
     PS_F_MALFORMED,
     PS_F_LATE,
     PS_F_LATENCY, /* counted only: it delays, then another fault may follow */
+    PS_F_PAID_5XX,
+    PS_F_RESET_AFTER,
     PS_NFAULT
 } ps_fault;
 
 static const char *const ps_fault_names[PS_NFAULT] = {
-    "none", "reset", "5xx", "429", "blackhole", "malformed", "late", "latency",
+    "none",      "reset", "5xx",     "429",      "blackhole",
+    "malformed", "late",  "latency", "paid_5xx", "reset_after",
 };
 
 typedef struct ps_faults {
     int64_t latency_ms, jitter_ms, late_ms, status_5xx;
     double rate_reset, rate_5xx, rate_429, rate_blackhole, rate_malformed, rate_late;
+    double rate_paid_5xx, rate_reset_after;
     bool only_payments; /* faults only on payment endpoints */
 } ps_faults;
 
@@ -182,6 +193,8 @@ static const struct ps_fault_key {
     {"rate_malformed", PS_FK_RATE, offsetof(ps_faults, rate_malformed)},
     {"late_ms", PS_FK_MS, offsetof(ps_faults, late_ms)},
     {"rate_late", PS_FK_RATE, offsetof(ps_faults, rate_late)},
+    {"rate_paid_5xx", PS_FK_RATE, offsetof(ps_faults, rate_paid_5xx)},
+    {"rate_reset_after", PS_FK_RATE, offsetof(ps_faults, rate_reset_after)},
     {"only_payments", PS_FK_BOOL, offsetof(ps_faults, only_payments)},
 };
 #define PS_NFAULT_KEYS (sizeof(ps_fault_keys) / sizeof(ps_fault_keys[0]))
@@ -867,6 +880,7 @@ typedef struct ps_entry {
     char currency[4];
     char query_id[PS_REF_MAX + 1];
     char reference[40];
+    char request_id[PS_RID_MAX + 1]; /* the request's X-Request-Id, "" when absent */
 } ps_entry;
 
 typedef struct ps_ledger {
@@ -954,6 +968,20 @@ static void ps_ledger_clear(ps_ledger *l)
     l->dropped = 0;
 }
 
+/* Copies a request id, cut at a character boundary when it is too long (so
+ * that the ledger's JSON stays valid UTF-8). */
+static void ps_rid_copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap) {
+        n = cap - 1;
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+            n--;
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 /* Records a payment of the call; its seq goes into the call so that the
  * answer can mark it answered. */
 static void ps_ledger_add(ps_call *c, const char *query_id, int64_t minor, const char *currency,
@@ -983,6 +1011,8 @@ static void ps_ledger_add(ps_call *c, const char *query_id, int64_t minor, const
     snprintf(e->currency, sizeof(e->currency), "%s", currency);
     snprintf(e->query_id, sizeof(e->query_id), "%s", query_id);
     snprintf(e->reference, sizeof(e->reference), "%s", reference);
+    const char *rid = evhttp_find_header(evhttp_request_get_input_headers(c->req), "X-Request-Id");
+    ps_rid_copy(e->request_id, sizeof(e->request_id), rid != NULL ? rid : "");
     if (c->nledger < PS_CALL_LEDGER_MAX)
         c->ledger[c->nledger++] = e->seq;
     ps_count(c, PS_ST_PAYMENTS);
@@ -3279,6 +3309,8 @@ static ps_fault ps_fault_draw(ps_sim *sim, const ps_faults *f)
         {PS_F_BLACKHOLE, f->rate_blackhole},
         {PS_F_MALFORMED, f->rate_malformed},
         {PS_F_LATE, ps_rate_late(f)},
+        {PS_F_PAID_5XX, f->rate_paid_5xx},
+        {PS_F_RESET_AFTER, f->rate_reset_after},
     };
     double total = 0;
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
@@ -3362,6 +3394,10 @@ static void ps_execute(ps_call *c)
     json_object_put(c->root);
     c->root = NULL;
     c->body = NULL;
+    if (c->fault == PS_F_PAID_5XX) { /* processed, then the gateway's 500 instead */
+        evhttp_clear_headers(evhttp_request_get_output_headers(c->req));
+        ps_fault_answer(c, (int)f->status_5xx);
+    }
     ps_commit_body(c);
     switch (c->fault) {
     case PS_F_MALFORMED:
@@ -3377,6 +3413,15 @@ static void ps_execute(ps_call *c)
         s->faults[PS_F_LATE]++;
         ps_ledger_mark(c, false);
         ps_hold_call(c, PS_HOLD_LATE, f->late_ms);
+        break;
+    case PS_F_PAID_5XX:
+        s->faults[PS_F_PAID_5XX]++;
+        ps_send(c); /* answered (a 500); the ledger's fault says which */
+        break;
+    case PS_F_RESET_AFTER:
+        s->faults[PS_F_RESET_AFTER]++;
+        ps_ledger_mark(c, false);
+        ps_hold_call(c, PS_HOLD_RESET, 0); /* not from inside the evhttp callback */
         break;
     default:
         ps_send(c);
@@ -3844,6 +3889,7 @@ static void ps_control_ledger(ps_sim *sim, struct evhttp_request *req, struct ev
         else
             ps_jw_knull(&w, "fault");
         ps_jw_kstr(&w, "reference", e->reference);
+        ps_jw_kstr(&w, "request_id", e->request_id);
         ps_jw_end(&w);
         shown++;
         last = e->seq + 1;

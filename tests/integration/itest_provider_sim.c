@@ -1307,6 +1307,87 @@ static void test_fault_reset(void **state)
     it_test_pass();
 }
 
+/* paid_5xx: the payment happens, then the gateway answers 500; the ledger
+ * keeps the request's X-Request-Id. */
+static void test_fault_paid_5xx(void **state)
+{
+    (void)state;
+    st_resp r;
+    const char *const h[] = {"ApiKey: sim-payofin-api-key", "SecretKey: sim-payofin-secret-key",
+                             "Content-Type: application/json", "X-Request-Id: cmd-paid-5xx-1",
+                             NULL};
+    st_faults("{\"provider\":\"PAYOFIN\",\"rate_paid_5xx\":1}");
+    st_post(&r, "/invoices/invoicepayment", h, "{\"invoiceQueryId\":615209}");
+    assert_int_equal(r.status, 500);
+    json_object *o = st_json(&r);
+    assert_int_equal(st_int(o, "status"), 500);
+    json_object_put(o);
+    st_resp_free(&r);
+    /* ... but it was paid, and the ledger says the answer was a fault */
+    json_object *root;
+    json_object *e = st_ledger("PAYOFIN", &root);
+    assert_int_equal(json_object_array_length(e), 1);
+    assert_string_equal(st_str(e, "0.query_id"), "615209");
+    assert_string_equal(st_str(e, "0.fault"), "paid_5xx");
+    assert_true(st_bool(e, "0.answered"));
+    assert_string_equal(st_str(e, "0.request_id"), "cmd-paid-5xx-1");
+    json_object_put(root);
+    assert_int_equal(st_stat("PAYOFIN", "faults.paid_5xx"), 1);
+    assert_int_equal(st_stat("PAYOFIN", "payments"), 1);
+    /* status_5xx applies to it too; the invoice is paid: "already paid" */
+    st_faults("{\"provider\":\"PAYOFIN\",\"rate_paid_5xx\":1,\"status_5xx\":502}");
+    st_post(&r, "/invoices/invoicepayment", st_payofin_headers, "{\"invoiceQueryId\":615209}");
+    assert_int_equal(r.status, 502);
+    st_resp_free(&r);
+    assert_int_equal(st_stat("PAYOFIN", "double_payment_attempts"), 1);
+    /* without the header the ledger's request_id is empty */
+    json_object *list = st_control("/_sim/invoices?provider=PAYOFIN");
+    char body[128];
+    snprintf(body, sizeof(body), "{\"invoiceQueryId\":%" PRId64 "}",
+             st_int(list, "invoices.1.invoiceQueryId"));
+    json_object_put(list);
+    st_post(&r, "/invoices/invoicepayment", st_payofin_headers, body);
+    assert_int_equal(r.status, 502);
+    st_resp_free(&r);
+    e = st_ledger("PAYOFIN", &root);
+    assert_int_equal(json_object_array_length(e), 2);
+    assert_string_equal(st_str(e, "1.request_id"), "");
+    json_object_put(root);
+    it_test_pass();
+}
+
+/* reset_after: the payment happens, then the connection is reset. */
+static void test_fault_reset_after(void **state)
+{
+    (void)state;
+    st_resp r;
+    const char *const h[] = {"ApiKey: sim-payofin-api-key", "SecretKey: sim-payofin-secret-key",
+                             "Content-Type: application/json", "X-Request-Id: cmd-reset-after-1",
+                             NULL};
+    st_faults("{\"provider\":\"PAYOFIN\",\"rate_reset_after\":1,\"only_payments\":true}");
+    st_post(&r, "/invoices/invoicepayment", h, "{\"invoiceQueryId\":615209}");
+    /* no answer: the connection is reset */
+    assert_true(r.rc == CURLE_RECV_ERROR || r.rc == CURLE_GOT_NOTHING);
+    assert_int_equal(r.status, 0);
+    st_resp_free(&r);
+    json_object *root;
+    json_object *e = st_ledger("PAYOFIN", &root);
+    assert_int_equal(json_object_array_length(e), 1);
+    assert_string_equal(st_str(e, "0.query_id"), "615209");
+    assert_string_equal(st_str(e, "0.fault"), "reset_after");
+    assert_false(st_bool(e, "0.answered"));
+    assert_string_equal(st_str(e, "0.request_id"), "cmd-reset-after-1");
+    json_object_put(root);
+    assert_int_equal(st_stat("PAYOFIN", "faults.reset_after"), 1);
+    assert_int_equal(st_stat("PAYOFIN", "faults.reset"), 0);
+    assert_int_equal(st_stat("PAYOFIN", "payments"), 1);
+    /* a retry of the same invoice finds it paid */
+    st_faults("{\"provider\":\"PAYOFIN\"}");
+    st_payofin_refused("{\"invoiceQueryId\":615209}", -10);
+    assert_int_equal(st_stat("PAYOFIN", "double_payment_attempts"), 1);
+    it_test_pass();
+}
+
 /* Polls the ledger until entry 0 of provider has answered == want. */
 static bool st_wait_answered(const char *provider, bool want, int timeout_ms)
 {
@@ -1520,6 +1601,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fault_5xx_429, st_setup, st_teardown),
         cmocka_unit_test_setup_teardown(test_fault_malformed, st_setup, st_teardown),
         cmocka_unit_test_setup_teardown(test_fault_reset, st_setup, st_teardown),
+        cmocka_unit_test_setup_teardown(test_fault_paid_5xx, st_setup, st_teardown),
+        cmocka_unit_test_setup_teardown(test_fault_reset_after, st_setup, st_teardown),
         cmocka_unit_test_setup_teardown(test_fault_blackhole, st_setup, st_teardown),
         cmocka_unit_test_setup_teardown(test_fault_late, st_setup, st_teardown),
         cmocka_unit_test_setup_teardown(test_fault_flag, st_setup, st_teardown),

@@ -387,3 +387,25 @@ char *contract_request(const char *dir)
     free(text);
     return req;
 }
+
+void start_redis_aof(stack *s, const char *dir)
+{
+    char port[16], line[256], logfile[512];
+    snprintf(port, sizeof(port), "%d", s->redis_port);
+    snprintf(logfile, sizeof(logfile), "%s/redis.log", dir);
+    char *argv[] = {
+        "redis-server", "--port", port,           "--bind", "127.0.0.1",     "--dir",  (char *)dir,
+        "--save",       "",       "--appendonly", "yes",    "--appendfsync", "always", "--logfile",
+        logfile,        NULL};
+    assert_int_equal(it_spawn(&s->redis, "redis", argv, NULL), 0);
+    for (int i = 0; i < 200; i++) {
+        char *pa[] = {"redis-cli", "-p", port, "ping", NULL};
+        int n;
+        char out[1][256];
+        if (it_run(pa, NULL, &out[0][0], 256, 1, &n, line, sizeof(line), 2000) == 0 && n == 1 &&
+            strcmp(out[0], "PONG") == 0)
+            return;
+        it_sleep_ms(50);
+    }
+    fail_msg("redis-server (AOF in %s) did not start", dir);
+}

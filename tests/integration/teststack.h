@@ -1,5 +1,6 @@
-/* teststack.h -- a private payworker stack for integration tests and the
- * benchmark: redis-server, devkafka, provider-sim and up to two workers on
+/* teststack.h -- a private payworker stack for integration tests, the
+ * benchmark and the chaos test: redis-server, devkafka, provider-sim and up
+ * to three workers (stack_down stops the first two) on
  * free 127.0.0.1 ports, plus helpers to talk to them (payctl, the
  * simulator's control endpoints). Failures end the current cmocka test. */
 #ifndef TESTSTACK_H
@@ -11,8 +12,8 @@
 #define LINE 8192
 
 typedef struct stack {
-    it_proc redis, dk, sim, w[2];
-    int redis_port, metrics_port[2];
+    it_proc redis, dk, sim, w[3];
+    int redis_port, metrics_port[3];
     char bootstrap[1024], sim_url[64], redis_url[64], dir[256];
     char *env[64];
     int nenv;
@@ -42,5 +43,9 @@ long long wall_ms(void);
 char *stamp_now(const char *text);
 char *command(const char *id, const char *provider, const char *request);
 char *contract_request(const char *dir);
+/* redis-server on s->redis_port with AOF (appendonly yes, appendfsync
+ * always) in dir, its log in dir/redis.log; replaces s->redis (stop the old
+ * one first). Waits until it answers PING (AOF loaded). */
+void start_redis_aof(stack *s, const char *dir);
 
 #endif
