@@ -1,33 +1,44 @@
 /* pw_engine.h -- the worker: payment commands in, provider calls, events out.
  *
- * DESIGN (../shared/DESIGN.md §2-4)
+ * DESIGN (docs: README "Event contracts" and "Operating it")
  * One engine runs on one libevent loop and owns: the Kafka consumer and
  * producer (their queues wake the loop through pipes:
  * rd_kafka_queue_io_event_enable), the idempotency store (pw_store), the
  * provider transport (pw_http), the codec and the metrics. No locks.
  *
- * Life of a command (pw_engine.c):
- *   consumed -> tracked in its partition (pw_track) -> decoded (bad bytes:
- *   REJECTED result + dead-letter copy) -> expired? (EXPIRED, never paid) ->
- *   queued behind earlier commands of the same lock key -> claimed in Redis
- *   -> [prerequisites: OAuth token, İş Bankası service spec, the provider's
- *   concurrency limit] -> provider call under a lock watchdog -> outcome ->
- *   RETRY with backoff, or inquiry for an UNKNOWN where the provider has one
- *   -> recorded in Redis (fenced) -> result and balance events produced ->
- *   every output acknowledged by the broker -> the partition's committable
- *   offset moves (only past a contiguous run of finished commands).
- * A claim that is not ours never leads to a provider call: DONE replays the
- * stored result (same command) or answers DUPLICATE, UNKNOWN answers UNKNOWN,
- * a parameter conflict answers DUPLICATE, BUSY waits and claims again, and a
- * store error (Redis down) waits and claims again with the same token.
+ * Its files, one subsystem each (the file name is the prefix of all in it):
+ *   pw_engine.c   start and stop: clients, pipes, drain, bounded close
+ *   pw_consume.c  messages into commands, flow control, offsets, commits,
+ *                 rebalances
+ *   pw_cmd.c      the life of one command: its state machine, with the
+ *                 transition table (phase x event -> phase) and its DESIGN
+ *   pw_prov.c     provider state: call slots, OAuth tokens, service specs,
+ *                 the stop of a provider whose credentials are refused
+ *   pw_publish.c  result, balance and dead-letter events; event ids; the
+ *                 request digest
+ *   pw_keyq.c     per-key queues (one invoice's commands one at a time)
+ * sharing pw_engine_int.h (the engine's state) and pw_cmd.h (a command).
  *
- * Back-pressure: at most max_inflight commands per process and a window per
- * partition; partitions are paused when either is full, and while Redis is
- * down, and resumed when it drains.
- * Shutdown (pw_engine_stop): consumption stops, commands not yet claimed are
- * left uncommitted (another worker will take them), claimed ones finish
- * (bounded by drain_timeout_ms), outputs are flushed, offsets committed
- * synchronously, the group is left.
+ * Life of a command: consumed -> tracked in its partition (pw_track) ->
+ * decoded (bad bytes: REJECTED result + dead-letter copy; older than the
+ * store's retention: REJECTED, unjudged) -> queued behind earlier commands
+ * of the same lock key -> claimed in Redis, where the store decides: its own
+ * earlier answer again (a replay), DUPLICATE, UNKNOWN, EXPIRED (only if
+ * never claimed), or CLAIMED -> [prerequisites: OAuth token, İş Bankası
+ * service spec, the provider's concurrency limit] -> provider call under a
+ * lock watchdog -> outcome -> RETRY with back-off, or inquiry for an
+ * UNKNOWN where the provider has one -> recorded in Redis as the command's
+ * answer (fenced for the invoice) -> result and balance events produced ->
+ * every output acknowledged by the broker -> the partition's committable
+ * offset moves (only past a contiguous run of finished commands).
+ *
+ * Back-pressure: at most max_inflight commands started per process, a
+ * backlog of consumed ones behind them, and an offset window per partition;
+ * see pw_consume.c. Shutdown (pw_engine_stop): consumption stops, commands
+ * not yet claimed are left uncommitted (another worker will take them),
+ * claimed ones finish (bounded by drain_timeout_ms; then idle claims are
+ * given back), outputs are flushed, offsets committed, the group is left
+ * within a bounded time.
  */
 #ifndef PW_ENGINE_H
 #define PW_ENGINE_H

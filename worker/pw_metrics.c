@@ -138,6 +138,9 @@ char *pw_metrics_render(const pw_metrics *m, size_t *len)
          offsetof(pw_metrics, duplicates)},
         {"payworker_kafka_produce_errors_total", "Event deliveries that failed.",
          offsetof(pw_metrics, kafka_produce_errors)},
+        {"payworker_transition_errors_total",
+         "Command state machine events with no transition (a bug: see the log).",
+         offsetof(pw_metrics, transition_errors)},
     };
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
         pw_outf(&o, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", counters[i].name,

@@ -29,6 +29,7 @@ typedef struct pw_metrics {
     double latency_sum_s[PW_METRICS_PROVIDERS];
     uint64_t retries, unknowns, redis_errors, rejected, dlq, replays, duplicates;
     uint64_t kafka_produce_errors;
+    uint64_t transition_errors; /* pw_cmd_go found no transition: a bug */
     int64_t inflight;
     int64_t consumer_lag; /* from librdkafka statistics; -1 unknown */
     /* readiness inputs */

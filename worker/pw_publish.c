@@ -1,0 +1,261 @@
+/* pw_publish.c -- a command's events: the result (and balances, and the
+ * dead-letter copy) produced to Kafka, delivery reports, deterministic
+ * event ids and the request digest (see pw_publish.h). */
+#include "pw_publish.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pv_json.h"
+#include "pw_cmd.h"
+#include "pw_engine_int.h"
+#include "pw_log.h"
+#include "sc_codec.h"
+
+static void pw_publish_produce(pw_cmd *c);
+
+static int pw_publish_key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* FNV-1a over a canonical text of v: object keys sorted, numbers by their
+ * original text, so the same parameters give the same digest whatever their
+ * order or wire form. */
+static uint64_t pw_publish_canon(uint64_t h, json_object *v)
+{
+    size_t len;
+    const char *t;
+    switch (json_object_get_type(v)) {
+    case json_type_object: {
+        size_t n = (size_t)json_object_object_length(v), i = 0;
+        const char **keys = malloc((n > 0 ? n : 1) * sizeof(*keys));
+        json_object_object_foreach(v, k, val)
+        {
+            (void)val;
+            keys[i++] = k;
+        }
+        qsort(keys, n, sizeof(*keys), pw_publish_key_cmp);
+        h = pw_engine_fnv(h, "{", 1);
+        for (i = 0; i < n; i++) {
+            json_object *child = NULL;
+            json_object_object_get_ex(v, keys[i], &child);
+            if (child == NULL)
+                continue; /* null members are absent */
+            h = pw_engine_fnv(h, keys[i], strlen(keys[i]) + 1);
+            h = pw_publish_canon(h, child);
+        }
+        free(keys);
+        return pw_engine_fnv(h, "}", 1);
+    }
+    case json_type_array:
+        h = pw_engine_fnv(h, "[", 1);
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            h = pw_publish_canon(h, json_object_array_get_idx(v, i));
+        return pw_engine_fnv(h, "]", 1);
+    case json_type_null:
+        return pw_engine_fnv(h, "n", 1);
+    default:
+        t = pv_json_number_text(v, &len);
+        if (t == NULL)
+            t = json_object_get_string(v), len = strlen(t);
+        h = pw_engine_fnv(h, t, len);
+        return pw_engine_fnv(h, "", 1);
+    }
+}
+
+static void pw_publish_hex16(char *buf, size_t cap, uint64_t h)
+{
+    snprintf(buf, cap, "%016" PRIx64, h);
+}
+
+static void pw_publish_event_id(char *buf, size_t cap, const char *command_id, const char *what,
+                                int64_t fence)
+{
+    char f[24];
+    uint64_t h = 1469598103934665603ULL;
+    h = pw_engine_fnv(h, command_id, strlen(command_id) + 1);
+    h = pw_engine_fnv(h, what, strlen(what) + 1);
+    snprintf(f, sizeof(f), "%" PRId64, fence);
+    h = pw_engine_fnv(h, f, strlen(f));
+    snprintf(buf, cap, "ev-%016" PRIx64, h);
+}
+
+static void pw_publish_on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    pw_publish_produce(arg);
+}
+
+void pw_publish_add(pw_cmd *c, const char *topic, const char *key, char *value, size_t len, int dlq)
+{
+    pw_output *o = &c->out[c->nout++];
+    o->cmd = c;
+    o->topic = topic;
+    o->key = strdup(key);
+    o->value = value; /* owned */
+    o->len = len;
+    o->dlq = dlq;
+}
+
+/* Sends what is not sent yet; on a full local queue tries again shortly. */
+static void pw_publish_produce(pw_cmd *c)
+{
+    pw_engine *e = c->e;
+    char part[16], off[24];
+    snprintf(part, sizeof(part), "%" PRId32, c->partition);
+    snprintf(off, sizeof(off), "%" PRId64, c->offset);
+    for (int i = 0; i < c->nout; i++) {
+        pw_output *o = &c->out[i];
+        if (o->sent)
+            continue;
+        rd_kafka_headers_t *h = rd_kafka_headers_new(6);
+        if (c->traceparent[0] != '\0')
+            rd_kafka_header_add(h, "traceparent", -1, c->traceparent, -1);
+        rd_kafka_header_add(h, "payw-command-id", -1, c->cmd.command_id, -1);
+        if (o->dlq) {
+            rd_kafka_header_add(h, "payw-reason", -1, c->reason, -1);
+            rd_kafka_header_add(h, "payw-field", -1, c->dlq_field, -1);
+            rd_kafka_header_add(h, "payw-source-topic", -1, e->cfg->topic_commands, -1);
+            rd_kafka_header_add(h, "payw-source-partition", -1, part, -1);
+            rd_kafka_header_add(h, "payw-source-offset", -1, off, -1);
+        }
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            e->producer, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_KEY(o->key, strlen(o->key)),
+            RD_KAFKA_V_VALUE(o->value, o->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(o), RD_KAFKA_V_END);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_headers_destroy(h);
+            pw_cmd_after(c, 20, pw_publish_on_retry); /* local queue full */
+            return;
+        }
+        o->sent = 1;
+    }
+}
+
+/* Delivery report: an output reached the broker (acks=all) or failed. */
+void pw_publish_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    pw_engine *e = opaque;
+    if (e->closing)
+        return; /* pw_engine_free: the commands may already be gone */
+    pw_output *o = m->_private;
+    pw_cmd *c = o != NULL ? o->cmd : NULL;
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        e->m->kafka_produce_errors++;
+        pw_log(PW_LOG_WARN, "event delivery failed, sending again", "topic", o->topic, "error",
+               rd_kafka_err2str(m->err), NULL);
+        o->sent = 0;
+        pw_publish_produce(c);
+        return;
+    }
+    o->acked = 1;
+    for (int i = 0; i < c->nout; i++)
+        if (!c->out[i].acked)
+            return;
+    pw_cmd_done(c);
+}
+
+/* Encodes the result event of c with status into a malloc'd buffer. */
+int pw_publish_encode_result(pw_cmd *c, pv_status status, char **bytes, size_t *len)
+{
+    pw_engine *e = c->e;
+    pv_result_event ev = {0};
+    pv_error err = {0};
+    pw_publish_event_id(ev.event_id, sizeof(ev.event_id), c->cmd.command_id, pv_status_name(status),
+                        c->fence);
+    snprintf(ev.command_id, sizeof(ev.command_id), "%s", c->cmd.command_id);
+    ev.provider = c->cmd.provider;
+    snprintf(ev.operation, sizeof(ev.operation), "%s", c->cmd.operation);
+    snprintf(ev.query_id, sizeof(ev.query_id), "%s", c->query_id);
+    ev.status = status;
+    ev.result = c->attempts > 0 ? c->res : NULL;
+    ev.attempts = c->attempts;
+    ev.fence = c->fence;
+    snprintf(ev.worker, sizeof(ev.worker), "%s", e->cfg->worker_id);
+    ev.processed_at_ms = pw_engine_now_ms();
+    snprintf(ev.reason, sizeof(ev.reason), "%s", c->reason);
+    ev.field_errors = c->field_errors;
+    if (sc_result_encode(e->codec, &ev, bytes, len, &err) != PV_OK) {
+        pw_log(PW_LOG_ERROR, "result not encodable", "command_id", c->cmd.command_id, "error",
+               err.errstr, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static void pw_publish_log(pw_cmd *c)
+{
+    pw_logline l;
+    pw_log_begin(&l, c->status == PV_STATUS_SUCCEEDED ? PW_LOG_INFO : PW_LOG_WARN,
+                 "command settled");
+    pw_log_str(&l, "provider", c->cmd.provider != NULL ? c->cmd.provider->name : "");
+    pw_log_str(&l, "command_id", c->cmd.command_id);
+    pw_log_str(&l, "query_id", c->query_id);
+    pw_log_int(&l, "partition", c->partition);
+    pw_log_int(&l, "offset", c->offset);
+    pw_log_str(&l, "status", pv_status_name(c->status));
+    pw_log_int(&l, "attempts", c->attempts);
+    if (c->res != NULL && c->res->provider_code[0] != '\0')
+        pw_log_str(&l, "provider_code", c->res->provider_code);
+    if (c->reason[0] != '\0')
+        pw_log_str(&l, "reason", c->reason);
+    pw_log_end(&l);
+}
+
+/* Queues the outputs (the result already in out[0]) and produces them. */
+void pw_publish_cmd(pw_cmd *c)
+{
+    pw_engine *e = c->e;
+    int pidx = c->prov != NULL ? c->prov->idx : PW_METRICS_PROVIDERS;
+    e->m->commands[pidx][c->status]++;
+    if (c->status == PV_STATUS_UNKNOWN)
+        e->m->unknowns++;
+    if (c->status == PV_STATUS_DUPLICATE)
+        e->m->duplicates++;
+    if (c->status == PV_STATUS_SUCCEEDED && c->attempts > 0 && c->res != NULL) {
+        for (size_t i = 0; i < c->res->nbalances; i++) {
+            pv_balance_event bev = {.provider = c->cmd.provider,
+                                    .balance = &c->res->balances[i],
+                                    .observed_at_ms = pw_engine_now_ms(),
+                                    .fence = c->fence};
+            char what[PV_ID_MAX + 16], key[PV_ID_MAX + 32];
+            char *bytes;
+            size_t len;
+            pv_error err = {0};
+            snprintf(what, sizeof(what), "balance:%s", c->res->balances[i].account);
+            pw_publish_event_id(bev.event_id, sizeof(bev.event_id), c->cmd.command_id, what,
+                                c->fence);
+            snprintf(bev.source_command_id, sizeof(bev.source_command_id), "%s", c->cmd.command_id);
+            if (sc_balance_encode(e->codec, &bev, &bytes, &len, &err) == PV_OK) {
+                snprintf(key, sizeof(key), "%s:%s", c->cmd.provider->name,
+                         c->res->balances[i].account);
+                pw_publish_add(c, e->cfg->topic_balances, key, bytes, len, 0);
+            }
+        }
+    }
+    pw_publish_log(c);
+    pw_cmd_go(c, PW_EV_PUBLISH);
+    pw_publish_produce(c);
+}
+
+/* The result key: the lock key, else the command id, else the message key. */
+const char *pw_publish_result_key(const pw_cmd *c)
+{
+    if (c->key[0] != '\0')
+        return c->key;
+    if (c->cmd.command_id[0] != '\0')
+        return c->cmd.command_id;
+    return c->msg_key;
+}
+
+void pw_publish_digest(pw_cmd *c)
+{
+    uint64_t h = pw_publish_canon(1469598103934665603ULL, c->cmd.request);
+    h = pw_engine_fnv(h, c->cmd.provider->name, strlen(c->cmd.provider->name));
+    pw_publish_hex16(c->digest, sizeof(c->digest), h);
+}
