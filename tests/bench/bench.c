@@ -262,7 +262,8 @@ static outcome run(const scenario *sc, int quick)
         for (int i = 0; i < n; i++) {
             int dup = i > 20 && i % 20 == 0; /* 5%: another command, same invoice */
             snprintf(id, sizeof(id), "b-%d", i);
-            produce(prod, id, reqs[(dup ? i - 7 : i) % ninv], 0);
+            /* created now: a command older than the store's retention is refused */
+            produce(prod, id, reqs[(dup ? i - 7 : i) % ninv], now_ms());
         }
         rd_kafka_flush(prod, 60000);
     }
