@@ -86,12 +86,15 @@ sed "s/2026-11-21T10:00/$NOW/" ops/demo/commands.jsonl >"$DIR/commands.jsonl"
 "$BUILD/worker/payctl" send --raw -q -b "$BOOTSTRAP" "$DIR/commands.jsonl"
 echo
 echo "result events, as they arrive:"
-"$BUILD/worker/payctl" tail -b "$BOOTSTRAP" --from-beginning --count 7 --timeout-ms 90000 \
+# events are delivered at least once: while the two workers share the
+# partitions out, a command may be answered twice (the same event, the same
+# event_id). Read for 30 s, then summarise one line per command.
+"$BUILD/worker/payctl" tail -b "$BOOTSTRAP" --from-beginning --count 20 --timeout-ms 30000 \
     results | tee "$DIR/results.jsonl"
 echo
-echo "summary:"
+echo "summary (one line per command):"
 grep -o '"command_id":"[^"]*"\|"status":"[A-Z]*"' "$DIR/results.jsonl" | paste - - |
-    sed 's/"command_id":"\([^"]*\)"[[:space:]]*"status":"\([A-Z]*\)"/  \1: \2/'
+    sed 's/"command_id":"\([^"]*\)"[[:space:]]*"status":"\([A-Z]*\)"/  \1: \2/' | sort -u
 cat <<MSG
 
 The stack stays up. Send more commands (one JSON object per line):
