@@ -620,7 +620,7 @@ static int payctl_store(int argc, char **argv, int resolve)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int paid = -1, opt;
+    int paid = -1, opt, said_paid = 0, said_unpaid = 0;
     const char *reason = NULL, *url = payctl_env("PAYW_REDIS_URL", "redis://127.0.0.1:6379");
     const char *op = payctl_env("USER", "operator");
     while ((opt = getopt_long(argc, argv, "pur:o:R:h", opts, NULL)) != -1) {
@@ -628,6 +628,8 @@ static int payctl_store(int argc, char **argv, int resolve)
         case 'p':
         case 'u':
             paid = opt == 'p';
+            said_paid |= opt == 'p';
+            said_unpaid |= opt == 'u';
             break;
         case 'r':
             reason = optarg;
@@ -645,6 +647,11 @@ static int payctl_store(int argc, char **argv, int resolve)
             payctl_store_usage(stderr);
             return 2;
         }
+    }
+    if (said_paid && said_unpaid) {
+        /* the last one would win: releasing a paid invoice lets it be paid again */
+        fprintf(stderr, "payctl resolve: --paid and --unpaid together: say which one it is\n");
+        return 2;
     }
     if (argc - optind != 2 || (resolve && (paid < 0 || reason == NULL || reason[0] == '\0'))) {
         payctl_store_usage(stderr);

@@ -155,6 +155,23 @@ static void test_payctl_send_then_tail(void **state)
     it_test_pass();
 }
 
+/* resolve with both --paid and --unpaid is refused before Redis is asked
+ * (the last one used to win: an UNKNOWN that was paid could be released). */
+static void test_payctl_resolve_paid_and_unpaid(void **state)
+{
+    (void)state;
+    char path[512], err[4096], line[1][1024];
+    int n = 0;
+    it_build_path(path, sizeof(path), "worker/payctl");
+    char *argv[] = {path,       "resolve",  "PAYOFIN", "615209",  "--paid",
+                    "--unpaid", "--reason", "checked", "--redis", "redis://127.0.0.1:1",
+                    NULL};
+    assert_int_equal(
+        it_run(argv, NULL, &line[0][0], sizeof(line[0]), 1, &n, err, sizeof(err), 20000), 2);
+    assert_non_null(strstr(err, "--paid and --unpaid"));
+    it_test_pass();
+}
+
 static void test_payctl_with_schema_registry(void **state)
 {
     fixture *f = *state;
@@ -202,6 +219,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_payctl_send_then_tail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_payctl_with_schema_registry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_payctl_resolve_paid_and_unpaid, setup, teardown),
     };
     return cmocka_run_group_tests_name("payctl", tests, NULL, NULL);
 }
