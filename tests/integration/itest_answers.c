@@ -386,42 +386,26 @@ static void test_answers_sigterm_in_backoff(void **state)
 
 /*---- main ----*/
 
-static int setup(void **state)
-{
-    *state = calloc(1, sizeof(stack));
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    stack *s = *state;
-    for (int i = 0; i < 2; i++)
-        if (s->w[i].pid > 0)
-            it_stop(&s->w[i], SIGKILL, 5000);
-    if (s->sim.pid > 0)
-        it_stop(&s->sim, SIGTERM, 10000);
-    if (s->dk.pid > 0)
-        it_stop(&s->dk, SIGTERM, 10000);
-    if (s->redis.pid > 0)
-        it_stop(&s->redis, SIGTERM, 10000);
-    it_test_end();
-    free(s);
-    return 0;
-}
-
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (getenv("PAYW_ITEST_FILTER") != NULL)
         cmocka_set_test_filter(getenv("PAYW_ITEST_FILTER"));
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_answers_paid_then_expired, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_answers_killed_mid_call_unknown, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_answers_fatal_fix_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_answers_failed_stays_failed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_answers_token_fails_then_paid, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_answers_partition_comes_back, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_answers_sigterm_in_backoff, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_answers_paid_then_expired, stack_setup,
+                                        stack_teardown),
+        cmocka_unit_test_setup_teardown(test_answers_killed_mid_call_unknown, stack_setup,
+                                        stack_teardown),
+        cmocka_unit_test_setup_teardown(test_answers_fatal_fix_restart, stack_setup,
+                                        stack_teardown),
+        cmocka_unit_test_setup_teardown(test_answers_failed_stays_failed, stack_setup,
+                                        stack_teardown),
+        cmocka_unit_test_setup_teardown(test_answers_token_fails_then_paid, stack_setup,
+                                        stack_teardown),
+        cmocka_unit_test_setup_teardown(test_answers_partition_comes_back, stack_setup,
+                                        stack_teardown),
+        cmocka_unit_test_setup_teardown(test_answers_sigterm_in_backoff, stack_setup,
+                                        stack_teardown),
     };
     int rc = cmocka_run_group_tests_name("answers", tests, NULL, NULL);
     curl_global_cleanup();

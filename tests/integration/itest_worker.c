@@ -552,45 +552,25 @@ static void test_worker_valgrind_drained_shutdown(void **state)
     it_test_pass();
 }
 
-static int setup(void **state)
-{
-    *state = calloc(1, sizeof(stack));
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    stack *s = *state;
-    for (int i = 0; i < 2; i++)
-        if (s->w[i].pid > 0)
-            it_stop(&s->w[i], SIGKILL, 5000);
-    if (s->sim.pid > 0)
-        it_stop(&s->sim, SIGKILL, 5000);
-    if (s->dk.pid > 0)
-        it_stop(&s->dk, SIGKILL, 5000);
-    if (s->redis.pid > 0)
-        it_stop(&s->redis, SIGKILL, 5000);
-    it_test_end();
-    free(s);
-    return 0;
-}
-
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (getenv("PAYW_ITEST_FILTER") != NULL) /* e.g. "*overrun*": one test */
         cmocka_set_test_filter(getenv("PAYW_ITEST_FILTER"));
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_worker_five_providers_and_no_double_payment, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_worker_rejects_malformed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_worker_kill9_unknown_then_resolve, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_worker_redis_outage, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_worker_count_check, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_worker_window_overrun, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_worker_retry_expired_fatal, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_worker_traceparent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_worker_valgrind_drained_shutdown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_five_providers_and_no_double_payment,
+                                        stack_setup, stack_teardown),
+        cmocka_unit_test_setup_teardown(test_worker_rejects_malformed, stack_setup, stack_teardown),
+        cmocka_unit_test_setup_teardown(test_worker_kill9_unknown_then_resolve, stack_setup,
+                                        stack_teardown),
+        cmocka_unit_test_setup_teardown(test_worker_redis_outage, stack_setup, stack_teardown),
+        cmocka_unit_test_setup_teardown(test_worker_count_check, stack_setup, stack_teardown),
+        cmocka_unit_test_setup_teardown(test_worker_window_overrun, stack_setup, stack_teardown),
+        cmocka_unit_test_setup_teardown(test_worker_retry_expired_fatal, stack_setup,
+                                        stack_teardown),
+        cmocka_unit_test_setup_teardown(test_worker_traceparent, stack_setup, stack_teardown),
+        cmocka_unit_test_setup_teardown(test_worker_valgrind_drained_shutdown, stack_setup,
+                                        stack_teardown),
     };
     int rc = cmocka_run_group_tests_name("worker", tests, NULL, NULL);
     curl_global_cleanup();

@@ -109,15 +109,14 @@ void env_set(stack *s, const char *name, const char *value)
     env_add(s, "%s=%s", name, value);
 }
 
-void start_redis(stack *s)
+/* Starts redis-server with argv on s->redis_port; returns once it answers
+ * PING (an AOF loaded), at most tries x 50 ms. */
+static void redis_up(stack *s, char *const argv[], int tries, const char *what)
 {
     char port[16], line[256];
     snprintf(port, sizeof(port), "%d", s->redis_port);
-    char *argv[] = {"redis-server", "--port", port,           "--bind", "127.0.0.1",
-                    "--save",       "",       "--appendonly", "no",     NULL};
     assert_int_equal(it_spawn(&s->redis, "redis", argv, NULL), 0);
-    /* ready once it answers */
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < tries; i++) {
         char *pa[] = {"redis-cli", "-p", port, "ping", NULL};
         int n;
         char out[1][256];
@@ -126,7 +125,16 @@ void start_redis(stack *s)
             return;
         it_sleep_ms(50);
     }
-    fail_msg("redis-server did not start");
+    fail_msg("redis-server (%s) did not start", what);
+}
+
+void start_redis(stack *s)
+{
+    char port[16];
+    snprintf(port, sizeof(port), "%d", s->redis_port);
+    char *argv[] = {"redis-server", "--port", port,           "--bind", "127.0.0.1",
+                    "--save",       "",       "--appendonly", "no",     NULL};
+    redis_up(s, argv, 100, "in memory");
 }
 
 void stack_up(stack *s)
@@ -390,22 +398,36 @@ char *contract_request(const char *dir)
 
 void start_redis_aof(stack *s, const char *dir)
 {
-    char port[16], line[256], logfile[512];
+    char port[16], logfile[512];
     snprintf(port, sizeof(port), "%d", s->redis_port);
     snprintf(logfile, sizeof(logfile), "%s/redis.log", dir);
     char *argv[] = {
         "redis-server", "--port", port,           "--bind", "127.0.0.1",     "--dir",  (char *)dir,
         "--save",       "",       "--appendonly", "yes",    "--appendfsync", "always", "--logfile",
         logfile,        NULL};
-    assert_int_equal(it_spawn(&s->redis, "redis", argv, NULL), 0);
-    for (int i = 0; i < 200; i++) {
-        char *pa[] = {"redis-cli", "-p", port, "ping", NULL};
-        int n;
-        char out[1][256];
-        if (it_run(pa, NULL, &out[0][0], 256, 1, &n, line, sizeof(line), 2000) == 0 && n == 1 &&
-            strcmp(out[0], "PONG") == 0)
-            return;
-        it_sleep_ms(50);
-    }
-    fail_msg("redis-server (AOF in %s) did not start", dir);
+    redis_up(s, argv, 200, "AOF");
+}
+
+int stack_setup(void **state)
+{
+    *state = calloc(1, sizeof(stack));
+    return *state != NULL ? 0 : -1;
+}
+
+/* Kills whatever a failed test left running, then the bookkeeping. */
+int stack_teardown(void **state)
+{
+    stack *s = *state;
+    for (int i = 0; i < 3; i++)
+        if (s->w[i].pid > 0)
+            it_stop(&s->w[i], SIGKILL, 5000);
+    if (s->sim.pid > 0)
+        it_stop(&s->sim, SIGKILL, 5000);
+    if (s->dk.pid > 0)
+        it_stop(&s->dk, SIGKILL, 5000);
+    if (s->redis.pid > 0)
+        it_stop(&s->redis, SIGKILL, 5000);
+    it_test_end();
+    free(s);
+    return 0;
 }

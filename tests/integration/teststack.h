@@ -47,5 +47,9 @@ char *contract_request(const char *dir);
  * always) in dir, its log in dir/redis.log; replaces s->redis (stop the old
  * one first). Waits until it answers PING (AOF loaded). */
 void start_redis_aof(stack *s, const char *dir);
+/* cmocka setup and teardown of a test with its own stack: a zeroed stack in
+ * *state; the teardown kills what a failed test left running. */
+int stack_setup(void **state);
+int stack_teardown(void **state);
 
 #endif
