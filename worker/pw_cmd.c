@@ -103,6 +103,7 @@ static void pw_cmd_finish(pw_cmd *c);
 static void pw_cmd_hold(pw_cmd *c);
 static void pw_cmd_record(pw_cmd *c);
 static void pw_cmd_settle(pw_cmd *c, pv_status status);
+static void pw_cmd_replay(pw_cmd *c, const char *status, const unsigned char *bytes, size_t len);
 
 pw_cmd *pw_cmd_new(pw_engine *e, int32_t partition, int64_t offset)
 {
@@ -306,15 +307,8 @@ static void pw_cmd_on_record(void *ud, const pw_store_reply *r)
         return;
     }
     if (r->outcome == PW_STORE_ANSWERED && r->result_len > 0) {
-        int s = pv_status_from_name(r->status);
-        free(c->out[0].value);
-        c->out[0].value = malloc(r->result_len);
-        memcpy(c->out[0].value, r->result, r->result_len);
-        c->out[0].len = r->result_len;
-        c->e->m->replays++;
-        if (s >= 0)
-            c->status = (pv_status)s;
-        snprintf(c->reason, sizeof(c->reason), "replay of the stored result");
+        pw_cmd_replay(c, r->status, r->result, r->result_len); /* an earlier answer wins */
+        return;
     }
     pw_publish_cmd(c);
 }
@@ -374,16 +368,19 @@ static void pw_cmd_settle(pw_cmd *c, pv_status status)
  * same event, the same event_id). status: the stored answer's name. */
 static void pw_cmd_replay(pw_cmd *c, const char *status, const unsigned char *bytes, size_t len)
 {
-    char *copy = malloc(len > 0 ? len : 1);
-    memcpy(copy, bytes, len);
+    /* out[0] is the result: ours when recorded first (pw_cmd_on_record) */
+    if (c->nout == 0)
+        pw_publish_add(c, c->e->cfg->topic_results, pw_publish_result_key(c), NULL, 0, 0);
+    free(c->out[0].value);
+    c->out[0].value = malloc(len > 0 ? len : 1);
+    memcpy(c->out[0].value, bytes, len);
+    c->out[0].len = len;
     c->e->m->replays++;
     int s = pv_status_from_name(status);
     c->status = s >= 0 ? (pv_status)s : PV_STATUS_SUCCEEDED; /* for the log and metrics */
     snprintf(c->reason, sizeof(c->reason), "replay of the stored result");
-    pw_publish_add(c, c->e->cfg->topic_results, pw_publish_result_key(c), copy, len, 0);
     pw_publish_cmd(c);
 }
-
 /* A rejected command: a REJECTED result and the original bytes to the DLQ. */
 void pw_cmd_reject(pw_cmd *c, const pv_error *err)
 {

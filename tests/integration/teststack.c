@@ -253,22 +253,34 @@ void send_lines(stack *s, const char *const *cmds, int n, int raw)
         fail_msg("payctl send: %d: %s", rc, err);
 }
 
-/* Reads n events of `what` from the beginning; returns them (caller puts). */
-json_object *tail(stack *s, const char *what, int n, int timeout_ms)
+/* Up to max events of `what` from the beginning within wait_ms, as an array;
+ * the payctl exit status in *rc, its stderr in err. */
+static json_object *tail_read(stack *s, const char *what, int max, int wait_ms, int *rc, char *err,
+                              size_t errcap)
 {
-    char path[512], count[16], wait[16], err[4096];
-    int got;
-    snprintf(count, sizeof(count), "%d", n);
-    snprintf(wait, sizeof(wait), "%d", timeout_ms);
+    char path[512], count[16], wait[16];
+    int got = 0;
+    snprintf(count, sizeof(count), "%d", max);
+    snprintf(wait, sizeof(wait), "%d", wait_ms);
     it_build_path(path, sizeof(path), "worker/payctl");
     char *argv[] = {path,  "tail", "-b", s->bootstrap, "-B", "-n",
                     count, "-w",   wait, (char *)what, NULL};
-    char *lines = malloc((size_t)n * LINE);
-    int rc = it_run(argv, NULL, lines, LINE, n, &got, err, sizeof(err), timeout_ms + 30000);
+    char *lines = malloc((size_t)max * LINE);
+    *rc = it_run(argv, NULL, lines, LINE, max, &got, err, errcap, wait_ms + 30000);
     json_object *arr = json_object_new_array();
     for (int i = 0; i < got; i++)
         json_object_array_add(arr, tu_json(lines + (size_t)i * LINE));
     free(lines);
+    return arr;
+}
+
+/* Reads n events of `what` from the beginning; returns them (caller puts). */
+json_object *tail(stack *s, const char *what, int n, int timeout_ms)
+{
+    char err[4096];
+    int rc;
+    json_object *arr = tail_read(s, what, n, timeout_ms, &rc, err, sizeof(err));
+    int got = (int)json_object_array_length(arr);
     if (got != n)
         fail_msg("tail %s: %d of %d events (rc %d): %s", what, got, n, rc, err);
     return arr;
@@ -279,20 +291,9 @@ json_object *tail(stack *s, const char *what, int n, int timeout_ms)
  * a redelivered command may appear twice (with the same event_id). */
 json_object *tail_upto(stack *s, const char *what, int max, int wait_ms)
 {
-    char path[512], count[16], wait[16], err[4096];
-    int got = 0;
-    snprintf(count, sizeof(count), "%d", max);
-    snprintf(wait, sizeof(wait), "%d", wait_ms);
-    it_build_path(path, sizeof(path), "worker/payctl");
-    char *argv[] = {path,  "tail", "-b", s->bootstrap, "-B", "-n",
-                    count, "-w",   wait, (char *)what, NULL};
-    char *lines = malloc((size_t)max * LINE);
-    it_run(argv, NULL, lines, LINE, max, &got, err, sizeof(err), wait_ms + 30000);
-    json_object *arr = json_object_new_array();
-    for (int i = 0; i < got; i++)
-        json_object_array_add(arr, tu_json(lines + (size_t)i * LINE));
-    free(lines);
-    return arr;
+    char err[4096];
+    int rc;
+    return tail_read(s, what, max, wait_ms, &rc, err, sizeof(err));
 }
 
 /* Distinct command ids starting with prefix that have an event of status. */
