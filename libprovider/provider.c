@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "pv_json.h"
+#include "pv_text.h"
 
 /*---- Registry ----*/
 
@@ -332,11 +333,54 @@ static void pv_provider_enforce(const pv_provider *p, int http_status, pv_result
     }
 }
 
+/* Both parse hooks run here, on text made safe first: an answer that is not
+ * UTF-8 is read with each bad byte as U+FFFD (its text could not otherwise
+ * travel in an event, and a paid call must still say SUCCEEDED), and an
+ * answer with two spellings of one key is not trusted at all. */
+static void pv_provider_read(const pv_provider *p, const pv_command *cmd, int http_status,
+                             const char *body, size_t len, pv_result *res, int inquiry)
+{
+    pv_outcome unsure = (p->caps & PV_CAP_READONLY) ? PV_OUTCOME_RETRY : PV_OUTCOME_UNKNOWN;
+    char *fixed = NULL, what[64];
+    size_t replaced = 0;
+    if (body == NULL)
+        body = "", len = 0;
+    if (!pv_utf8_valid(body, len)) {
+        size_t n;
+        fixed = pv_utf8_repair(body, len, &n, &replaced);
+        if (fixed == NULL) {
+            res->outcome = unsure;
+            snprintf(res->error, sizeof(res->error), "%s: out of memory reading the answer",
+                     p->name);
+            res->http_status = http_status;
+            return;
+        }
+        body = fixed;
+        len = n;
+    }
+    pv_error kerr = {0};
+    snprintf(what, sizeof(what), "%s answer", p->name);
+    int ambiguous = pv_json_check_keys(body, len, what, &kerr) != PV_OK;
+    if (inquiry)
+        p->parse_inquiry(cmd, http_status, body, len, res);
+    else
+        p->parse_response(cmd, http_status, body, len, res);
+    res->text_replaced = replaced;
+    if (ambiguous && res->outcome != PV_OUTCOME_FATAL) {
+        /* {"resultCode":1,"resultCode":-19}: whichever the adapter read, the
+         * other may be the truth */
+        res->outcome = unsure;
+        snprintf(res->error, sizeof(res->error), "%s", kerr.errstr);
+    }
+    pv_error_clear(&kerr);
+    free(fixed);
+    pv_provider_enforce(p, http_status, res);
+}
+
 void pv_provider_parse_response(const pv_provider *p, const pv_command *cmd, int http_status,
                                 const char *body, size_t len, pv_result *res)
 {
-    p->parse_response(cmd, http_status, body != NULL ? body : "", body != NULL ? len : 0, res);
-    pv_provider_enforce(p, http_status, res);
+    pv_provider_read(p, cmd, http_status, body, len, res, 0);
 }
 
 void pv_provider_parse_inquiry(const pv_provider *p, const pv_command *cmd, int http_status,
@@ -347,6 +391,5 @@ void pv_provider_parse_inquiry(const pv_provider *p, const pv_command *cmd, int 
         snprintf(res->error, sizeof(res->error), "%s: no status inquiry", p->name);
         return;
     }
-    p->parse_inquiry(cmd, http_status, body != NULL ? body : "", body != NULL ? len : 0, res);
-    pv_provider_enforce(p, http_status, res);
+    pv_provider_read(p, cmd, http_status, body, len, res, 1);
 }

@@ -217,7 +217,11 @@ int pv_provider_build_request(const pv_provider *p, const pv_command *cmd, const
  *  - only a 2xx answer can be SUCCEEDED (a success body under a 500 is UNKNOWN);
  *  - a success whose fields could not all be read (res->error set) is UNKNOWN
  *    (RETRY for a READONLY provider): we do not know what was paid;
- *  - an outcome outside the enum is UNKNOWN.
+ *  - an outcome outside the enum is UNKNOWN;
+ *  - an answer with two keys equal but for case or escaping (pv_json_check_keys)
+ *    is UNKNOWN (RETRY for a READONLY provider), FATAL excepted;
+ *  - the adapter reads text that is UTF-8: bytes that are not are replaced by
+ *    U+FFFD first, and res->text_replaced says how many.
  * http_status is the status line's code; body may be NULL when len is 0. */
 void pv_provider_parse_response(const pv_provider *p, const pv_command *cmd, int http_status,
                                 const char *body, size_t len, pv_result *res);

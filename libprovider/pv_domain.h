@@ -125,6 +125,7 @@ typedef struct pv_result {
     size_t nbalances;
     json_object *detail;        /* operation-specific detail (owned), or NULL */
     char error[PV_ERR_STR_MAX]; /* why the body could not be used, "" when it could */
+    size_t text_replaced;       /* bytes of the answer that were not UTF-8, read as U+FFFD */
 } pv_result;
 
 /* A PaymentResult event: the result of a command plus what the worker knows

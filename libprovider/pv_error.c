@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pv_text.h"
+
 const char *pv_err_name(int code)
 {
     switch (code) {
@@ -60,8 +62,9 @@ void pv_error_clear(pv_error *err)
 void pv_quote(char *buf, size_t cap, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
     const size_t max = 64; /* bytes of input quoted at most */
-    size_t o = 0;
+    size_t o = 0, i = 0;
 
     if (cap == 0)
         return;
@@ -69,21 +72,32 @@ void pv_quote(char *buf, size_t cap, const char *s, size_t len)
         snprintf(buf, cap, "(null)");
         return;
     }
-    /* room kept for the worst escape (4) + "..." + NUL */
-    size_t i = 0;
-    for (; i < len && i < max && o + 8 < cap; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            buf[o++] = '\\';
-            buf[o++] = (char)c;
-        } else if (c < 0x20 || c == 0x7f) {
-            buf[o++] = '\\';
-            buf[o++] = 'x';
-            buf[o++] = hex[c >> 4];
-            buf[o++] = hex[c & 15];
-        } else {
-            buf[o++] = (char)c;
+    while (i < len && i < max) {
+        uint32_t cp;
+        size_t n = pv_utf8_next(u + i, len - i, &cp);
+        if (n > 0 && i + n > max)
+            break; /* never half a character */
+        if (o + 8 >= cap)
+            break;
+        if (n == 0 || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+            /* a byte that is not UTF-8, or a control character: \xNN */
+            size_t k = n == 0 ? 1 : n;
+            if (o + 4 * k + 4 >= cap)
+                break;
+            for (size_t j = 0; j < k; j++) {
+                buf[o++] = '\\';
+                buf[o++] = 'x';
+                buf[o++] = hex[u[i + j] >> 4];
+                buf[o++] = hex[u[i + j] & 15];
+            }
+            i += k;
+            continue;
         }
+        if (cp == '"' || cp == '\\')
+            buf[o++] = '\\';
+        memcpy(buf + o, s + i, n);
+        o += n;
+        i += n;
     }
     if (i < len && o + 4 <= cap) {
         memcpy(buf + o, "...", 3);

@@ -147,6 +147,7 @@
 #include "provider.h"
 #include "pv_json.h"
 #include "pv_time.h"
+#include "pv_text.h"
 
 /*---- Settings and bounds ----*/
 
@@ -278,47 +279,6 @@ static json_object *pv_isbank_value(const json_object *obj, const char *key)
     return pv_isbank_blank(v) ? NULL : v;
 }
 
-/* Decodes one UTF-8 sequence at s[0..len): its length (1-4) and code point,
- * or 0 for bytes that are not UTF-8 (overlong, surrogate, past U+10FFFF,
- * truncated). */
-static size_t pv_isbank_utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
-{
-    unsigned char c = s[0];
-    size_t n;
-    uint32_t v, min;
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        v = c & 0x1fu;
-        min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        v = c & 0x0fu;
-        min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        v = c & 0x07u;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3fu);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-        return 0;
-    *cp = v;
-    return n;
-}
-
 static bool pv_isbank_control(uint32_t cp)
 {
     return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
@@ -339,7 +299,7 @@ static pv_isbank_text pv_isbank_scan(const char *s, size_t len)
     size_t i = 0;
     while (i < len) {
         uint32_t cp;
-        size_t n = pv_isbank_utf8_next(u + i, len - i, &cp);
+        size_t n = pv_utf8_next(u + i, len - i, &cp);
         if (n == 0) {
             t.utf8 = false;
             t.digits = false;
@@ -353,51 +313,6 @@ static pv_isbank_text pv_isbank_scan(const char *s, size_t len)
         i += n;
     }
     return t;
-}
-
-/* A bounded, printable quotation of s[0..len) for messages and details:
- * whole UTF-8 sequences only, control characters, quotes and bytes that are
- * not UTF-8 escaped, at most 64 bytes of input, then "...". */
-static void pv_isbank_quote(char *buf, size_t cap, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *u = (const unsigned char *)s;
-    const size_t max = 64;
-    size_t o = 0, i = 0;
-
-    if (cap == 0)
-        return;
-    while (i < len && i < max) {
-        uint32_t cp;
-        size_t n = pv_isbank_utf8_next(u + i, len - i, &cp);
-        if (n > 0 && i + n > max)
-            break;
-        if (o + 8 >= cap)
-            break;
-        if (n == 0 || pv_isbank_control(cp)) {
-            size_t k = n == 0 ? 1 : n;
-            if (o + 4 * k + 4 >= cap)
-                break;
-            for (size_t j = 0; j < k; j++) {
-                buf[o++] = '\\';
-                buf[o++] = 'x';
-                buf[o++] = hex[u[i + j] >> 4];
-                buf[o++] = hex[u[i + j] & 15];
-            }
-            i += k;
-            continue;
-        }
-        if (cp == '"' || cp == '\\')
-            buf[o++] = '\\';
-        memcpy(buf + o, s + i, n);
-        o += n;
-        i += n;
-    }
-    if (i < len && o + 4 <= cap) {
-        memcpy(buf + o, "...", 3);
-        o += 3;
-    }
-    buf[o] = '\0';
 }
 
 /* Copies at most cap-1 bytes of s without cutting a UTF-8 sequence. */
@@ -835,7 +750,7 @@ static int pv_isbank_status_error(int http_status, const char *body, size_t len,
         json_object_is_type(root, json_type_object)) {
         char q[ISBANK_QUOTE_MAX], m[PV_MSG_MAX];
         if (pv_isbank_read_infos(root, &infos, &ignored) == PV_OK && infos.n > 0) {
-            pv_isbank_quote(q, sizeof(q), infos.first.message, strlen(infos.first.message));
+            pv_quote(q, sizeof(q), infos.first.message, strlen(infos.first.message));
             pv_isbank_path(extra, sizeof(extra), " (infos code \"%s\": \"%s\")", infos.first.code,
                            q);
         } else {
@@ -845,7 +760,7 @@ static int pv_isbank_status_error(int http_status, const char *body, size_t len,
             if (m[0] == '\0')
                 pv_isbank_msg(root, "error", m, sizeof(m));
             if (m[0] != '\0') {
-                pv_isbank_quote(q, sizeof(q), m, strlen(m));
+                pv_quote(q, sizeof(q), m, strlen(m));
                 pv_isbank_path(extra, sizeof(extra), " (\"%s\")", q);
             }
         }
@@ -951,7 +866,7 @@ static void *pv_isbank_parse_spec(int http_status, const char *body, size_t len,
         rc = pv_isbank_read_infos(root, &infos, err);
     if (rc == PV_OK && infos.refused) {
         char q[ISBANK_QUOTE_MAX];
-        pv_isbank_quote(q, sizeof(q), infos.first.message, strlen(infos.first.message));
+        pv_quote(q, sizeof(q), infos.first.message, strlen(infos.first.message));
         rc = pv_error_set(err, PV_EUNSUPPORTED, "infos", "%s: infos code \"%s\": \"%s\"", what,
                           infos.first.code, q);
     }
@@ -1303,7 +1218,7 @@ static void pv_isbank_fail(pv_isbank_check *chk, const char *path, const char *f
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (value != NULL)
-        pv_isbank_quote(q, sizeof(q), value, value_len);
+        pv_quote(q, sizeof(q), value, value_len);
     if (chk->count == 0) {
         if (value != NULL)
             pv_error_set(&chk->first, PV_EVALIDATION, path, "%s: \"%s\": %s", path, q, msg);
@@ -1422,7 +1337,7 @@ static void pv_isbank_check_input(pv_isbank_check *chk, const pv_isbank_input *i
             (strlen(it->label) != inp->label_len ||
              memcmp(it->label, inp->label, inp->label_len) != 0)) {
             char q[ISBANK_QUOTE_MAX];
-            pv_isbank_quote(q, sizeof(q), it->label, strlen(it->label));
+            pv_quote(q, sizeof(q), it->label, strlen(it->label));
             pv_isbank_fail(chk, path, f->name, inp->label, inp->label_len,
                            "selected_item.value does not match the label \"%s\" of key %s", q,
                            it->key);
@@ -1817,7 +1732,7 @@ static int pv_isbank_build_token_request(const pv_ctx *ctx, pv_request *req, pv_
     size_t plen = path != NULL ? strlen(path) : 0;
     if (path == NULL || plen == 0 || plen + 1 >= PV_PATH_MAX ||
         strpbrk(path, " \t\r\n?#") != NULL) {
-        pv_isbank_quote(q, sizeof(q), path != NULL ? path : "", plen);
+        pv_quote(q, sizeof(q), path != NULL ? path : "", plen);
         return pv_error_set(err, PV_ECONFIG, "token_path",
                             "token_path: \"%s\" must be a path of the API host (no blanks, "
                             "query or fragment)",

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pv_text.h"
+
 /*---- Parsing ----*/
 
 int pv_json_parse(const char *body, size_t len, const char *what, json_object **out, pv_error *err)
@@ -227,6 +229,12 @@ int pv_json_string(const json_object *obj, const char *key, const char *path, bo
     buf[len] = '\0';
     if (memchr(buf, '\0', len) != NULL)
         return pv_error_set(err, PV_EFORMAT, path, "%s: string contains a NUL byte", path);
+    size_t bad = pv_utf8_bad_at(buf, len);
+    if (bad < len) {
+        pv_json_describe(v, d, sizeof(d));
+        buf[0] = '\0';
+        return pv_error_set(err, PV_EFORMAT, path, "%s: %s is not UTF-8 (byte %zu)", path, d, bad);
+    }
     return PV_OK;
 }
 
@@ -305,4 +313,298 @@ const char *pv_json_dump(json_object *obj, size_t *len)
     if (len != NULL)
         *len = l;
     return s;
+}
+
+/*---- Duplicate keys ----*/
+
+/* json-c keeps the last of two equal keys and pv_json_member falls back to a
+ * case-insensitive match, so {"resultCode":1,"ResultCode":-19} would be read
+ * as whichever the look-up meets first. The text is scanned before it is
+ * trusted: keys are unescaped and ASCII-folded, then each object's keys are
+ * sorted and neighbours compared (n log n: a hostile body of a million keys
+ * is no slower than its parse). */
+
+typedef struct pv_jkey {
+    const char *norm; /* unescaped, ASCII lower case, in the arena */
+    size_t norm_len;
+    size_t at, raw_len; /* where the key is written in the body (quotes excluded) */
+} pv_jkey;
+
+typedef struct pv_jscan {
+    const char *s;
+    size_t len, i;
+    char *arena;
+    size_t used;
+    pv_jkey *keys;
+    size_t nkeys, capkeys;
+    int depth;
+    const pv_jkey *dup[2]; /* the first pair found */
+} pv_jscan;
+
+static void pv_jscan_ws(pv_jscan *j)
+{
+    while (j->i < j->len &&
+           (j->s[j->i] == ' ' || j->s[j->i] == '\t' || j->s[j->i] == '\n' || j->s[j->i] == '\r'))
+        j->i++;
+}
+
+static int pv_jscan_hex4(pv_jscan *j, uint32_t *v)
+{
+    *v = 0;
+    if (j->len - j->i < 4)
+        return 0;
+    for (int k = 0; k < 4; k++) {
+        char c = j->s[j->i++];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return 0;
+        *v = *v << 4 | (uint32_t)d;
+    }
+    return 1;
+}
+
+static void pv_jscan_put(pv_jscan *j, uint32_t cp)
+{
+    char *o = j->arena + j->used;
+    if (cp < 0x80) {
+        o[0] = (char)(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp);
+        j->used += 1;
+    } else if (cp < 0x800) {
+        o[0] = (char)(0xc0 | cp >> 6);
+        o[1] = (char)(0x80 | (cp & 0x3f));
+        j->used += 2;
+    } else if (cp < 0x10000) {
+        o[0] = (char)(0xe0 | cp >> 12);
+        o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+        o[2] = (char)(0x80 | (cp & 0x3f));
+        j->used += 3;
+    } else {
+        o[0] = (char)(0xf0 | cp >> 18);
+        o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+        o[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+        o[3] = (char)(0x80 | (cp & 0x3f));
+        j->used += 4;
+    }
+}
+
+/* A string at j->i (the opening quote); a key is also recorded. 0: not JSON. */
+static int pv_jscan_string(pv_jscan *j, int key)
+{
+    size_t start = ++j->i, norm = j->used;
+    while (j->i < j->len) {
+        unsigned char c = (unsigned char)j->s[j->i];
+        if (c == '"')
+            break;
+        if (c != '\\') {
+            j->i++;
+            if (key) {
+                /* raw bytes: never longer than what they came from */
+                j->arena[j->used++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            }
+            continue;
+        }
+        if (++j->i >= j->len)
+            return 0;
+        char e = j->s[j->i++];
+        uint32_t cp;
+        switch (e) {
+        case 'b':
+            cp = '\b';
+            break;
+        case 'f':
+            cp = '\f';
+            break;
+        case 'n':
+            cp = '\n';
+            break;
+        case 'r':
+            cp = '\r';
+            break;
+        case 't':
+            cp = '\t';
+            break;
+        case '"':
+        case '\\':
+        case '/':
+            cp = (unsigned char)e;
+            break;
+        case 'u':
+            if (!pv_jscan_hex4(j, &cp))
+                return 0;
+            if (cp >= 0xd800 && cp <= 0xdbff && j->len - j->i >= 6 && j->s[j->i] == '\\' &&
+                j->s[j->i + 1] == 'u') {
+                size_t back = j->i;
+                uint32_t lo;
+                j->i += 2;
+                if (pv_jscan_hex4(j, &lo) && lo >= 0xdc00 && lo <= 0xdfff)
+                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                else
+                    j->i = back;
+            }
+            if (cp >= 0xd800 && cp <= 0xdfff)
+                cp = 0xfffd; /* a lone surrogate: json-c reads it so too */
+            break;
+        default:
+            return 0;
+        }
+        if (key)
+            pv_jscan_put(j, cp); /* at most as long as its escape (2 or 6 bytes) */
+    }
+    if (j->i >= j->len)
+        return 0;
+    if (key) {
+        if (j->nkeys == j->capkeys) {
+            size_t cap = j->capkeys != 0 ? j->capkeys * 2 : 32;
+            pv_jkey *k = realloc(j->keys, cap * sizeof(*k));
+            if (k == NULL)
+                return 0;
+            j->keys = k;
+            j->capkeys = cap;
+        }
+        j->keys[j->nkeys++] = (pv_jkey){j->arena + norm, j->used - norm, start, j->i - start};
+    }
+    j->i++; /* the closing quote */
+    return 1;
+}
+
+static int pv_jkey_cmp(const void *a, const void *b)
+{
+    const pv_jkey *x = a, *y = b;
+    size_t n = x->norm_len < y->norm_len ? x->norm_len : y->norm_len;
+    int c = memcmp(x->norm, y->norm, n);
+    if (c != 0)
+        return c;
+    if (x->norm_len != y->norm_len)
+        return x->norm_len < y->norm_len ? -1 : 1;
+    return x->at < y->at ? -1 : x->at > y->at; /* the first written first */
+}
+
+static int pv_jscan_value(pv_jscan *j);
+
+static int pv_jscan_object(pv_jscan *j)
+{
+    size_t first = j->nkeys, arena = j->used;
+    j->i++; /* { */
+    pv_jscan_ws(j);
+    if (j->i < j->len && j->s[j->i] == '}') {
+        j->i++;
+        return 1;
+    }
+    for (;;) {
+        pv_jscan_ws(j);
+        if (j->i >= j->len || j->s[j->i] != '"' || !pv_jscan_string(j, 1))
+            return 0;
+        pv_jscan_ws(j);
+        if (j->i >= j->len || j->s[j->i] != ':')
+            return 0;
+        j->i++;
+        if (!pv_jscan_value(j))
+            return 0;
+        pv_jscan_ws(j);
+        if (j->i < j->len && j->s[j->i] == ',') {
+            j->i++;
+            continue;
+        }
+        if (j->i < j->len && j->s[j->i] == '}') {
+            j->i++;
+            break;
+        }
+        return 0;
+    }
+    size_t n = j->nkeys - first;
+    if (n > 1 && j->dup[0] == NULL) {
+        qsort(j->keys + first, n, sizeof(pv_jkey), pv_jkey_cmp);
+        for (size_t k = first + 1; k < j->nkeys; k++)
+            if (j->keys[k].norm_len == j->keys[k - 1].norm_len &&
+                memcmp(j->keys[k].norm, j->keys[k - 1].norm, j->keys[k].norm_len) == 0) {
+                j->dup[0] = &j->keys[k - 1];
+                j->dup[1] = &j->keys[k];
+                return 0; /* stop here: the verdict is in */
+            }
+    }
+    j->nkeys = first; /* this object's keys are done with */
+    j->used = arena;
+    return 1;
+}
+
+static int pv_jscan_value(pv_jscan *j)
+{
+    pv_jscan_ws(j);
+    if (j->i >= j->len)
+        return 0;
+    char c = j->s[j->i];
+    if (c == '{' || c == '[') {
+        if (++j->depth > PV_JSON_DEPTH_MAX + 1)
+            return 0;
+        int ok;
+        if (c == '{') {
+            ok = pv_jscan_object(j);
+        } else {
+            j->i++;
+            pv_jscan_ws(j);
+            ok = 1;
+            if (j->i < j->len && j->s[j->i] == ']') {
+                j->i++;
+            } else {
+                for (;;) {
+                    if (!pv_jscan_value(j)) {
+                        ok = 0;
+                        break;
+                    }
+                    pv_jscan_ws(j);
+                    if (j->i < j->len && j->s[j->i] == ',') {
+                        j->i++;
+                        continue;
+                    }
+                    if (j->i < j->len && j->s[j->i] == ']')
+                        j->i++;
+                    else
+                        ok = 0;
+                    break;
+                }
+            }
+        }
+        j->depth--;
+        return ok;
+    }
+    if (c == '"')
+        return pv_jscan_string(j, 0);
+    /* a number or a literal: its characters, checked by the parser */
+    size_t start = j->i;
+    while (j->i < j->len && strchr(",]} \t\r\n", j->s[j->i]) == NULL)
+        j->i++;
+    return j->i > start;
+}
+
+int pv_json_check_keys(const char *body, size_t len, const char *what, pv_error *err)
+{
+    if (body == NULL || len == 0 || len > PV_JSON_BODY_MAX || memchr(body, '"', len) == NULL)
+        return PV_OK; /* nothing to compare; the parser has its say */
+    pv_jscan j = {.s = body, .len = len};
+    j.arena = malloc(len + 1);
+    if (j.arena == NULL)
+        return pv_error_set(err, PV_ENOMEM, "", "%s: out of memory", what);
+    int rc = PV_OK;
+    if (!pv_jscan_value(&j) && j.dup[0] != NULL) {
+        char a[96], b[96], key[PV_ERR_FIELD_MAX];
+        const pv_jkey *x = j.dup[0], *y = j.dup[1];
+        pv_quote(a, sizeof(a), body + x->at, x->raw_len);
+        pv_quote(b, sizeof(b), body + y->at, y->raw_len);
+        snprintf(key, sizeof(key), "%.*s", (int)(x->raw_len < 60 ? x->raw_len : 60), body + x->at);
+        if (x->raw_len == y->raw_len && memcmp(body + x->at, body + y->at, x->raw_len) == 0)
+            rc = pv_error_set(err, PV_EFORMAT, key,
+                              "%s: key \"%s\" appears twice in one object: ambiguous, not read",
+                              what, a);
+        else
+            rc = pv_error_set(err, PV_EFORMAT, key,
+                              "%s: keys \"%s\" and \"%s\" differ only in case or escaping: "
+                              "ambiguous, not read",
+                              what, a, b);
+    }
+    free(j.keys);
+    free(j.arena);
+    return rc;
 }

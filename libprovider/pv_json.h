@@ -33,6 +33,14 @@
  * `what` names the document in errors ("Payofin response"). */
 int pv_json_parse(const char *body, size_t len, const char *what, json_object **out, pv_error *err);
 
+/* Refuses a document in which one object has two keys that are equal, or
+ * equal but for ASCII case or escaping ({"resultCode":1,"ResultCode":-19}):
+ * json-c keeps one of them and pv_json_member falls back to a
+ * case-insensitive match, so which one would be read is an accident. The
+ * error names the key and quotes both spellings. Text that is not JSON is
+ * left to pv_json_parse (PV_OK here). */
+int pv_json_check_keys(const char *body, size_t len, const char *what, pv_error *err);
+
 /* Member look-up: exact key, then case-insensitive. NULL when absent.
  * A member whose value is JSON null counts as absent. */
 json_object *pv_json_member(const json_object *obj, const char *key);

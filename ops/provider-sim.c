@@ -36,7 +36,7 @@
  *
  * Faults (ps_faults, per provider, POST /_sim/faults or --fault) are decided
  * when a request arrives: one uniform draw picks at most one of reset, 5xx,
- * 429, blackhole, malformed, late, paid_5xx, reset_after (in that order; each
+ * 429, blackhole, malformed, late, paid_5xx, reset_after, badtext (in that order; each
  * rate is the probability of its outcome, a sum past 1 leaves the later ones
  * the rest). Latency (latency_ms + uniform jitter) delays the request before
  * anything else. reset closes the connection with an RST and nothing is
@@ -47,7 +47,8 @@
  * followed by garbage, late answers after late_ms, paid_5xx throws the real
  * answer away and answers status_5xx with the gateway's short body (ledger:
  * answered, fault paid_5xx), reset_after closes the connection with an RST
- * (ledger: not answered, fault reset_after). The ledger says for every
+ * (ledger: not answered, fault reset_after), badtext answers the real answer
+ * with the bytes ff fe (not UTF-8) at the start of its message. The ledger says for every
  * payment whether an answer was written to the connection (`answered`),
  * which fault it met, and the request's X-Request-Id header (`request_id`,
  * empty when absent; the worker sends its command_id there), so a test can
@@ -159,18 +160,19 @@ typedef enum ps_fault {
     PS_F_LATENCY, /* counted only: it delays, then another fault may follow */
     PS_F_PAID_5XX,
     PS_F_RESET_AFTER,
+    PS_F_BADTEXT,
     PS_NFAULT
 } ps_fault;
 
 static const char *const ps_fault_names[PS_NFAULT] = {
-    "none",      "reset", "5xx",     "429",      "blackhole",
-    "malformed", "late",  "latency", "paid_5xx", "reset_after",
+    "none", "reset",   "5xx",      "429",         "blackhole", "malformed",
+    "late", "latency", "paid_5xx", "reset_after", "badtext",
 };
 
 typedef struct ps_faults {
     int64_t latency_ms, jitter_ms, late_ms, status_5xx;
     double rate_reset, rate_5xx, rate_429, rate_blackhole, rate_malformed, rate_late;
-    double rate_paid_5xx, rate_reset_after;
+    double rate_paid_5xx, rate_reset_after, rate_badtext;
     bool only_payments; /* faults only on payment endpoints */
 } ps_faults;
 
@@ -195,6 +197,7 @@ static const struct ps_fault_key {
     {"rate_late", PS_FK_RATE, offsetof(ps_faults, rate_late)},
     {"rate_paid_5xx", PS_FK_RATE, offsetof(ps_faults, rate_paid_5xx)},
     {"rate_reset_after", PS_FK_RATE, offsetof(ps_faults, rate_reset_after)},
+    {"rate_badtext", PS_FK_RATE, offsetof(ps_faults, rate_badtext)},
     {"only_payments", PS_FK_BOOL, offsetof(ps_faults, only_payments)},
 };
 #define PS_NFAULT_KEYS (sizeof(ps_fault_keys) / sizeof(ps_fault_keys[0]))
@@ -3311,6 +3314,7 @@ static ps_fault ps_fault_draw(ps_sim *sim, const ps_faults *f)
         {PS_F_LATE, ps_rate_late(f)},
         {PS_F_PAID_5XX, f->rate_paid_5xx},
         {PS_F_RESET_AFTER, f->rate_reset_after},
+        {PS_F_BADTEXT, f->rate_badtext},
     };
     double total = 0;
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
@@ -3339,8 +3343,19 @@ static void ps_fault_answer(ps_call *c, int status)
     ps_jw_end(&w);
 }
 
+/* The first needle in d[0..n), or NULL. */
+static const char *ps_find(const char *d, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; k <= n && i <= n - k; i++)
+        if (memcmp(d + i, needle, k) == 0)
+            return d + i;
+    return NULL;
+}
+
 /* Moves the answer written in the sim's buffer into the request; a
- * malformed fault keeps its first half and appends garbage. */
+ * malformed fault keeps its first half and appends garbage, a badtext one
+ * puts two bytes that are not UTF-8 into its text. */
 static void ps_commit_body(ps_call *c)
 {
     ps_buf *out = &c->sim->out;
@@ -3350,7 +3365,21 @@ static void ps_commit_body(ps_call *c)
         ps_buf_reset(out);
         ps_buf_adds(out, "{\"error\":\"answer too large\"}");
     }
-    if (c->fault == PS_F_MALFORMED) {
+    if (c->fault == PS_F_BADTEXT && out->len > 0) {
+        /* the real answer with two bytes that are not UTF-8 at the start of
+         * its message (the first "...essage":"), else of its first string */
+        const char *d = out->data;
+        size_t cut = 0;
+        const char *m = ps_find(d, out->len, "essage\":\"");
+        if (m != NULL) {
+            cut = (size_t)(m - d) + 9;
+        } else if ((m = ps_find(d, out->len, "\":\"")) != NULL) {
+            cut = (size_t)(m - d) + 3;
+        }
+        evbuffer_add(ob, d, cut);
+        evbuffer_add(ob, "\xff\xfe", 2);
+        evbuffer_add(ob, d + cut, out->len - cut);
+    } else if (c->fault == PS_F_MALFORMED) {
         static const char garbage[] = "\x01<html>\"}]simulated malformed answer";
         evbuffer_add(ob, out->data != NULL ? out->data : "", out->len / 2);
         evbuffer_add(ob, garbage, sizeof(garbage) - 1);
@@ -3417,6 +3446,10 @@ static void ps_execute(ps_call *c)
     case PS_F_PAID_5XX:
         s->faults[PS_F_PAID_5XX]++;
         ps_send(c); /* answered (a 500); the ledger's fault says which */
+        break;
+    case PS_F_BADTEXT:
+        s->faults[PS_F_BADTEXT]++;
+        ps_send(c); /* answered, with text that is not UTF-8 */
         break;
     case PS_F_RESET_AFTER:
         s->faults[PS_F_RESET_AFTER]++;

@@ -381,7 +381,10 @@ int sc_command_decode(sc_codec *c, const void *buf, size_t len, pv_command *cmd,
         return pv_error_set(err, PV_ETOOBIG, "", "command: %zu bytes exceeds the %d byte limit",
                             len, SC_MESSAGE_MAX);
     if (len > 0 && p[0] == '{') {
-        rc = pv_json_parse(buf, len, "JSON command", &j, err);
+        /* a key written twice would be read as whichever json-c kept */
+        rc = pv_json_check_keys(buf, len, "JSON command", err);
+        if (rc == PV_OK)
+            rc = pv_json_parse(buf, len, "JSON command", &j, err);
         if (rc == PV_OK)
             rc = sc_command_from_json(c, j, NULL, cmd, err);
     } else if (len >= 5 && p[0] == 0) {

@@ -51,7 +51,9 @@ typedef struct pw_output {
     char *value;
     size_t len;
     int sent, acked;
-    int dlq; /* carries the dead-letter headers */
+    int dlq;         /* carries the dead-letter headers */
+    size_t orig_len; /* a DLQ copy cut to fit: its length before, else 0 */
+    int refused;     /* the producer refused it for good once (logged, counted) */
 } pw_output;
 
 struct pw_cmd {
@@ -73,6 +75,7 @@ struct pw_cmd {
     int64_t fence; /* the claim's (claimed), or the answer's event fence */
     int claimed;   /* holds the store's claim: finish records its answer */
     int judged;    /* answered by the store's judgement: record the answer */
+    int lean;      /* its result is published without the provider's part (too large) */
     int attempts;
     int auth_retried;
     int64_t first_try_ms; /* first attempt (prerequisite or call): the retry budget */

@@ -141,6 +141,13 @@ char *pw_metrics_render(const pw_metrics *m, size_t *len)
         {"payworker_transition_errors_total",
          "Command state machine events with no transition (a bug: see the log).",
          offsetof(pw_metrics, transition_errors)},
+        {"payworker_encode_repairs_total",
+         "Results that could be encoded only with their text repaired or left out (see the "
+         "log).",
+         offsetof(pw_metrics, encode_repairs)},
+        {"payworker_produce_refused_total",
+         "Events the producer refused for good (too large, unknown topic): see the log.",
+         offsetof(pw_metrics, produce_refused)},
     };
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
         pw_outf(&o, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", counters[i].name,

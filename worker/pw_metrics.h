@@ -30,6 +30,8 @@ typedef struct pw_metrics {
     uint64_t retries, unknowns, redis_errors, rejected, dlq, replays, duplicates;
     uint64_t kafka_produce_errors;
     uint64_t transition_errors; /* pw_cmd_go found no transition: a bug */
+    uint64_t encode_repairs;    /* results encoded only once their text was repaired */
+    uint64_t produce_refused;   /* outputs the producer refused for good (not a full queue) */
     int64_t inflight;
     int64_t consumer_lag; /* from librdkafka statistics; -1 unknown */
     /* readiness inputs */

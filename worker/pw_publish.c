@@ -9,12 +9,22 @@
 #include <string.h>
 
 #include "pv_json.h"
+#include "pv_text.h"
 #include "pw_cmd.h"
 #include "pw_engine_int.h"
 #include "pw_log.h"
 #include "sc_codec.h"
 
 static void pw_publish_produce(pw_cmd *c);
+
+/* Every output acknowledged (or given up): the command is done. */
+static void pw_publish_check_done(pw_cmd *c)
+{
+    for (int i = 0; i < c->nout; i++)
+        if (!c->out[i].acked)
+            return;
+    pw_cmd_done(c);
+}
 
 static int pw_publish_key_cmp(const void *a, const void *b)
 {
@@ -101,18 +111,71 @@ void pw_publish_add(pw_cmd *c, const char *topic, const char *key, char *value, 
     o->dlq = dlq;
 }
 
-/* Sends what is not sent yet; on a full local queue tries again shortly. */
+/* The largest value the producer takes for o: message.max.bytes less room
+ * for the key, the headers and the framing. */
+static size_t pw_publish_max_value(pw_engine *e, const pw_output *o)
+{
+    char buf[32];
+    size_t sz = sizeof(buf);
+    long max = 1000000;
+    if (rd_kafka_conf_get(rd_kafka_conf(e->producer), "message.max.bytes", buf, &sz) ==
+        RD_KAFKA_CONF_OK)
+        max = strtol(buf, NULL, 10);
+    size_t room = strlen(o->key) + 2048 + PV_ERR_STR_MAX;
+    return (size_t)max > 2 * room ? (size_t)max - room : (size_t)max / 2;
+}
+
+/* o is over the producer's (or the broker's) size limit. A DLQ copy is cut
+ * to fit, with headers saying so; a result is encoded again without the
+ * provider's part (the reason says why); a balance is given up, logged.
+ * Returns 1 when o can be sent again. */
+static int pw_publish_shrink(pw_cmd *c, pw_output *o, size_t limit)
+{
+    pw_engine *e = c->e;
+    e->m->produce_refused++;
+    char was[24];
+    snprintf(was, sizeof(was), "%zu", o->len);
+    if (o->dlq && limit > 0 && o->len > limit) {
+        if (o->orig_len == 0)
+            o->orig_len = o->len;
+        o->len = limit;
+        pw_log(PW_LOG_WARN, "dead-letter copy over the size limit: sent cut, headers say so",
+               "topic", o->topic, "command_id", c->cmd.command_id, "bytes", was, NULL);
+        return 1;
+    }
+    if (o == &c->out[0] && !c->lean) {
+        char *bytes;
+        size_t len;
+        c->lean = 1;
+        if (pw_publish_encode_result(c, c->status, &bytes, &len) == 0) {
+            free(o->value);
+            o->value = bytes;
+            o->len = len;
+            pw_log(PW_LOG_WARN, "result over the size limit: sent without the provider's part",
+                   "topic", o->topic, "command_id", c->cmd.command_id, "bytes", was, NULL);
+            return 1;
+        }
+    }
+    pw_log(PW_LOG_ERROR, "event over the size limit: not sent", "topic", o->topic, "command_id",
+           c->cmd.command_id, "bytes", was, NULL);
+    return 0;
+}
+
+/* Sends what is not sent yet. A full local queue is tried again shortly; a
+ * value over the size limit is made smaller (pw_publish_shrink); any other
+ * refusal (an unknown topic, a fatal producer error) is logged and counted
+ * once and tried again every second, never silently. */
 static void pw_publish_produce(pw_cmd *c)
 {
     pw_engine *e = c->e;
-    char part[16], off[24];
+    char part[16], off[24], orig[24];
     snprintf(part, sizeof(part), "%" PRId32, c->partition);
     snprintf(off, sizeof(off), "%" PRId64, c->offset);
     for (int i = 0; i < c->nout; i++) {
         pw_output *o = &c->out[i];
-        if (o->sent)
+        if (o->sent || o->acked)
             continue;
-        rd_kafka_headers_t *h = rd_kafka_headers_new(6);
+        rd_kafka_headers_t *h = rd_kafka_headers_new(8);
         if (c->traceparent[0] != '\0')
             rd_kafka_header_add(h, "traceparent", -1, c->traceparent, -1);
         rd_kafka_header_add(h, "payw-command-id", -1, c->cmd.command_id, -1);
@@ -122,18 +185,42 @@ static void pw_publish_produce(pw_cmd *c)
             rd_kafka_header_add(h, "payw-source-topic", -1, e->cfg->topic_commands, -1);
             rd_kafka_header_add(h, "payw-source-partition", -1, part, -1);
             rd_kafka_header_add(h, "payw-source-offset", -1, off, -1);
+            if (o->orig_len > 0) {
+                snprintf(orig, sizeof(orig), "%zu", o->orig_len);
+                rd_kafka_header_add(h, "payw-truncated-from", -1, orig, -1);
+            }
         }
         rd_kafka_resp_err_t err = rd_kafka_producev(
             e->producer, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_KEY(o->key, strlen(o->key)),
             RD_KAFKA_V_VALUE(o->value, o->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(o), RD_KAFKA_V_END);
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            rd_kafka_headers_destroy(h);
-            pw_cmd_after(c, 20, pw_publish_on_retry); /* local queue full */
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            o->sent = 1;
+            continue;
+        }
+        rd_kafka_headers_destroy(h);
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            pw_cmd_after(c, 20, pw_publish_on_retry);
             return;
         }
-        o->sent = 1;
+        if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+            if (pw_publish_shrink(c, o, pw_publish_max_value(e, o)))
+                i--; /* the same output again, smaller */
+            else
+                o->acked = 1; /* given up: logged and counted */
+            continue;
+        }
+        if (!o->refused) {
+            o->refused = 1;
+            e->m->produce_refused++;
+            pw_log(PW_LOG_ERROR, "event refused by the producer: trying again every second",
+                   "topic", o->topic, "command_id", c->cmd.command_id, "error",
+                   rd_kafka_err2str(err), NULL);
+        }
+        pw_cmd_after(c, 1000, pw_publish_on_retry);
+        return;
     }
+    pw_publish_check_done(c);
 }
 
 /* Delivery report: an output reached the broker (acks=all) or failed. */
@@ -150,17 +237,69 @@ void pw_publish_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o
         pw_log(PW_LOG_WARN, "event delivery failed, sending again", "topic", o->topic, "error",
                rd_kafka_err2str(m->err), NULL);
         o->sent = 0;
+        if (m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && !pw_publish_shrink(c, o, o->len / 2))
+            o->acked = 1; /* the broker's limit is lower than ours: given up, logged */
         pw_publish_produce(c);
         return;
     }
     o->acked = 1;
-    for (int i = 0; i < c->nout; i++)
-        if (!c->out[i].acked)
-            return;
-    pw_cmd_done(c);
+    pw_publish_check_done(c);
 }
 
-/* Encodes the result event of c with status into a malloc'd buffer. */
+/* Every text of r made UTF-8 in place; how many bytes were replaced. A
+ * detail tree that is not UTF-8 throughout (its keys cannot be mended in
+ * place) or longer than a string may be is left out (counted as one). */
+static size_t pw_publish_fix_result(pv_result *r)
+{
+    size_t n = pv_utf8_fix(r->provider_code, sizeof(r->provider_code)) +
+               pv_utf8_fix(r->provider_message, sizeof(r->provider_message)) +
+               pv_utf8_fix(r->error, sizeof(r->error));
+    for (size_t i = 0; i < r->nrefs; i++)
+        n += pv_utf8_fix(r->refs[i].name, sizeof(r->refs[i].name)) +
+             pv_utf8_fix(r->refs[i].value, sizeof(r->refs[i].value));
+    for (size_t i = 0; i < r->nbalances; i++) {
+        pv_balance *b = &r->balances[i];
+        n += pv_utf8_fix(b->account, sizeof(b->account)) +
+             pv_utf8_fix(b->currency, sizeof(b->currency));
+        for (size_t k = 0; k < b->nlimits; k++)
+            n += pv_utf8_fix(b->limits[k].name, sizeof(b->limits[k].name));
+        for (size_t k = 0; k < b->nbuckets; k++)
+            n += pv_utf8_fix(b->buckets[k].name, sizeof(b->buckets[k].name));
+    }
+    size_t len;
+    const char *d = r->detail != NULL ? pv_json_dump(r->detail, &len) : NULL;
+    if (d != NULL && (len > SC_STRING_MAX || !pv_utf8_valid(d, len))) {
+        json_object_put(r->detail);
+        r->detail = NULL;
+        n++;
+    }
+    return n;
+}
+
+static size_t pw_publish_fix_event(pv_result_event *ev)
+{
+    return pv_utf8_fix(ev->command_id, sizeof(ev->command_id)) +
+           pv_utf8_fix(ev->operation, sizeof(ev->operation)) +
+           pv_utf8_fix(ev->query_id, sizeof(ev->query_id)) +
+           pv_utf8_fix(ev->worker, sizeof(ev->worker)) +
+           pv_utf8_fix(ev->reason, sizeof(ev->reason));
+}
+
+/* Appends note to the event's reason, cut at a character. */
+static void pw_publish_note(pv_result_event *ev, const char *note)
+{
+    size_t o = strlen(ev->reason);
+    snprintf(ev->reason + o, sizeof(ev->reason) - o, "%s%s", o > 0 ? "; " : "", note);
+    pv_utf8_fix(ev->reason, sizeof(ev->reason));
+}
+
+/* Encodes the result event of c with status into a malloc'd buffer.
+ *
+ * A command never goes unanswered because its result cannot be encoded
+ * (issue 11: one such result stalled its partition for good). Should the
+ * codec refuse the event, every text is made UTF-8 and tried again, then
+ * the provider's part is left out; the status is never changed (a paid call
+ * is still SUCCEEDED), and the reason says what was done. */
 int pw_publish_encode_result(pw_cmd *c, pv_status status, char **bytes, size_t *len)
 {
     pw_engine *e = c->e;
@@ -173,19 +312,58 @@ int pw_publish_encode_result(pw_cmd *c, pv_status status, char **bytes, size_t *
     snprintf(ev.operation, sizeof(ev.operation), "%s", c->cmd.operation);
     snprintf(ev.query_id, sizeof(ev.query_id), "%s", c->query_id);
     ev.status = status;
-    ev.result = c->attempts > 0 ? c->res : NULL;
+    ev.result = c->attempts > 0 && !c->lean ? c->res : NULL;
     ev.attempts = c->attempts;
     ev.fence = c->fence;
     snprintf(ev.worker, sizeof(ev.worker), "%s", e->cfg->worker_id);
     ev.processed_at_ms = pw_engine_now_ms();
     snprintf(ev.reason, sizeof(ev.reason), "%s", c->reason);
-    ev.field_errors = c->field_errors;
-    if (sc_result_encode(e->codec, &ev, bytes, len, &err) != PV_OK) {
-        pw_log(PW_LOG_ERROR, "result not encodable", "command_id", c->cmd.command_id, "error",
-               err.errstr, NULL);
-        return -1;
+    ev.field_errors = c->lean ? NULL : c->field_errors;
+    if (c->lean)
+        pw_publish_note(&ev, "the provider's part and field errors left out: the event was over "
+                             "the producer's size limit");
+    if (ev.result != NULL && ev.result->text_replaced > 0) {
+        char note[128];
+        snprintf(note, sizeof(note),
+                 "the provider's answer had %zu bytes that were not UTF-8, read as U+FFFD",
+                 ev.result->text_replaced);
+        pw_publish_note(&ev, note);
     }
-    return 0;
+    if (sc_result_encode(e->codec, &ev, bytes, len, &err) == PV_OK)
+        return 0;
+
+    e->m->encode_repairs++;
+    char first[PV_ERR_STR_MAX];
+    snprintf(first, sizeof(first), "%s", err.errstr);
+    pv_error_clear(&err);
+    size_t fixed = pw_publish_fix_event(&ev) + (c->res != NULL ? pw_publish_fix_result(c->res) : 0);
+    if (ev.field_errors != NULL) {
+        size_t fl;
+        const char *f = pv_json_dump(ev.field_errors, &fl);
+        if (!pv_utf8_valid(f, fl))
+            ev.field_errors = NULL;
+    }
+    char note[PV_ERR_STR_MAX];
+    snprintf(note, sizeof(note), "result text repaired (%zu bytes not UTF-8) after: %.200s", fixed,
+             first);
+    pw_publish_note(&ev, note);
+    int rc = sc_result_encode(e->codec, &ev, bytes, len, &err);
+    if (rc != PV_OK) {
+        pw_log(PW_LOG_ERROR, "result not encodable even repaired: provider part left out",
+               "command_id", ev.command_id, "error", err.errstr, NULL);
+        pv_error_clear(&err);
+        ev.result = NULL;
+        ev.field_errors = NULL;
+        snprintf(note, sizeof(note), "the provider's part left out: not encodable");
+        pw_publish_note(&ev, note);
+        rc = sc_result_encode(e->codec, &ev, bytes, len, &err);
+    }
+    pw_log(rc == PV_OK ? PW_LOG_WARN : PW_LOG_ERROR,
+           rc == PV_OK ? "result encoded after repair" : "result not encodable", "command_id",
+           ev.command_id, "status", pv_status_name(status), "first_error", first, "error",
+           rc == PV_OK ? "" : err.errstr, NULL);
+    pv_error_clear(&err);
+    return rc == PV_OK ? 0 : -1;
 }
 
 static void pw_publish_log(pw_cmd *c)

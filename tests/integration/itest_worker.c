@@ -360,21 +360,7 @@ static void test_worker_window_overrun(void **state)
      * overruns behind the slow heads (with the messages spread over the
      * partitions by key, whether one partition got more than a window's
      * worth decided the test) */
-    rd_kafka_t *prod = it_kafka_new(RD_KAFKA_PRODUCER, it_kafka_conf(s->bootstrap, NULL));
-    for (int i = 0; i < SLOW + FAST; i++) {
-        rd_kafka_resp_err_t err;
-        do {
-            err = rd_kafka_producev(prod, RD_KAFKA_V_TOPIC("payments.commands"),
-                                    RD_KAFKA_V_PARTITION(0),
-                                    RD_KAFKA_V_VALUE(cmds[i], strlen(cmds[i])),
-                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-            if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-                rd_kafka_poll(prod, 100);
-        } while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);
-        assert_int_equal(err, RD_KAFKA_RESP_ERR_NO_ERROR);
-    }
-    assert_int_equal(rd_kafka_flush(prod, 60000), RD_KAFKA_RESP_ERR_NO_ERROR);
-    rd_kafka_destroy(prod);
+    produce_raw(s, 0, (const char *const *)cmds, NULL, SLOW + FAST);
     worker_up(s, 0);
     json_object *res = tail(s, "results", SLOW + FAST, 180000);
     assert_int_equal(json_object_array_length(res), SLOW + FAST);

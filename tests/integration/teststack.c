@@ -253,6 +253,26 @@ void send_lines(stack *s, const char *const *cmds, int n, int raw)
         fail_msg("payctl send: %d: %s", rc, err);
 }
 
+void produce_raw(stack *s, int32_t partition, const char *const *msgs, const size_t *lens, int n)
+{
+    rd_kafka_t *prod = it_kafka_new(RD_KAFKA_PRODUCER, it_kafka_conf(s->bootstrap, NULL));
+    for (int i = 0; i < n; i++) {
+        rd_kafka_resp_err_t err;
+        size_t len = lens != NULL ? lens[i] : strlen(msgs[i]);
+        do {
+            err = rd_kafka_producev(prod, RD_KAFKA_V_TOPIC("payments.commands"),
+                                    RD_KAFKA_V_PARTITION(partition),
+                                    RD_KAFKA_V_VALUE((void *)msgs[i], len),
+                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+            if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                rd_kafka_poll(prod, 100);
+        } while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);
+        assert_int_equal(err, RD_KAFKA_RESP_ERR_NO_ERROR);
+    }
+    assert_int_equal(rd_kafka_flush(prod, 60000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_destroy(prod);
+}
+
 /* Up to max events of `what` from the beginning within wait_ms, as an array;
  * the payctl exit status in *rc, its stderr in err. */
 static json_object *tail_read(stack *s, const char *what, int max, int wait_ms, int *rc, char *err,

@@ -1,7 +1,10 @@
 /* test_json.c -- bounded JSON parsing and typed readers. */
 #include "testutil.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "pv_text.h"
 
 static int parse(const char *text, json_object **o, pv_error *err)
 {
@@ -155,12 +158,141 @@ static void test_quote(void **state)
     assert_true(strlen(buf) < 8);
 }
 
+static void test_quote_utf8(void **state)
+{
+    (void)state;
+    char buf[160];
+    /* bytes that are not UTF-8 are escaped, characters kept whole */
+    pv_quote(buf, sizeof(buf), "\xff\xfe\xc5\x9e", 4);
+    assert_string_equal(buf, "\\xff\\xfe\xc5\x9e");
+    assert_true(pv_utf8_valid(buf, strlen(buf)));
+    /* 40 x "\xc5\x9e" (80 bytes): cut at 64 bytes, between two characters */
+    char sh[81];
+    for (int i = 0; i < 40; i++)
+        memcpy(sh + 2 * i, "\xc5\x9e", 2);
+    sh[80] = '\0';
+    pv_quote(buf, sizeof(buf), sh, 80);
+    assert_true(pv_utf8_valid(buf, strlen(buf)));
+    assert_int_equal(strlen(buf), 64 + 3);
+    /* 3-byte characters: 64 is not a boundary (63 is) */
+    char eu[301];
+    for (int i = 0; i < 100; i++)
+        memcpy(eu + 3 * i, "\xe2\x82\xac", 3);
+    eu[300] = '\0';
+    pv_quote(buf, sizeof(buf), eu, 300);
+    assert_true(pv_utf8_valid(buf, strlen(buf)));
+    assert_int_equal(strlen(buf), 63 + 3);
+}
+
+static void test_utf8(void **state)
+{
+    (void)state;
+    assert_true(pv_utf8_valid("T\xc3\xbcrk \xe2\x82\xac \xf0\x9f\x98\x80", 14));
+    assert_false(pv_utf8_valid("\xc0\xaf", 2));         /* overlong */
+    assert_false(pv_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+    assert_false(pv_utf8_valid("\xf4\x90\x80\x80", 4)); /* past U+10FFFF */
+    assert_false(pv_utf8_valid("\xe2\x82", 2));         /* truncated */
+    assert_int_equal(pv_utf8_bad_at("ab\xff"
+                                    "c",
+                                    4),
+                     2);
+    assert_int_equal(pv_utf8_cut("\xe2\x82\xac\xe2\x82\xac", 6, 4), 3);
+    assert_int_equal(pv_utf8_cut("ab\xff\xfe", 4, 3), 3);
+
+    size_t n, bad;
+    char *r = pv_utf8_repair("a\xff"
+                             "b\xc5",
+                             4, &n, &bad);
+    assert_string_equal(r, "a\xef\xbf\xbd"
+                           "b\xef\xbf\xbd");
+    assert_int_equal(n, 8);
+    assert_int_equal(bad, 2);
+    free(r);
+
+    char buf[8] = "ab\xff\xfe";
+    assert_int_equal(pv_utf8_fix(buf, sizeof(buf)), 2);
+    /* "ab" + U+FFFD (3) fits in 7 bytes, the second does not: cut whole */
+    assert_string_equal(buf, "ab\xef\xbf\xbd");
+    char ok[8] = "Ş";
+    assert_int_equal(pv_utf8_fix(ok, sizeof(ok)), 0);
+    assert_string_equal(ok, "Ş");
+}
+
+static void test_json_string_not_utf8(void **state)
+{
+    (void)state;
+    json_object *o = NULL;
+    pv_error err = {0};
+    const char doc[] = "{\"command_id\": \"\xff\xfe\"}";
+    assert_int_equal(pv_json_parse(doc, strlen(doc), "doc", &o, &err), PV_OK);
+    char buf[32];
+    assert_int_equal(
+        pv_json_string(o, "command_id", "command_id", true, buf, sizeof(buf), NULL, &err),
+        PV_EFORMAT);
+    assert_string_equal(err.field, "command_id");
+    assert_non_null(strstr(err.errstr, "\\xff\\xfe"));
+    assert_non_null(strstr(err.errstr, "not UTF-8"));
+    assert_true(pv_utf8_valid(err.errstr, strlen(err.errstr)));
+    json_object_put(o);
+}
+
+static int keys(const char *doc, pv_error *err)
+{
+    pv_error_clear(err);
+    return pv_json_check_keys(doc, strlen(doc), "answer", err);
+}
+
+static void test_json_check_keys(void **state)
+{
+    (void)state;
+    pv_error err = {0};
+    assert_int_equal(keys("{\"resultCode\": 1, \"resultMessage\": \"ok\"}", &err), PV_OK);
+    assert_int_equal(
+        keys("{\"a\": {\"x\": 1}, \"b\": {\"x\": 2}, \"c\": [{\"x\": 1}, {\"x\": 2}]}", &err),
+        PV_OK); /* the same key in different objects */
+    assert_int_equal(keys("{\"resultCode\": 1, \"x\": 2, \"resultCode\": -19}", &err), PV_EFORMAT);
+    assert_string_equal(err.field, "resultCode");
+    assert_non_null(strstr(err.errstr, "appears twice"));
+    assert_int_equal(keys("{\"resultCode\": -19, \"ResultCode\": 1}", &err), PV_EFORMAT);
+    assert_non_null(strstr(err.errstr, "ResultCode"));
+    assert_non_null(strstr(err.errstr, "differ only in case"));
+    /* an escape spelling the same key */
+    assert_int_equal(keys("{\"code\": 1, \"\\u0063ode\": 2}", &err), PV_EFORMAT);
+    /* nested, and inside an array */
+    assert_int_equal(keys("{\"d\": [1, {\"k\": 1, \"k\": 1}]}", &err), PV_EFORMAT);
+    assert_string_equal(err.field, "k");
+    assert_int_equal(keys("{\"d\": {\"e\": {\"K\": 1, \"k\": 2}}}", &err), PV_EFORMAT);
+    /* not JSON, or no object: the parser's business */
+    assert_int_equal(keys("{\"a\": ", &err), PV_OK);
+    assert_int_equal(keys("[1, 2]", &err), PV_OK);
+    assert_int_equal(keys("\"text\"", &err), PV_OK);
+    /* many keys in one object: all distinct, then one repeated at the end */
+    size_t cap = 20000 * 12 + 64, o = 0;
+    char *big = malloc(cap);
+    o += (size_t)snprintf(big + o, cap - o, "{");
+    for (int i = 0; i < 20000; i++)
+        o += (size_t)snprintf(big + o, cap - o, "%s\"k%d\":1", i > 0 ? "," : "", i);
+    snprintf(big + o, cap - o, "}");
+    assert_int_equal(keys(big, &err), PV_OK);
+    snprintf(big + o, cap - o, ",\"K19999\":2}");
+    assert_int_equal(keys(big, &err), PV_EFORMAT);
+    free(big);
+    pv_error_clear(&err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_parse_limits),          cmocka_unit_test(test_json_int64),
-        cmocka_unit_test(test_json_strings_and_bools),     cmocka_unit_test(test_json_money),
-        cmocka_unit_test(test_json_number_text_roundtrip), cmocka_unit_test(test_quote),
+        cmocka_unit_test(test_json_parse_limits),
+        cmocka_unit_test(test_json_int64),
+        cmocka_unit_test(test_json_strings_and_bools),
+        cmocka_unit_test(test_json_money),
+        cmocka_unit_test(test_json_number_text_roundtrip),
+        cmocka_unit_test(test_quote),
+        cmocka_unit_test(test_quote_utf8),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_json_string_not_utf8),
+        cmocka_unit_test(test_json_check_keys),
     };
     return cmocka_run_group_tests_name("json", tests, NULL, NULL);
 }

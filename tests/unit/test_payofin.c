@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "pv_text.h"
 #include "pv_time.h"
 
 static const char *const payofin_settings[] = {"api-key-1", "secret-key-1"};
@@ -189,6 +190,46 @@ static void test_payofin_contradictory_envelope_is_unknown(void **state)
     pv_command_clear(&cmd);
 }
 
+/* A paid answer whose text is not UTF-8 is still SUCCEEDED, the bad bytes
+ * carried as U+FFFD and counted; an answer with a key twice (or in two
+ * cases) is not trusted either way (issue 11). */
+static void test_payofin_hostile_answers(void **state)
+{
+    (void)state;
+    pv_command cmd;
+    pv_result res;
+    char *seed = tu_fixture("payofin/invoicepayment.response.json", NULL);
+    char *at = strstr(seed, "\"resultMessage\"");
+    assert_non_null(at);
+    at = strchr(at + 16, '"'); /* the value's opening quote */
+    assert_non_null(at);
+    at[1] = (char)0xff; /* over the first byte of "İ" (c4 b0): two bytes are no longer UTF-8 */
+    tu_command(&cmd, &pv_payofin, "{\"invoiceQueryId\": 615209}");
+    tu_parse(&pv_payofin, &cmd, 200, seed, &res);
+    assert_string_equal(res.error, "");
+    assert_int_equal(res.outcome, PV_OUTCOME_SUCCEEDED);
+    assert_int_equal(res.text_replaced, 2);
+    assert_true(pv_utf8_valid(res.provider_message, strlen(res.provider_message)));
+    assert_non_null(strstr(res.provider_message, "\xef\xbf\xbd"));
+    pv_result_clear(&res);
+    free(seed);
+
+    static const char *const ambiguous[] = {
+        "{\"result\": true, \"resultCode\": 1, \"resultMessage\": \"m\", \"resultCode\": -19}",
+        "{\"result\": false, \"resultCode\": -19, \"resultMessage\": \"m\", \"resultCode\": 1}",
+        "{\"result\": true, \"resultCode\": 1, \"ResultCode\": -19, \"resultMessage\": \"m\"}",
+        "{\"result\": true, \"Result\": false, \"resultCode\": 1, \"resultMessage\": \"m\"}",
+    };
+    for (size_t i = 0; i < sizeof(ambiguous) / sizeof(ambiguous[0]); i++) {
+        tu_parse(&pv_payofin, &cmd, 200, ambiguous[i], &res);
+        if (res.outcome != PV_OUTCOME_UNKNOWN || strstr(res.error, "ambiguous") == NULL)
+            fail_msg("%s: %s (%s), want UNKNOWN", ambiguous[i], pv_outcome_name(res.outcome),
+                     res.error);
+        pv_result_clear(&res);
+    }
+    pv_command_clear(&cmd);
+}
+
 /* Inquiry re-runs the invoice query and reads the answer. */
 static void test_payofin_inquiry(void **state)
 {
@@ -249,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_payofin_parse_seed_response),
         cmocka_unit_test(test_payofin_result_codes),
         cmocka_unit_test(test_payofin_contradictory_envelope_is_unknown),
+        cmocka_unit_test(test_payofin_hostile_answers),
         cmocka_unit_test(test_payofin_inquiry),
     };
     return cmocka_run_group_tests_name("payofin", tests, NULL, NULL);
