@@ -7,12 +7,19 @@
 #   make check      clang-format dry run + banned-function scan
 #   make format     reformat the sources in place
 #   make deps       install missing Debian packages (root) or print the command
+#   make install    payworker and payctl into $(DESTDIR)$(PREFIX)/bin (PREFIX
+#                   /usr/local), the schemas into $(PREFIX)/share/payworker
 #
 # Layers: worker/ -> schemas/ -> libprovider/ (never upward). libprovider
 # builds as its own static library and includes nothing from worker/.
 
+# plain `make` builds everything (the first rule would otherwise be the
+# schema embedder's)
+.DEFAULT_GOAL := all
+
 CC       ?= cc
 BUILD    ?= build/normal
+PREFIX   ?= /usr/local
 SAN      ?=
 OPT      ?= -O2
 
@@ -85,13 +92,19 @@ $(BUILD)/ops/%: $(BUILD)/ops/%.o $(PW_LIB) $(SC_LIB) $(PV_LIB)
 
 progs: $(PROGS)
 
+install: $(BUILD)/worker/payworker $(BUILD)/worker/payctl
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/payworker/schemas
+	install -m 755 $(BUILD)/worker/payworker $(BUILD)/worker/payctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 schemas/*.avsc $(DESTDIR)$(PREFIX)/share/payworker/schemas/
+
 # ---- unit tests ------------------------------------------------------------
 TEST_UTIL_SRC := tests/unit/testutil.c
 TEST_SRC      := $(sort $(filter-out $(TEST_UTIL_SRC),$(wildcard tests/unit/test_*.c)))
 TEST_BIN      := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_UTIL_OBJ := $(TEST_UTIL_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all lib tests progs itests test check format deps clean fuzz run bench chaos chaos-quick
+.PHONY: all lib tests progs itests test check format deps clean fuzz run bench chaos chaos-quick \
+        install
 # keep objects that pattern rules chain through (no rebuild on every run)
 .SECONDARY:
 
@@ -180,7 +193,7 @@ build/fuzz/fuzz_command: $(FUZZ_SRC) $(AVSC)
 fuzz: deps build/fuzz/fuzz_command
 	@mkdir -p build/fuzz/corpus
 	cp -n tests/fuzz/corpus/command/* build/fuzz/corpus/ 2>/dev/null || true
-	build/fuzz/fuzz_command -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
+	build/fuzz/fuzz_command -max_total_time=$(FUZZ_SECONDS) -max_len=1048576 -timeout=10 \
 	    -rss_limit_mb=2048 -artifact_prefix=build/fuzz/ build/fuzz/corpus
 
 -include $(PV_OBJ:.o=.d) $(SC_OBJ:.o=.d) $(PW_OBJ:.o=.d) $(PROG_SRC:%.c=$(BUILD)/%.d) \

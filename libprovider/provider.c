@@ -333,6 +333,91 @@ static void pv_provider_enforce(const pv_provider *p, int http_status, pv_result
     }
 }
 
+/*---- Secrets in provider text ----*/
+
+/* Replaces each occurrence of any of the n secrets (each at least 4 bytes;
+ * shorter ones would hide ordinary text) in the string buf[0..cap) by "***".
+ * Returns how many were replaced. */
+static size_t pv_redact_one(char *buf, size_t cap, const char *const *secrets, size_t n)
+{
+    size_t count = 0;
+    for (size_t k = 0; k < n; k++) {
+        const char *sec = secrets[k];
+        size_t sl = sec != NULL ? strlen(sec) : 0;
+        if (sl < 4)
+            continue;
+        char *at;
+        while ((at = strstr(buf, sec)) != NULL) {
+            size_t tail = strlen(at + sl);
+            memmove(at + 3, at + sl, tail + 1); /* "***" is never longer than sl */
+            memcpy(at, "***", 3);
+            count++;
+        }
+    }
+    (void)cap;
+    return count;
+}
+
+/* The values of p's secret settings and the token, for pv_redact_one. */
+static size_t pv_provider_secrets(const pv_provider *p, const pv_ctx *ctx, const char **out,
+                                  size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; p->settings != NULL && p->settings[i].name != NULL && n < cap; i++)
+        if (p->settings[i].secret && ctx->settings != NULL && ctx->settings[i] != NULL)
+            out[n++] = ctx->settings[i];
+    if (ctx->token != NULL && n < cap)
+        out[n++] = ctx->token;
+    return n;
+}
+
+static void pv_redact_json(json_object *v, const char *const *secrets, size_t n)
+{
+    if (json_object_is_type(v, json_type_object)) {
+        json_object_object_foreach(v, key, val)
+        {
+            (void)key;
+            pv_redact_json(val, secrets, n);
+        }
+    } else if (json_object_is_type(v, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            pv_redact_json(json_object_array_get_idx(v, i), secrets, n);
+    } else if (json_object_is_type(v, json_type_string)) {
+        const char *t = json_object_get_string(v);
+        size_t len = (size_t)json_object_get_string_len(v);
+        char *copy = malloc(len + 1);
+        if (copy == NULL)
+            return;
+        memcpy(copy, t, len + 1);
+        if (pv_redact_one(copy, len + 1, secrets, n) > 0)
+            json_object_set_string(v, copy);
+        free(copy);
+    }
+}
+
+size_t pv_provider_redact_text(const pv_provider *p, const pv_ctx *ctx, char *buf, size_t cap)
+{
+    const char *secrets[PV_SECRETS_MAX];
+    size_t n = pv_provider_secrets(p, ctx, secrets, sizeof(secrets) / sizeof(secrets[0]));
+    return pv_redact_one(buf, cap, secrets, n);
+}
+
+size_t pv_provider_redact(const pv_provider *p, const pv_ctx *ctx, pv_result *res)
+{
+    const char *secrets[PV_SECRETS_MAX];
+    size_t n = pv_provider_secrets(p, ctx, secrets, sizeof(secrets) / sizeof(secrets[0]));
+    if (n == 0)
+        return 0;
+    size_t c = pv_redact_one(res->provider_code, sizeof(res->provider_code), secrets, n) +
+               pv_redact_one(res->provider_message, sizeof(res->provider_message), secrets, n) +
+               pv_redact_one(res->error, sizeof(res->error), secrets, n);
+    for (size_t i = 0; i < res->nrefs; i++)
+        c += pv_redact_one(res->refs[i].value, sizeof(res->refs[i].value), secrets, n);
+    if (res->detail != NULL)
+        pv_redact_json(res->detail, secrets, n);
+    return c;
+}
+
 /* Both parse hooks run here, on text made safe first: an answer that is not
  * UTF-8 is read with each bad byte as U+FFFD (its text could not otherwise
  * travel in an event, and a paid call must still say SUCCEEDED), and an

@@ -228,6 +228,16 @@ void pv_provider_parse_response(const pv_provider *p, const pv_command *cmd, int
 void pv_provider_parse_inquiry(const pv_provider *p, const pv_command *cmd, int http_status,
                                const char *body, size_t len, pv_result *res);
 
+/* Secrets in what a provider says: an answer may echo the credentials (a
+ * Payofin -22 quoting ApiKey=...). These replace every occurrence of the
+ * provider's secret settings (those of at least 4 bytes) and of its token by
+ * "***" in res's text (code, message, error, references, detail) or in buf;
+ * the worker runs them on every answer before anything reads it. They return
+ * how many were replaced. At most PV_SECRETS_MAX secrets a provider. */
+#define PV_SECRETS_MAX 16
+size_t pv_provider_redact(const pv_provider *p, const pv_ctx *ctx, pv_result *res);
+size_t pv_provider_redact_text(const pv_provider *p, const pv_ctx *ctx, char *buf, size_t cap);
+
 /* For adapters: the command's request object, or an error naming it. */
 int pv_command_request(const pv_command *cmd, json_object **obj, pv_error *err);
 

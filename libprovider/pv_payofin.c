@@ -13,8 +13,12 @@
  * mapped in pv_payofin_codes; an undocumented code on a payment is UNKNOWN.
  * paymentAmount becomes `paid`, profit `fee`, paymentDate (Istanbul local
  * time) `paid_at` in UTC, and balance (the merchant's prepaid balance at
- * Payofin, TRY) a balance update for the command's merchant ("default" when
- * the command names none).
+ * Payofin, TRY) a balance update for account "default": the balance is the
+ * one of the merchant whose ApiKey made the call, whatever the command's
+ * `merchant` says (keying it by that field put one balance under two keys,
+ * PAYOFIN:default and PAYOFIN:<merchant>, issue 11). One fleet serves one
+ * set of Payofin credentials; two fleets with different credentials need
+ * their own balances topics.
  *
  * Inquiry: after a timeout Payofin has no status call keyed by what we know
  * (invoicecheck needs the invoicePaymentId the lost answer carried), so the
@@ -203,8 +207,7 @@ static int pv_payofin_envelope(const char *body, size_t len, json_object **root,
     return PV_OK;
 }
 
-static int pv_payofin_details(const pv_command *cmd, json_object *root, pv_result *res,
-                              pv_error *err)
+static int pv_payofin_details(json_object *root, pv_result *res, pv_error *err)
 {
     char when[40];
     int64_t payment_id;
@@ -242,9 +245,8 @@ static int pv_payofin_details(const pv_command *cmd, json_object *root, pv_resul
     if (pv_money_isset(&balance)) {
         pv_balance *b = &res->balances[res->nbalances++];
         memset(b, 0, sizeof(*b));
-        /* the prepaid balance belongs to the merchant the command names */
-        snprintf(b->account, sizeof(b->account), "%s",
-                 cmd->merchant[0] != '\0' ? cmd->merchant : "default");
+        /* the credentials' merchant's balance: one account, one key */
+        snprintf(b->account, sizeof(b->account), "default");
         memcpy(b->currency, "TRY", 4);
         b->total = balance;
         b->available = balance;
@@ -260,6 +262,7 @@ static int pv_payofin_details(const pv_command *cmd, json_object *root, pv_resul
 static void pv_payofin_parse_response(const pv_command *cmd, int http_status, const char *body,
                                       size_t len, pv_result *res)
 {
+    (void)cmd; /* the answer alone says what happened */
     json_object *root = NULL;
     int64_t code = 0;
     pv_error err = {0};
@@ -288,7 +291,7 @@ static void pv_payofin_parse_response(const pv_command *cmd, int http_status, co
     if (c->outcome == PV_OUTCOME_SUCCEEDED) {
         /* a success whose details we cannot read is UNKNOWN: we do not know
          * what was paid */
-        if (pv_payofin_details(cmd, root, res, &err) != PV_OK)
+        if (pv_payofin_details(root, res, &err) != PV_OK)
             pv_result_fail(res, PV_OUTCOME_UNKNOWN, &err);
     }
 out:

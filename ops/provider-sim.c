@@ -1602,8 +1602,16 @@ static bool ps_payofin_auth(ps_call *c, const char *data_key)
         ps_header_is(c, "SecretKey", cfg->payofin_secret_key))
         return true;
     ps_count(c, PS_ST_AUTH);
-    ps_payofin_refuse(c, data_key, -22, "ApiKey/SecretKey: invalid credentials (ApiKey %s)",
-                      ps_in_header(c, "ApiKey") != NULL ? "not recognised" : "missing");
+    /* it echoes the key it got, as careless gateways do: the worker must
+     * never repeat it (issue 11, secrets) */
+    const char *got = ps_in_header(c, "ApiKey");
+    if (got != NULL)
+        ps_payofin_refuse(c, data_key, -22,
+                          "ApiKey/SecretKey: invalid credentials (ApiKey=%.40s not recognised)",
+                          got);
+    else
+        ps_payofin_refuse(c, data_key, -22,
+                          "ApiKey/SecretKey: invalid credentials (ApiKey missing)");
     return false;
 }
 

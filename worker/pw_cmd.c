@@ -150,6 +150,7 @@ void pw_cmd_free(pw_cmd *c)
         free(c->out[i].value);
     }
     free(c->raw);
+    free(c->msg_key);
     json_object_put(c->field_errors);
     if (c->res != NULL)
         pv_result_clear(c->res);
@@ -346,15 +347,15 @@ static void pw_cmd_settle(pw_cmd *c, pv_status status)
         evtimer_del(c->watchdog);
     if (pw_publish_encode_result(c, status, &bytes, &len) != 0)
         return; /* cannot happen with our own schema; logged */
-    pw_publish_add(c, c->e->cfg->topic_results, pw_publish_result_key(c), bytes, len, 0);
+    pw_publish_add_result(c, bytes, len);
     if (status == PV_STATUS_REJECTED) {
         /* the original bytes, unchanged, with the reason in headers */
         c->e->m->rejected++;
         c->e->m->dlq++;
         char *raw = c->raw;
         c->raw = NULL;
-        pw_publish_add(c, c->e->cfg->topic_dlq, c->msg_key, raw != NULL ? raw : strdup(""),
-                       raw != NULL ? c->raw_len : 0, 1);
+        pw_publish_add(c, c->e->cfg->topic_dlq, c->msg_key, c->msg_key_len,
+                       raw != NULL ? raw : strdup(""), raw != NULL ? c->raw_len : 0, 1);
     }
     if (c->claimed)
         pw_cmd_finish(c);
@@ -370,7 +371,7 @@ static void pw_cmd_replay(pw_cmd *c, const char *status, const unsigned char *by
 {
     /* out[0] is the result: ours when recorded first (pw_cmd_on_record) */
     if (c->nout == 0)
-        pw_publish_add(c, c->e->cfg->topic_results, pw_publish_result_key(c), NULL, 0, 0);
+        pw_publish_add_result(c, NULL, 0);
     free(c->out[0].value);
     c->out[0].value = malloc(len > 0 ? len : 1);
     memcpy(c->out[0].value, bytes, len);
@@ -414,19 +415,29 @@ void pw_cmd_after(pw_cmd *c, int64_t ms, event_callback_fn fn)
     evtimer_add(c->timer, &tv);
 }
 
+int64_t pw_cmd_backoff_ms(int64_t base_ms, int64_t max_ms, int attempts, uint64_t *rng)
+{
+    int64_t d = base_ms > 0 ? base_ms : 1;
+    for (int i = 1; i < attempts && d < max_ms; i++)
+        d *= 2;
+    if (d > max_ms)
+        d = max_ms;
+    uint64_t x = *rng != 0 ? *rng : 0x9e3779b97f4a7c15ULL; /* xorshift64 */
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *rng = x;
+    return d - d / 2 + (int64_t)(x % (uint64_t)(d / 2 + 1)); /* in [d - d/2, d] */
+}
+
 /* A RETRY outcome: back off and call again, or end FAILED. */
 void pw_cmd_retry_or_fail(pw_cmd *c, const char *why)
 {
     pw_engine *e = c->e;
     pw_config *cfg = e->cfg;
-    int64_t elapsed = pw_engine_now_ms() - c->first_try_ms;
+    int64_t elapsed = pw_engine_mono_ms() - c->first_try_ms;
     if (c->attempts < cfg->retry_max_attempts && elapsed < cfg->retry_budget_ms) {
-        int64_t d = cfg->retry_base_ms;
-        for (int i = 1; i < c->attempts && d < cfg->retry_max_ms; i++)
-            d *= 2;
-        if (d > cfg->retry_max_ms)
-            d = cfg->retry_max_ms;
-        d = d / 2 + (int64_t)((uint64_t)random() % (uint64_t)(d / 2 + 1)); /* jitter */
+        int64_t d = pw_cmd_backoff_ms(cfg->retry_base_ms, cfg->retry_max_ms, c->attempts, &e->rng);
         e->m->retries++;
         pw_cmd_go(c, PW_EV_BACKOFF);
         pw_cmd_after(c, d, pw_cmd_on_timer_call);
@@ -470,6 +481,8 @@ static void pw_cmd_on_inquiry(void *ud, const pw_http_result *r)
         inq.outcome = PV_OUTCOME_UNKNOWN;
     else
         pv_provider_parse_inquiry(pv->p, &c->cmd, r->status, r->body, r->len, &inq);
+    pv_ctx ctx = pw_prov_ctx(pv, NULL);
+    pv_provider_redact(pv->p, &ctx, &inq);
     pw_prov_kick(pv);
     if (inq.outcome == PV_OUTCOME_SUCCEEDED) {
         for (size_t i = 0; i < inq.nrefs; i++)
@@ -541,6 +554,8 @@ static void pw_cmd_on_provider(void *ud, const pw_http_result *r)
         snprintf(c->res->error, sizeof(c->res->error), "%s", r->error);
     } else {
         pv_provider_parse_response(pv->p, &c->cmd, r->status, r->body, r->len, c->res);
+        pv_ctx ctx = pw_prov_ctx(pv, NULL);
+        pv_provider_redact(pv->p, &ctx, c->res); /* an answer may echo the credentials */
     }
     e->m->outcomes[pv->idx][c->res->outcome]++;
     pw_prov_kick(pv);
@@ -596,7 +611,7 @@ void pw_cmd_call(pw_cmd *c)
     int failed = 0;
 
     if (c->first_try_ms == 0)
-        c->first_try_ms = pw_engine_now_ms(); /* the budget counts from here, prerequisites too */
+        c->first_try_ms = pw_engine_mono_ms(); /* the budget counts from here, prerequisites too */
     if (pv->fatal) {
         pw_cmd_hold(c);
         return;
@@ -606,7 +621,7 @@ void pw_cmd_call(pw_cmd *c)
         return;
     }
     if ((pv->p->caps & PV_CAP_OAUTH) &&
-        (pv->token == NULL || pw_engine_now_ms() > pv->token_expires_ms - 30000)) {
+        (pv->token == NULL || pw_engine_mono_ms() > pv->token_expires_ms - 30000)) {
         pw_prov_wait(pv, c);
         pw_prov_fetch_token(e, pv);
         return;

@@ -47,7 +47,8 @@ typedef enum pw_cmd_event {
 typedef struct pw_output {
     pw_cmd *cmd; /* its command (delivery reports carry the output) */
     const char *topic;
-    char *key;
+    char *key; /* the Kafka key, key_len bytes (may hold NUL), NULL: none */
+    size_t key_len;
     char *value;
     size_t len;
     int sent, acked;
@@ -62,7 +63,8 @@ struct pw_cmd {
     int64_t offset;
     char key[PV_ID_MAX + 16]; /* lock key PROVIDER:query_id; "" when rejected early */
     char query_id[PV_ID_MAX];
-    char msg_key[PV_ID_MAX]; /* the Kafka key it came with */
+    char *msg_key; /* the Kafka key it came with, byte for byte; NULL: none */
+    size_t msg_key_len;
     char traceparent[128];
     pv_command cmd;
     pw_prov *prov;
@@ -124,5 +126,10 @@ void pw_cmd_reject(pw_cmd *c, const pv_error *err);
 int pw_cmd_give_back(pw_cmd *c);
 /* Runs fn(c) after ms on c's one timer (replacing an armed one). */
 void pw_cmd_after(pw_cmd *c, int64_t ms, event_callback_fn fn);
+/* The wait before call number attempts + 1: base_ms doubled per attempt
+ * made, at most max_ms, then jittered into its upper half ([d - d/2, d])
+ * from *rng (xorshift64, advanced). Each process seeds its own (pw_engine):
+ * a fleet restarted together does not retry in lockstep. */
+int64_t pw_cmd_backoff_ms(int64_t base_ms, int64_t max_ms, int attempts, uint64_t *rng);
 
 #endif

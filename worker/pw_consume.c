@@ -73,8 +73,13 @@ static void pw_consume_take(pw_engine *e, rd_kafka_message_t *m)
     if (m->len > 0)
         memcpy(c->raw, m->payload, m->len);
     c->raw_len = m->len;
-    if (m->key != NULL)
-        snprintf(c->msg_key, sizeof(c->msg_key), "%.*s", (int)m->key_len, (const char *)m->key);
+    if (m->key != NULL) {
+        /* kept byte for byte for the dead-letter copy (a key may hold NUL) */
+        c->msg_key = malloc(m->key_len > 0 ? m->key_len : 1);
+        if (m->key_len > 0)
+            memcpy(c->msg_key, m->key, m->key_len);
+        c->msg_key_len = m->key_len;
+    }
     rd_kafka_headers_t *h = NULL;
     const void *tp;
     size_t tplen;
@@ -236,7 +241,7 @@ void pw_consume_on_revoke_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     pw_engine *e = arg;
-    int force = pw_engine_now_ms() - e->revoke_since_ms > e->cfg->drain_timeout_ms;
+    int force = pw_engine_mono_ms() - e->revoke_since_ms > e->cfg->drain_timeout_ms;
     pw_consume_revoke_check(e, force);
 }
 
@@ -327,7 +332,7 @@ void pw_consume_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                               parts->elems[i].partition);
     } else {
         e->revoke_pending = rd_kafka_topic_partition_list_copy(parts);
-        e->revoke_since_ms = pw_engine_now_ms();
+        e->revoke_since_ms = pw_engine_mono_ms();
     }
     pw_consume_log_parts(e, "partitions revoked: draining", parts);
     pw_consume_flow(e);

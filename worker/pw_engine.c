@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "pv_json.h"
@@ -187,6 +188,8 @@ pw_engine *pw_engine_new(struct event_base *base, pw_config *cfg, pw_metrics *m,
     e->base = base;
     e->cfg = cfg;
     e->m = m;
+    if (getrandom(&e->rng, sizeof(e->rng), GRND_NONBLOCK) != (ssize_t)sizeof(e->rng))
+        e->rng = (uint64_t)pw_engine_now_ms() ^ ((uint64_t)getpid() << 32);
     e->cpipe[0] = e->cpipe[1] = e->ppipe[0] = e->ppipe[1] = -1;
     e->nbuckets = 1024;
     while (e->nbuckets < (size_t)cfg->max_inflight * 2)
@@ -309,7 +312,7 @@ static void pw_engine_on_drain_timer(evutil_socket_t fd, short what, void *arg)
     for (pw_cmd *c = e->all; c != NULL; c = c->all_next)
         if (c->phase != PW_HELD && !c->dropped)
             live++;
-    int64_t waited = pw_engine_now_ms() - e->drain_since_ms;
+    int64_t waited = pw_engine_mono_ms() - e->drain_since_ms;
     int timed_out = waited > e->cfg->drain_timeout_ms;
     if ((live > 0 || rd_kafka_outq_len(e->producer) > 0) && !timed_out)
         return;
@@ -345,7 +348,7 @@ int64_t pw_engine_unfinished(const pw_engine *e)
 void pw_engine_stop(pw_engine *e, void (*done_cb)(void *ud), void *ud)
 {
     e->stopping = 1;
-    e->drain_since_ms = pw_engine_now_ms();
+    e->drain_since_ms = pw_engine_mono_ms();
     e->done_cb = done_cb;
     e->done_ud = ud;
     pw_consume_flow(e);
@@ -373,11 +376,11 @@ void pw_engine_free(pw_engine *e)
          * the process (the revoke callback unassigns at once: closing) */
         rd_kafka_queue_t *q = rd_kafka_queue_new(e->consumer);
         rd_kafka_error_t *cerr = rd_kafka_consumer_close_queue(e->consumer, q);
-        int64_t deadline = pw_engine_now_ms() + 2 * PW_CLOSE_STEP_MS;
+        int64_t deadline = pw_engine_mono_ms() + 2 * PW_CLOSE_STEP_MS;
         if (cerr != NULL) {
             rd_kafka_error_destroy(cerr);
         } else {
-            while (!rd_kafka_consumer_closed(e->consumer) && pw_engine_now_ms() < deadline) {
+            while (!rd_kafka_consumer_closed(e->consumer) && pw_engine_mono_ms() < deadline) {
                 rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
                 if (ev == NULL)
                     continue;

@@ -40,6 +40,7 @@ typedef struct pw_part {
 
 struct pw_engine {
     struct event_base *base;
+    uint64_t rng; /* back-off jitter, seeded per process (getrandom) */
     pw_config *cfg;
     pw_metrics *m;
     sc_codec *codec;
@@ -81,6 +82,17 @@ static inline int64_t pw_engine_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Durations, deadlines and timeouts: a clock that never jumps (an NTP step
+ * of the wall clock must neither cut a retry budget short nor stretch a
+ * drain). The wall clock above is for what events say (processed_at) and
+ * what is compared with other hosts' times (created_at, expires_at). */
+static inline int64_t pw_engine_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 

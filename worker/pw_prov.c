@@ -101,6 +101,8 @@ static void pw_prov_on_token(void *ud, const pw_http_result *r)
         snprintf(why, sizeof(why), "%s token endpoint: %s", pv->p->name, r->error);
         pw_prov_fail_waiters(pv, why);
     } else if (pv->p->parse_token(r->status, r->body, r->len, &tok, &err) != PV_OK) {
+        pv_ctx ctx = pw_prov_ctx(pv, NULL);
+        pv_provider_redact_text(pv->p, &ctx, err.errstr, sizeof(err.errstr));
         if (err.code == PV_ECONFIG) {
             pw_prov_stop(pv, err.errstr);
             snprintf(f->e->m->fatal[pv->idx], sizeof(f->e->m->fatal[0]), "%.150s", err.errstr);
@@ -111,7 +113,7 @@ static void pw_prov_on_token(void *ud, const pw_http_result *r)
         pv->token = strdup(tok.access_token);
         memset(&tok, 0, sizeof(tok));
         int64_t life = tok.expires_in_s > 0 ? tok.expires_in_s : 300;
-        pv->token_expires_ms = pw_engine_now_ms() + life * 1000;
+        pv->token_expires_ms = pw_engine_mono_ms() + life * 1000;
         pw_prov_kick(pv);
     }
     free(f);
@@ -133,12 +135,14 @@ static void pw_prov_on_spec(void *ud, const pw_http_result *r)
         if (spec == NULL) {
             /* a spec we cannot get: the commands waiting on it are retried and
              * end FAILED; a refused service id fails them the same way */
+            pv_ctx ctx = pw_prov_ctx(pv, NULL);
+            pv_provider_redact_text(pv->p, &ctx, err.errstr, sizeof(err.errstr));
             pw_prov_fail_waiters(pv, err.errstr);
         } else {
             if (se->spec != NULL)
                 pv->p->free_spec(se->spec);
             se->spec = spec;
-            se->expires_ms = pw_engine_now_ms() + PW_SPEC_TTL_MS;
+            se->expires_ms = pw_engine_mono_ms() + PW_SPEC_TTL_MS;
             pw_prov_kick(pv);
         }
     }
@@ -187,7 +191,7 @@ void *pw_prov_spec(pw_engine *e, pw_prov *pv, pw_cmd *c, int *failed)
         *failed = 1;
         return NULL;
     }
-    int64_t now = pw_engine_now_ms();
+    int64_t now = pw_engine_mono_ms();
     int free_slot = -1, oldest = 0;
     for (int i = 0; i < PW_SPECS_MAX; i++) {
         pw_spec_entry *se = &pv->specs[i];

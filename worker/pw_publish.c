@@ -100,12 +100,20 @@ static void pw_publish_on_retry(evutil_socket_t fd, short what, void *arg)
     pw_publish_produce(arg);
 }
 
-void pw_publish_add(pw_cmd *c, const char *topic, const char *key, char *value, size_t len, int dlq)
+void pw_publish_add(pw_cmd *c, const char *topic, const char *key, size_t key_len, char *value,
+                    size_t len, int dlq)
 {
     pw_output *o = &c->out[c->nout++];
     o->cmd = c;
     o->topic = topic;
-    o->key = strdup(key);
+    o->key = NULL;
+    o->key_len = 0;
+    if (key != NULL) {
+        o->key = malloc(key_len > 0 ? key_len : 1);
+        if (key_len > 0)
+            memcpy(o->key, key, key_len);
+        o->key_len = key_len;
+    }
     o->value = value; /* owned */
     o->len = len;
     o->dlq = dlq;
@@ -121,7 +129,7 @@ static size_t pw_publish_max_value(pw_engine *e, const pw_output *o)
     if (rd_kafka_conf_get(rd_kafka_conf(e->producer), "message.max.bytes", buf, &sz) ==
         RD_KAFKA_CONF_OK)
         max = strtol(buf, NULL, 10);
-    size_t room = strlen(o->key) + 2048 + PV_ERR_STR_MAX;
+    size_t room = o->key_len + 2048 + PV_ERR_STR_MAX;
     return (size_t)max > 2 * room ? (size_t)max - room : (size_t)max / 2;
 }
 
@@ -191,7 +199,7 @@ static void pw_publish_produce(pw_cmd *c)
             }
         }
         rd_kafka_resp_err_t err = rd_kafka_producev(
-            e->producer, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_KEY(o->key, strlen(o->key)),
+            e->producer, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_KEY(o->key, o->key_len),
             RD_KAFKA_V_VALUE(o->value, o->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(o), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -305,8 +313,15 @@ int pw_publish_encode_result(pw_cmd *c, pv_status status, char **bytes, size_t *
     pw_engine *e = c->e;
     pv_result_event ev = {0};
     pv_error err = {0};
-    pw_publish_event_id(ev.event_id, sizeof(ev.event_id), c->cmd.command_id, pv_status_name(status),
-                        c->fence);
+    char what[48];
+    snprintf(what, sizeof(what), "%s", pv_status_name(status));
+    if (status == PV_STATUS_REJECTED && c->raw != NULL) {
+        /* two different messages rejected under one command_id (or none)
+         * are two events; the same message redelivered is the same one */
+        uint64_t h = pw_engine_fnv(1469598103934665603ULL, c->raw, c->raw_len);
+        snprintf(what, sizeof(what), "REJECTED:%016" PRIx64, h);
+    }
+    pw_publish_event_id(ev.event_id, sizeof(ev.event_id), c->cmd.command_id, what, c->fence);
     snprintf(ev.command_id, sizeof(ev.command_id), "%s", c->cmd.command_id);
     ev.provider = c->cmd.provider;
     snprintf(ev.operation, sizeof(ev.operation), "%s", c->cmd.operation);
@@ -412,7 +427,7 @@ void pw_publish_cmd(pw_cmd *c)
             if (sc_balance_encode(e->codec, &bev, &bytes, &len, &err) == PV_OK) {
                 snprintf(key, sizeof(key), "%s:%s", c->cmd.provider->name,
                          c->res->balances[i].account);
-                pw_publish_add(c, e->cfg->topic_balances, key, bytes, len, 0);
+                pw_publish_add(c, e->cfg->topic_balances, key, strlen(key), bytes, len, 0);
             }
         }
     }
@@ -421,14 +436,15 @@ void pw_publish_cmd(pw_cmd *c)
     pw_publish_produce(c);
 }
 
-/* The result key: the lock key, else the command id, else the message key. */
-const char *pw_publish_result_key(const pw_cmd *c)
+void pw_publish_add_result(pw_cmd *c, char *value, size_t len)
 {
+    const char *topic = c->e->cfg->topic_results;
     if (c->key[0] != '\0')
-        return c->key;
-    if (c->cmd.command_id[0] != '\0')
-        return c->cmd.command_id;
-    return c->msg_key;
+        pw_publish_add(c, topic, c->key, strlen(c->key), value, len, 0);
+    else if (c->cmd.command_id[0] != '\0')
+        pw_publish_add(c, topic, c->cmd.command_id, strlen(c->cmd.command_id), value, len, 0);
+    else
+        pw_publish_add(c, topic, c->msg_key, c->msg_key_len, value, len, 0);
 }
 
 void pw_publish_digest(pw_cmd *c)

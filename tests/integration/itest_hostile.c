@@ -146,13 +146,18 @@ static void test_hostile_provider_text(void **state)
 /* The first message of the dead-letter topic as payctl tail shows it
  * (headers, payload_text). Its line is a megabyte: payctl writes to a file
  * (it_run reads lines of a few KiB). */
-static json_object *dlq_first(stack *s, int timeout_ms)
+static json_object *dlq_first(stack *s, int timeout_ms, int meta)
 {
     char path[512], wait[16], out[600];
     snprintf(wait, sizeof(wait), "%d", timeout_ms);
     snprintf(out, sizeof(out), "%s/dlq.jsonl", s->dir);
     it_build_path(path, sizeof(path), "worker/payctl");
-    char *argv[] = {path, "tail", "-b", s->bootstrap, "-B", "-n", "1", "-w", wait, "dlq", NULL};
+    char *argv[] = {path, "tail", "-b", s->bootstrap, "-B", "-n",
+                    "1",  "-w",   wait, "dlq",        NULL, NULL};
+    if (meta) { /* -m: wrapped with topic, partition, offset and key */
+        argv[10] = argv[9];
+        argv[9] = "-m";
+    }
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -219,13 +224,103 @@ static void test_hostile_dlq_too_large(void **state)
     assert_int_equal(count_status(res, NULL, "REJECTED"), 1);
     assert_int_equal(count_status(res, "big-after", "SUCCEEDED"), 1);
     json_object_put(res);
-    json_object *d = dlq_first(s, 30000);
+    json_object *d = dlq_first(s, 30000, 0);
     size_t n = strlen(json_object_get_string(pv_json_member(d, "payload_text")));
     assert_true(n < 1000000 && n > 900000);
     assert_string_equal(
         json_object_get_string(pv_json_member(pv_json_member(d, "headers"), "payw-truncated-from")),
         "1010000");
     json_object_put(d);
+    stack_down(s);
+    it_test_pass();
+}
+
+/* The dead-letter copies keep their message's key byte for byte (a 300-byte
+ * key came back as 127 bytes, a key with a NUL was cut), and two different
+ * rejected messages are two events (two rejects without a readable
+ * command_id shared one event_id). */
+static void test_hostile_dlq_keys_and_event_ids(void **state)
+{
+    stack *s = *state;
+    stack_up(s);
+    char key[300];
+    for (size_t i = 0; i < sizeof(key); i++)
+        key[i] = (char)('a' + i % 26);
+    key[10] = '\0';
+    static const char bad1[] = "not a command", bad2[] = "not a command either";
+    rd_kafka_t *prod = it_kafka_new(RD_KAFKA_PRODUCER, it_kafka_conf(s->bootstrap, NULL));
+    const char *vals[] = {bad1, bad2};
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(
+            rd_kafka_producev(prod, RD_KAFKA_V_TOPIC("payments.commands"), RD_KAFKA_V_PARTITION(0),
+                              RD_KAFKA_V_KEY(key, sizeof(key)),
+                              RD_KAFKA_V_VALUE((void *)vals[i], strlen(vals[i])),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_int_equal(rd_kafka_flush(prod, 60000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_destroy(prod);
+    worker_up(s, 0);
+    json_object *res = tail(s, "results", 2, 60000);
+    assert_int_equal(count_status(res, NULL, "REJECTED"), 2);
+    json_object *d = dlq_first(s, 30000, 1);
+    json_object *k = pv_json_member(d, "key");
+    assert_int_equal(json_object_get_string_len(k), sizeof(key));
+    assert_memory_equal(json_object_get_string(k), key, sizeof(key));
+    json_object_put(d);
+    const char *e0 =
+        json_object_get_string(pv_json_member(json_object_array_get_idx(res, 0), "event_id"));
+    const char *e1 =
+        json_object_get_string(pv_json_member(json_object_array_get_idx(res, 1), "event_id"));
+    assert_string_not_equal(e0, e1);
+    json_object_put(res);
+
+    stack_down(s);
+    it_test_pass();
+}
+
+/* A provider answer that echoes the credentials (the simulator's Payofin -22
+ * quotes the ApiKey it got) reaches neither /readyz, nor the log. */
+static void test_hostile_secret_echoed(void **state)
+{
+    stack *s = *state;
+    static const char secret[] = "wrong-key-7c1d9e";
+    stack_up(s);
+    env_set(s, "PAYW_PAYOFIN_API_KEY", secret);
+    worker_up(s, 0);
+    char good[512], url[96];
+    snprintf(good, sizeof(good),
+             "{\"command_id\": \"sec-1\", \"provider\": \"PAYOFIN\", \"created_at\": %lld, "
+             "\"request\": {\"invoiceQueryId\": %lld}}",
+             wall_ms(), payofin_invoice(s, 1));
+    const char *one[] = {good};
+    send_lines(s, one, 1, 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/readyz", s->metrics_port[0]);
+    char *ready = NULL;
+    long code = 0;
+    for (int i = 0; i < 300; i++) {
+        free(ready);
+        ready = http(url, NULL, &code);
+        if (code == 503 && ready != NULL && strstr(ready, "PAYOFIN stopped") != NULL)
+            break;
+        it_sleep_ms(100);
+    }
+    assert_int_equal(code, 503);
+    assert_non_null(strstr(ready, "not recognised")); /* the provider's text is there */
+    assert_null(strstr(ready, secret));
+    free(ready);
+    assert_int_equal(it_stop(&s->w[0], SIGTERM, 30000), 3); /* held: unanswered */
+    s->w[0].pid = 0;
+    FILE *f = fopen(s->w[0].log_path, "r");
+    assert_non_null(f);
+    char line[4096];
+    int lines = 0, leaks = 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        lines++;
+        leaks += strstr(line, secret) != NULL;
+    }
+    fclose(f);
+    assert_true(lines > 0);
+    assert_int_equal(leaks, 0);
     stack_down(s);
     it_test_pass();
 }
@@ -237,6 +332,9 @@ int main(void)
                                         stack_teardown),
         cmocka_unit_test_setup_teardown(test_hostile_provider_text, stack_setup, stack_teardown),
         cmocka_unit_test_setup_teardown(test_hostile_dlq_too_large, stack_setup, stack_teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_dlq_keys_and_event_ids, stack_setup,
+                                        stack_teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_secret_echoed, stack_setup, stack_teardown),
     };
     if (getenv("PAYW_ITEST_FILTER") != NULL) /* e.g. "*too_large*": one test */
         cmocka_set_test_filter(getenv("PAYW_ITEST_FILTER"));

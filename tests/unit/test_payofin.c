@@ -131,7 +131,7 @@ static void test_payofin_parse_seed_response(void **state)
     pv_time_format_utc(res.paid_at_ms, when, sizeof(when));
     assert_string_equal(when, "2022-05-10T12:41:49.000Z"); /* 15:41:49 Istanbul, UTC+3 */
     assert_int_equal(res.nbalances, 1);
-    assert_string_equal(res.balances[0].account, "m-42");
+    assert_string_equal(res.balances[0].account, "default"); /* not the command's merchant */
     assert_string_equal(res.balances[0].currency, "TRY");
     assert_int_equal(res.balances[0].total.minor, 11074099);
     assert_string_equal(res.balances[0].total.text, "110740.99");
@@ -230,6 +230,28 @@ static void test_payofin_hostile_answers(void **state)
     pv_command_clear(&cmd);
 }
 
+/* An answer that echoes a credential: every copy is "***" before anything
+ * reads it (pv_provider_redact, run by the worker on every answer). */
+static void test_payofin_redacts_echoed_secrets(void **state)
+{
+    (void)state;
+    pv_command cmd;
+    pv_result res;
+    tu_command(&cmd, &pv_payofin, "{\"invoiceQueryId\": 615209}");
+    tu_parse(&pv_payofin, &cmd, 200,
+             "{\"result\": false, \"resultCode\": -22, \"resultMessage\": \"ApiKey=api-key-1 "
+             "SecretKey=secret-key-1 refused (api-key-1)\"}",
+             &res);
+    assert_int_equal(res.outcome, PV_OUTCOME_FATAL);
+    assert_int_equal(pv_provider_redact(&pv_payofin, &payofin_ctx, &res), 3);
+    assert_string_equal(res.provider_message, "ApiKey=*** SecretKey=*** refused (***)");
+    char buf[64] = "token api-key-1";
+    assert_int_equal(pv_provider_redact_text(&pv_payofin, &payofin_ctx, buf, sizeof(buf)), 1);
+    assert_string_equal(buf, "token ***");
+    pv_result_clear(&res);
+    pv_command_clear(&cmd);
+}
+
 /* Inquiry re-runs the invoice query and reads the answer. */
 static void test_payofin_inquiry(void **state)
 {
@@ -291,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_payofin_result_codes),
         cmocka_unit_test(test_payofin_contradictory_envelope_is_unknown),
         cmocka_unit_test(test_payofin_hostile_answers),
+        cmocka_unit_test(test_payofin_redacts_echoed_secrets),
         cmocka_unit_test(test_payofin_inquiry),
     };
     return cmocka_run_group_tests_name("payofin", tests, NULL, NULL);
