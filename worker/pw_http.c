@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 struct pw_http {
@@ -306,7 +307,11 @@ pw_http_call *pw_http_send(pw_http *h, const char *base_url, const pv_request *r
      * few KiB and a longer one simply takes more reads */
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 4096L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    /* waiting for a connection to say whether it multiplexes only pays where
+     * it can (HTTP/2 is negotiated over TLS only): over plain HTTP every call
+     * of a burst waited for the first connections, and a cold provider got
+     * 2 of 1,024 calls at once (issue 11) */
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, strncasecmp(url, "https://", 8) == 0 ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect is an answer, not a hop */

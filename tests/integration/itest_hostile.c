@@ -325,6 +325,45 @@ static void test_hostile_secret_echoed(void **state)
     it_test_pass();
 }
 
+/* A burst to a cold provider over plain HTTP goes out at once: 40 payments
+ * to a Payofin that holds every answer for 3 s are all at the provider
+ * together (with every call waiting for the first connections to say
+ * whether they multiplex, 2 were). */
+static void test_hostile_cold_burst_plain_http(void **state)
+{
+    stack *s = *state;
+    enum { N = 40 };
+    stack_up(s);
+    env_set(s, "PAYW_PAYOFIN_TIMEOUT_MS", "10000");
+    sim_faults(s, "{\"provider\": \"PAYOFIN\", \"latency_ms\": 3000, \"only_payments\": true}");
+    char *cmds[N];
+    for (int i = 0; i < N; i++) {
+        char id[32], req[96];
+        snprintf(id, sizeof(id), "burst-%d", i);
+        snprintf(req, sizeof(req), "{\"invoiceQueryId\": %lld}", payofin_invoice(s, i + 1));
+        cmds[i] = command(id, "PAYOFIN", req);
+    }
+    send_lines(s, (const char *const *)cmds, N, 0);
+    worker_up(s, 0);
+    int64_t most = 0;
+    for (int i = 0; i < 200 && most < N; i++) { /* 20 s at most */
+        json_object *st = sim_get(s, "/_sim/stats");
+        int64_t held = json_object_get_int64(pv_json_member(st, "held_requests"));
+        json_object_put(st);
+        most = held > most ? held : most;
+        it_sleep_ms(100);
+    }
+    print_message("most payments held by the provider at once: %lld of %d\n", (long long)most, N);
+    assert_true(most >= N * 3 / 4);
+    json_object *res = tail(s, "results", N, 60000);
+    assert_int_equal(count_status(res, "burst-", "SUCCEEDED"), N);
+    json_object_put(res);
+    for (int i = 0; i < N; i++)
+        free(cmds[i]);
+    stack_down(s);
+    it_test_pass();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +374,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hostile_dlq_keys_and_event_ids, stack_setup,
                                         stack_teardown),
         cmocka_unit_test_setup_teardown(test_hostile_secret_echoed, stack_setup, stack_teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_cold_burst_plain_http, stack_setup,
+                                        stack_teardown),
     };
     if (getenv("PAYW_ITEST_FILTER") != NULL) /* e.g. "*too_large*": one test */
         cmocka_set_test_filter(getenv("PAYW_ITEST_FILTER"));
