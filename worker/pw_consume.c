@@ -13,6 +13,7 @@
 #include "pw_keyq.h"
 #include "pw_log.h"
 #include "pw_publish.h"
+#include "pw_registry.h"
 #include "sc_codec.h"
 
 static void pw_consume_revoke_check(pw_engine *e, int force);
@@ -34,6 +35,30 @@ void pw_consume_store_offset(pw_engine *e, int32_t partition, int64_t pos)
         e->parts[partition].stored = pos;
     }
     rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Decodes m into cmd. With a schema registry, a command written with a
+ * schema id the codec has not met is fetched from the registry once (a
+ * blocking call, bounded by the registry's timeout: rare, see
+ * pw_registry.h) and decoded again. */
+static int pw_consume_decode(pw_engine *e, const rd_kafka_message_t *m, pv_command *cmd,
+                             pv_error *err)
+{
+    int rc = sc_command_decode(e->codec, m->payload, m->len, cmd, err);
+    if (rc == PV_OK || e->registry == NULL || strcmp(err->field, "schema_id") != 0 || m->len < 5)
+        return rc;
+    const unsigned char *p = m->payload;
+    int32_t id =
+        (int32_t)((uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4]);
+    char why[512];
+    if (pw_registry_learn(e->registry, e->codec, SC_COMMAND, id, why, sizeof(why)) != 0) {
+        char ids[16];
+        snprintf(ids, sizeof(ids), "%" PRId32, id);
+        pw_log(PW_LOG_WARN, "schema id not in the registry", "schema_id", ids, "error", why, NULL);
+        return rc;
+    }
+    pv_error_clear(err);
+    return sc_command_decode(e->codec, m->payload, m->len, cmd, err);
 }
 
 /* A consumed message becomes a command. */
@@ -89,7 +114,7 @@ static void pw_consume_take(pw_engine *e, rd_kafka_message_t *m)
         snprintf(c->traceparent, sizeof(c->traceparent), "%.*s", (int)tplen, (const char *)tp);
 
     pv_error err = {0};
-    if (sc_command_decode(e->codec, m->payload, m->len, &c->cmd, &err) != PV_OK) {
+    if (pw_consume_decode(e, m, &c->cmd, &err) != PV_OK) {
         pw_cmd_reject(c, &err);
         pv_error_clear(&err);
         return;

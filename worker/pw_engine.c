@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "pv_json.h"
+#include "pw_registry.h"
 #include "pw_cmd.h"
 #include "pw_consume.h"
 #include "pw_engine_int.h"
@@ -204,6 +205,16 @@ pw_engine *pw_engine_new(struct event_base *base, pw_config *cfg, pw_metrics *m,
     if (e->codec == NULL) {
         snprintf(errstr, cap, "%s", perr.errstr);
         goto fail;
+    }
+    if (cfg->schema_registry_url != NULL && cfg->schema_registry_url[0] != '\0') {
+        /* the registry's ids, as payctl and every consumer reading through
+         * the registry use them (the local ids 1-3 would be misread there) */
+        e->registry =
+            pw_registry_new(cfg->schema_registry_url, cfg->schema_registry_user_info, errstr, cap);
+        if (e->registry == NULL ||
+            pw_registry_setup(e->registry, e->codec, cfg->topic_commands, cfg->topic_results,
+                              cfg->topic_balances, errstr, cap) != 0)
+            goto fail;
     }
     e->http = pw_http_new(base, cfg->ca_path, errstr, cap);
     if (e->http == NULL)
@@ -420,6 +431,7 @@ void pw_engine_free(pw_engine *e)
         pw_cmd_free(c);
     }
     pw_http_free(e->http);
+    pw_registry_free(e->registry);
     sc_codec_free(e->codec);
     for (int k = 0; k < PW_PROVIDERS_MAX; k++) {
         free(e->prov[k].token);

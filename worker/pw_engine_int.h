@@ -44,6 +44,7 @@ struct pw_engine {
     pw_config *cfg;
     pw_metrics *m;
     sc_codec *codec;
+    struct pw_registry *registry; /* PAYW_SCHEMA_REGISTRY_URL's, NULL: local ids */
     pw_store *store;
     pw_http *http;
     rd_kafka_t *consumer, *producer;

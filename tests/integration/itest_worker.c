@@ -454,6 +454,54 @@ static void test_worker_retry_expired_fatal(void **state)
     it_test_pass();
 }
 
+/* With PAYW_SCHEMA_REGISTRY_URL the worker registers its schemas and uses the
+ * registry's ids (from 100 in tests/tools/registry_sim.py): a consumer
+ * reading through the registry decodes its results, one without it cannot
+ * (the worker used to write the local ids 1-3 whatever the setting). */
+static void test_worker_schema_registry(void **state)
+{
+    stack *s = *state;
+    char url[64], portarg[16], line[256], path[512], err[8192];
+    static char lines[4][LINE];
+    int n, port = it_free_port();
+    it_proc reg;
+    snprintf(portarg, sizeof(portarg), "%d", port);
+    char *rargv[] = {"python3", "tests/tools/registry_sim.py", portarg, NULL};
+    assert_int_equal(it_spawn(&reg, "registry_sim", rargv, NULL), 0);
+    assert_int_equal(it_read_line(&reg, line, sizeof(line), 20000), 0);
+    assert_non_null(strstr(line, "listening"));
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+    stack_up(s);
+    env_set(s, "PAYW_SCHEMA_REGISTRY_URL", url);
+    worker_up(s, 0);
+    char *cmd = command("reg-1", "PAYWALL", "{\"paymentid\": 123456}");
+    char file[512];
+    snprintf(file, sizeof(file), "%s/reg.jsonl", s->dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fprintf(f, "%s\n", cmd);
+    fclose(f);
+    it_build_path(path, sizeof(path), "worker/payctl");
+    char *send[] = {path, "send", "-q", "-b", s->bootstrap, "--registry", url, file, NULL};
+    assert_int_equal(it_run(send, NULL, NULL, 0, 0, &n, err, sizeof(err), 60000), 0);
+    char *with[] = {path, "tail", "-b", s->bootstrap, "--registry", url, "-B",
+                    "-n", "1",    "-w", "30000",      "results",    NULL};
+    assert_int_equal(it_run(with, NULL, &lines[0][0], LINE, 1, &n, err, sizeof(err), 60000), 0);
+    assert_int_equal(n, 1);
+    json_object *ev = tu_json(lines[0]);
+    assert_string_equal(json_object_get_string(pv_json_member(ev, "command_id")), "reg-1");
+    json_object_put(ev);
+    char *bare[] = {path, "tail", "-b",    s->bootstrap, "-B", "-n",
+                    "1",  "-w",   "15000", "results",    NULL};
+    assert_int_equal(it_run(bare, NULL, &lines[0][0], LINE, 1, &n, err, sizeof(err), 60000), 1);
+    assert_int_equal(n, 0);
+    assert_non_null(strstr(err, "schema_id: 10"));
+    free(cmd);
+    stack_down(s);
+    assert_int_equal(it_stop(&reg, SIGTERM, 10000), 0);
+    it_test_pass();
+}
+
 /* A command's traceparent header comes back on its result event. */
 static void test_worker_traceparent(void **state)
 {
@@ -554,6 +602,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_worker_window_overrun, stack_setup, stack_teardown),
         cmocka_unit_test_setup_teardown(test_worker_retry_expired_fatal, stack_setup,
                                         stack_teardown),
+        cmocka_unit_test_setup_teardown(test_worker_schema_registry, stack_setup, stack_teardown),
         cmocka_unit_test_setup_teardown(test_worker_traceparent, stack_setup, stack_teardown),
         cmocka_unit_test_setup_teardown(test_worker_valgrind_drained_shutdown, stack_setup,
                                         stack_teardown),
