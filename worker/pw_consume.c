@@ -64,6 +64,8 @@ static int pw_consume_decode(pw_engine *e, const rd_kafka_message_t *m, pv_comma
 /* A consumed message becomes a command. */
 static void pw_consume_take(pw_engine *e, rd_kafka_message_t *m)
 {
+    if (m->partition < 0 || m->partition >= PW_PARTITIONS_MAX)
+        return; /* beyond the table: refused at assignment (said there), never taken */
     pw_part *pt = &e->parts[m->partition];
     if (!pt->assigned || pt->revoking)
         return; /* a late message of a partition we are giving back */
@@ -310,8 +312,17 @@ void pw_consume_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         size_t window = (size_t)pw_consume_backlog(e) * 2;
         for (int i = 0; i < parts->cnt; i++) {
             int32_t p = parts->elems[i].partition;
-            if (p < 0 || p >= PW_PARTITIONS_MAX)
+            if (p < 0 || p >= PW_PARTITIONS_MAX) {
+                /* its offsets could not be tracked: not consumed, loudly (the
+                 * commands topic needs fewer partitions, or a build with a
+                 * larger PW_PARTITIONS_MAX) */
+                char ps[16], max[16];
+                snprintf(ps, sizeof(ps), "%d", (int)p);
+                snprintf(max, sizeof(max), "%d", PW_PARTITIONS_MAX);
+                pw_log(PW_LOG_ERROR, "partition beyond the worker's table: not consumed",
+                       "partition", ps, "max", max, NULL);
                 continue;
+            }
             pw_part *pt = &e->parts[p];
             if (!pt->assigned) {
                 pw_track_init(&pt->track, window);
