@@ -7,7 +7,8 @@
 # providers, a second command for an invoice already being paid, and a
 # malformed command); prints the result events as they arrive and a summary;
 # then keeps the stack up until Ctrl-C and says how to send more.
-# Everything lives in a temporary directory that is removed at exit.
+# Everything lives in a temporary directory, kept at exit with the logs it
+# advertises (each process's log, the demo's results); its path is printed.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build/normal}
@@ -20,7 +21,7 @@ stop() {
     echo "stopping: workers drain first"
     for p in $PIDS; do kill -TERM "$p" 2>/dev/null || true; done
     for p in $PIDS; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$DIR"
+    echo "logs kept in $DIR (remove it when done)"
     exit 0
 }
 trap stop EXIT INT TERM
