@@ -76,7 +76,7 @@ static void test_hostile_commands_one_partition(void **state)
     const char *msgs[] = {noise, badid, sh, dup, good};
     size_t lens[] = {sizeof(noise) - 1, strlen(badid), strlen(sh), strlen(dup), strlen(good)};
     enum { N = 5 };
-    produce_raw(s, 0, msgs, lens, N);
+    produce_at(s, 0, msgs, lens, N);
     worker_up(s, 0);
     json_object *res = tail(s, "results", N, 60000);
     assert_int_equal(json_object_array_length(res), N);
@@ -121,7 +121,7 @@ static void test_hostile_provider_text(void **state)
              wall_ms(), payofin_invoice(s, 2));
     const char *msgs[] = {a, b};
     size_t lens[] = {strlen(a), strlen(b)};
-    produce_raw(s, 0, msgs, lens, 2);
+    produce_at(s, 0, msgs, lens, 2);
     worker_up(s, 0);
     json_object *res = tail(s, "results", 2, 60000);
     assert_int_equal(json_object_array_length(res), 2);

@@ -360,7 +360,7 @@ static void test_worker_window_overrun(void **state)
      * overruns behind the slow heads (with the messages spread over the
      * partitions by key, whether one partition got more than a window's
      * worth decided the test) */
-    produce_raw(s, 0, (const char *const *)cmds, NULL, SLOW + FAST);
+    produce_at(s, 0, (const char *const *)cmds, NULL, SLOW + FAST);
     worker_up(s, 0);
     json_object *res = tail(s, "results", SLOW + FAST, 180000);
     assert_int_equal(json_object_array_length(res), SLOW + FAST);

@@ -253,7 +253,7 @@ void send_lines(stack *s, const char *const *cmds, int n, int raw)
         fail_msg("payctl send: %d: %s", rc, err);
 }
 
-void produce_raw(stack *s, int32_t partition, const char *const *msgs, const size_t *lens, int n)
+void produce_at(stack *s, int32_t partition, const char *const *msgs, const size_t *lens, int n)
 {
     rd_kafka_t *prod = it_kafka_new(RD_KAFKA_PRODUCER, it_kafka_conf(s->bootstrap, NULL));
     for (int i = 0; i < n; i++) {

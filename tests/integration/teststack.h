@@ -35,7 +35,7 @@ void stack_down(stack *s);
 void send_lines(stack *s, const char *const *cmds, int n, int raw);
 /* Produces the n messages as they are, in order, to one partition of the
  * commands topic (lens NULL: NUL-terminated text). */
-void produce_raw(stack *s, int32_t partition, const char *const *msgs, const size_t *lens, int n);
+void produce_at(stack *s, int32_t partition, const char *const *msgs, const size_t *lens, int n);
 json_object *tail(stack *s, const char *what, int n, int timeout_ms);
 json_object *tail_upto(stack *s, const char *what, int max, int wait_ms);
 int count_status(json_object *events, const char *prefix, const char *status);
