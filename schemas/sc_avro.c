@@ -1,9 +1,11 @@
 /* sc_avro.c -- see sc_avro.h. */
 #include "sc_avro.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pv_json.h"
 #include "pv_money.h"
@@ -613,4 +615,193 @@ int sc_avro_from_json(avro_value_t *value, json_object *j, const char *path, con
 {
     sc_at root = {NULL, path, 0};
     return sc_from_json(value, j, &root, m, branch, 0, 0, err);
+}
+
+/*---- Unknown keys in JSON ----
+ *
+ * A JSON command is free text: the adapters read the keys they know and
+ * everything else used to be ignored, so {"partial_amount": 1} (Payofin's is
+ * partialAmount) paid the whole invoice. The schema is the one list of what a
+ * command may carry (an Avro command cannot carry anything else), so a JSON
+ * key it does not have is refused, at every level, naming its path. */
+
+#define SC_KEYS_LISTED 16 /* field_errors entries at most */
+#define SC_SUGGEST_MAX 64 /* longest key a suggestion is looked for (bytes) */
+
+/* Optimal string alignment distance (Levenshtein plus transpositions of
+ * adjacent characters), ASCII case folded; anything over 2 reads 3. */
+static size_t sc_edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > SC_SUGGEST_MAX || lb > SC_SUGGEST_MAX || (la > lb ? la - lb : lb - la) > 2)
+        return 3;
+    size_t row[3][SC_SUGGEST_MAX + 1]; /* rows i, i-1 and i-2, by i mod 3 */
+    for (size_t j = 0; j <= lb; j++)
+        row[0][j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t *cur = row[i % 3], *up = row[(i + 2) % 3], *up2 = row[(i + 1) % 3];
+        int ca = tolower((unsigned char)a[i - 1]);
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            int cb = tolower((unsigned char)b[j - 1]);
+            size_t d = up[j - 1] + (ca != cb);
+            if (up[j] + 1 < d)
+                d = up[j] + 1;
+            if (cur[j - 1] + 1 < d)
+                d = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+                tolower((unsigned char)a[i - 2]) == cb && up2[j - 2] + 1 < d)
+                d = up2[j - 2] + 1;
+            cur[j] = d;
+        }
+    }
+    return row[la % 3][lb] > 2 ? 3 : row[la % 3][lb];
+}
+
+/* The field of record s that key was probably meant to be: the same but for
+ * case, else the nearest within 2 edits, and fewer edits than the key is long
+ * ("x" is no misspelling of "key"); NULL when none is near. */
+static const char *sc_suggest(avro_schema_t s, const char *key)
+{
+    const char *best = NULL;
+    size_t best_d = 3, klen = strlen(key);
+    for (size_t i = 0; i < avro_schema_record_size(s); i++) {
+        const char *f = avro_schema_record_field_name(s, (int)i);
+        if (strcasecmp(f, key) == 0)
+            return f;
+        size_t d = sc_edit_distance(key, f);
+        if (d < best_d && d < klen) {
+            best = f;
+            best_d = d;
+        }
+    }
+    return best;
+}
+
+typedef struct sc_keys {
+    size_t count;      /* unknown keys found */
+    json_object *list; /* field_errors; NULL when err is */
+    char field[SC_PATH_MAX + PV_ERR_FIELD_MAX], why[PV_ERR_STR_MAX]; /* the first */
+} sc_keys;
+
+static void sc_keys_unknown(sc_keys *k, avro_schema_t rec, const sc_at *at, const char *key)
+{
+    char pb[SC_PATH_MAX], q[PV_ERR_FIELD_MAX], field[SC_PATH_MAX + PV_ERR_FIELD_MAX];
+    char why[PV_ERR_STR_MAX];
+    const char *parent = sc_at_str(at, pb, sizeof(pb));
+    size_t plen = strlen(parent) + 1;
+    /* the key is the sender's text: quoted, and cut at a character so that
+     * the whole path fits the error's field */
+    pv_quote(q, plen + 24 < sizeof(q) ? sizeof(q) - plen : 24, key, strlen(key));
+    snprintf(field, sizeof(field), "%s%s%s", parent, parent[0] != '\0' ? "." : "", q);
+    const char *hint = sc_suggest(rec, key);
+    if (hint != NULL) {
+        snprintf(why, sizeof(why), "unknown field (did you mean %s?)", hint);
+    } else {
+        /* no near name: say which there are */
+        size_t n =
+            (size_t)snprintf(why, sizeof(why), "unknown field (%s has ", avro_schema_name(rec));
+        for (size_t i = 0; i < avro_schema_record_size(rec) && n < sizeof(why); i++)
+            n += (size_t)snprintf(why + n, sizeof(why) - n, "%s%s", i > 0 ? ", " : "",
+                                  avro_schema_record_field_name(rec, (int)i));
+        if (n < sizeof(why))
+            snprintf(why + n, sizeof(why) - n, ")");
+    }
+    if (k->count++ == 0) {
+        snprintf(k->field, sizeof(k->field), "%s", field);
+        snprintf(k->why, sizeof(k->why), "%s", why);
+    }
+    if (k->list != NULL && json_object_array_length(k->list) < SC_KEYS_LISTED) {
+        json_object *fe = json_object_new_object();
+        json_object_object_add(fe, "field", json_object_new_string(field));
+        json_object_object_add(fe, "value", NULL);
+        json_object_object_add(fe, "error", json_object_new_string(why));
+        json_object_array_add(k->list, fe);
+    }
+}
+
+static void sc_keys_walk(sc_keys *k, avro_schema_t s, json_object *j, const sc_at *at,
+                         const char *branch, int depth)
+{
+    if (j == NULL || depth > SC_DEPTH_MAX)
+        return;
+    while (avro_typeof(s) == AVRO_LINK)
+        s = avro_schema_link_target(s);
+    switch (avro_typeof(s)) {
+    case AVRO_UNION: {
+        /* the named record (the request's branch), else the one branch
+         * besides null; a union of several without a name is not checked */
+        int idx;
+        avro_schema_t pick = NULL, only = NULL;
+        size_t nonnull = 0;
+        if (branch != NULL)
+            pick = avro_schema_union_branch_by_name(s, &idx, branch);
+        for (size_t i = 0; pick == NULL && i < avro_schema_union_size(s); i++) {
+            avro_schema_t b = avro_schema_union_branch(s, (int)i);
+            if (avro_typeof(b) != AVRO_NULL) {
+                nonnull++;
+                only = b;
+            }
+        }
+        if (pick == NULL && nonnull == 1)
+            pick = only;
+        if (pick != NULL)
+            sc_keys_walk(k, pick, j, at, NULL, depth);
+        return;
+    }
+    case AVRO_RECORD:
+        if (!json_object_is_type(j, json_type_object))
+            return; /* a wrong type: the converter or the adapter names it */
+        json_object_object_foreach(j, key, v)
+        {
+            sc_at sub = {at, key, 0};
+            /* by index: avro-c 1.11's avro_schema_record_field_get reads
+             * past its look-up for a name the record lacks */
+            int f = avro_schema_record_field_get_index(s, key);
+            if (f < 0)
+                sc_keys_unknown(k, s, at, key);
+            else /* the branch hint travels down records to the union it names */
+                sc_keys_walk(k, avro_schema_record_field_get_by_index(s, f), v, &sub, branch,
+                             depth + 1);
+        }
+        return;
+    case AVRO_ARRAY:
+        if (!json_object_is_type(j, json_type_array))
+            return;
+        for (size_t i = 0; i < json_object_array_length(j); i++) {
+            sc_at sub = {at, NULL, i};
+            sc_keys_walk(k, avro_schema_array_items(s), json_object_array_get_idx(j, i), &sub, NULL,
+                         depth + 1);
+        }
+        return;
+    default:
+        return; /* a map's keys are free; scalars have none */
+    }
+}
+
+int sc_avro_check_keys(avro_schema_t s, json_object *j, const char *path, const char *branch,
+                       pv_error *err)
+{
+    sc_keys k = {.list = err != NULL ? json_object_new_array() : NULL};
+    sc_at root = {NULL, path, 0};
+    sc_keys_walk(&k, s, j, &root, branch, 0);
+    if (k.count == 0) {
+        json_object_put(k.list);
+        return PV_OK;
+    }
+    if (err == NULL)
+        return PV_EVALIDATION;
+    if (k.count == 1)
+        pv_error_set(err, PV_EVALIDATION, k.field, "%s: %s", k.field, k.why);
+    else
+        pv_error_set(err, PV_EVALIDATION, k.field, "%s: %.300s (%zu unknown fields in all)",
+                     k.field, k.why, k.count);
+    json_object *detail = json_object_new_object();
+    size_t listed = json_object_array_length(k.list);
+    json_object_object_add(detail, "field_errors", k.list);
+    if (k.count > listed)
+        json_object_object_add(detail, "more", json_object_new_int64((int64_t)(k.count - listed)));
+    json_object_put(err->detail);
+    err->detail = detail;
+    return PV_EVALIDATION;
 }

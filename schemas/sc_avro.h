@@ -46,6 +46,19 @@ json_object *sc_avro_to_json(avro_value_t *value, pv_error *err);
 int sc_avro_from_json(avro_value_t *value, json_object *j, const char *path, const sc_marks *m,
                       const char *branch, pv_error *err);
 
+/* Refuses keys of j that the schema s does not have, exact spelling, in
+ * every record of j down to its leaves: records' fields, array items,
+ * unions of null and one record; a map's keys are free and not checked, and
+ * neither are values of another shape than the schema's (the converter
+ * names those). `branch` picks the record of a multi-record union by name
+ * (the command's request); without it such a union is not checked. `path`
+ * names j ("" for a whole command). The error is PV_EVALIDATION naming the
+ * first unknown key ("request.partial_amount: unknown field (did you mean
+ * partialAmount?)"; the key is quoted, no value is); err->detail holds
+ * {"field_errors": [...]} with every unknown key. PV_OK when all are known. */
+int sc_avro_check_keys(avro_schema_t s, json_object *j, const char *path, const char *branch,
+                       pv_error *err);
+
 /* True when s[0..len) is valid UTF-8 (no overlongs, no surrogates). */
 int sc_utf8_valid(const char *s, size_t len);
 

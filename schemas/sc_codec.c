@@ -306,9 +306,26 @@ static int sc_field_time(json_object *o, const char *key, bool required, int64_t
     return rc;
 }
 
-/* The envelope of a command from its JSON tree (both wire forms end here). */
-static int sc_command_from_json(sc_codec *c, json_object *j, const char *branch, pv_command *cmd,
-                                pv_error *err)
+/* A JSON command's keys against the schema: the envelope's and those of the
+ * request record of its provider (the request is not checked when the
+ * provider is not one we know: that is refused next). Exact spelling:
+ * pv_json_member's case-insensitive fallback is for provider answers, and
+ * with every key known and pv_json_check_keys refusing case variants, every
+ * look-up of a command's field is exact. */
+static int sc_command_keys(sc_codec *c, json_object *j, pv_error *err)
+{
+    json_object *pj = NULL;
+    const pv_provider *p = NULL;
+    if (json_object_object_get_ex(j, "provider", &pj) && json_object_is_type(pj, json_type_string))
+        p = pv_provider_find(json_object_get_string(pj));
+    return sc_avro_check_keys(c->schema[SC_COMMAND], j, "",
+                              p != NULL ? sc_marks_branch(&c->marks, p->name) : NULL, err);
+}
+
+/* The envelope of a command from its JSON tree (both wire forms end here);
+ * `strict` for JSON, whose keys are the sender's (Avro's are the schema's). */
+static int sc_command_from_json(sc_codec *c, json_object *j, const char *branch, bool strict,
+                                pv_command *cmd, pv_error *err)
 {
     char provider[32], d[128];
     int rc;
@@ -318,6 +335,9 @@ static int sc_command_from_json(sc_codec *c, json_object *j, const char *branch,
         pv_json_describe(j, d, sizeof(d));
         return pv_error_set(err, PV_ETYPE, "", "command: expected an object, got %s", d);
     }
+    /* first: a misspelt command_id would otherwise be "missing" */
+    if (strict && (rc = sc_command_keys(c, j, err)) != PV_OK)
+        return rc;
     rc = sc_field_string(j, "command_id", true, cmd->command_id, sizeof(cmd->command_id), err);
     if (rc == PV_OK)
         rc = sc_field_string(j, "provider", true, provider, sizeof(provider), err);
@@ -369,6 +389,39 @@ static int sc_command_from_json(sc_codec *c, json_object *j, const char *branch,
     return PV_OK;
 }
 
+/* After a refusal: the command's command_id, provider and operation where
+ * they are there as the schema spells them and valid, so that the REJECTED
+ * result and the dead letter say whose command it was. The request is never
+ * kept: nothing is done with a refused command. */
+static void sc_command_identity(json_object *j, pv_command *cmd)
+{
+    char provider[32];
+    json_object *v;
+    pv_command_clear(cmd);
+    if (!json_object_is_type(j, json_type_object))
+        return;
+    if (json_object_object_get_ex(j, "command_id", &v) &&
+        sc_field_string(j, "command_id", true, cmd->command_id, sizeof(cmd->command_id), NULL) !=
+            PV_OK)
+        cmd->command_id[0] = '\0';
+    if (json_object_object_get_ex(j, "provider", &v) &&
+        sc_field_string(j, "provider", true, provider, sizeof(provider), NULL) == PV_OK)
+        cmd->provider = pv_provider_find(provider);
+    if (cmd->provider == NULL)
+        return;
+    /* as sc_command_from_json: absent or empty is the provider's one */
+    bool has_op = false;
+    if (json_object_object_get_ex(j, "operation", &v) &&
+        pv_json_string(j, "operation", "operation", false, cmd->operation, sizeof(cmd->operation),
+                       &has_op, NULL) != PV_OK)
+        cmd->operation[0] = '\0';
+    else if (!has_op || cmd->operation[0] == '\0' ||
+             strcmp(cmd->operation, cmd->provider->operation) == 0)
+        snprintf(cmd->operation, sizeof(cmd->operation), "%s", cmd->provider->operation);
+    else
+        cmd->operation[0] = '\0';
+}
+
 int sc_command_decode(sc_codec *c, const void *buf, size_t len, pv_command *cmd, pv_error *err)
 {
     const unsigned char *p = buf;
@@ -386,11 +439,11 @@ int sc_command_decode(sc_codec *c, const void *buf, size_t len, pv_command *cmd,
         if (rc == PV_OK)
             rc = pv_json_parse(buf, len, "JSON command", &j, err);
         if (rc == PV_OK)
-            rc = sc_command_from_json(c, j, NULL, cmd, err);
+            rc = sc_command_from_json(c, j, NULL, true, cmd, err);
     } else if (len >= 5 && p[0] == 0) {
         rc = sc_decode_avro(c, SC_COMMAND, p, len, &j, branch, sizeof(branch), err);
         if (rc == PV_OK)
-            rc = sc_command_from_json(c, j, branch, cmd, err);
+            rc = sc_command_from_json(c, j, branch, false, cmd, err);
     } else {
         char q[96];
         pv_quote(q, sizeof(q), buf, len < 8 ? len : 8);
@@ -399,9 +452,9 @@ int sc_command_decode(sc_codec *c, const void *buf, size_t len, pv_command *cmd,
                           "JSON ('{'): starts with \"%s\" (%zu bytes)",
                           q, len);
     }
-    json_object_put(j);
     if (rc != PV_OK)
-        pv_command_clear(cmd);
+        sc_command_identity(j, cmd); /* NULL j (unreadable, a key twice): none */
+    json_object_put(j);
     return rc;
 }
 

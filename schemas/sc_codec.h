@@ -90,7 +90,18 @@ int32_t sc_frame_id(const void *buf, size_t len);
  * frees it). Validates the envelope: command_id 1..127 bytes, a known
  * provider, its operation, created_at, expires_at, merchant, and a request
  * object (the adapter validates the request's own fields). An unknown schema
- * id is PV_EUNSUPPORTED with err->field "schema_id". */
+ * id is PV_EUNSUPPORTED with err->field "schema_id".
+ *
+ * JSON commands are strict: a key the schema does not have, at any level of
+ * the envelope or of the provider's request record, spelt exactly, is
+ * PV_EVALIDATION naming its path ("request.partial_amount: unknown field (did
+ * you mean partialAmount?)"), every such key in err->detail's field_errors.
+ * Avro commands carry the schema's fields by construction; one written with
+ * a newer version may carry more, which are ignored.
+ *
+ * On failure cmd->request is NULL, and command_id, provider and operation are
+ * kept where they decoded validly (under their exact names), for the
+ * REJECTED result; nothing is kept from text that is not readable JSON. */
 int sc_command_decode(sc_codec *c, const void *buf, size_t len, pv_command *cmd, pv_error *err);
 
 /* Encodes a command as Confluent-framed Avro; *out is malloc'd. The request

@@ -102,16 +102,22 @@ static void test_payctl_send_then_tail(void **state)
 
     snprintf(avro_file, sizeof(avro_file), "%s/avro.jsonl", f->dir);
     snprintf(json_file, sizeof(json_file), "%s/json.jsonl", f->dir);
+    /* two refused: an unknown provider, and a misspelt field (issue 11: the
+     * Avro would have dropped it, paying the whole invoice) */
     write_commands(avro_file, "avro",
                    "{\"command_id\": \"bad\", \"provider\": \"VISA\", \"created_at\": 1, "
-                   "\"request\": {}}");
+                   "\"request\": {}}\n"
+                   "{\"command_id\": \"bad-2\", \"provider\": \"PAYOFIN\", \"created_at\": 1, "
+                   "\"request\": {\"invoiceQueryId\": 719967, \"partial_amount\": 1}}");
     write_commands(json_file, "json", NULL);
 
     char *send_avro[] = {"send", "-q", "-b", f->bootstrap, avro_file, NULL};
     assert_int_equal(run_payctl(send_avro, lines, 16, &n, err, sizeof(err)), 1);
     assert_non_null(strstr(err, "line 8 refused"));
     assert_non_null(strstr(err, "\"VISA\""));
-    assert_non_null(strstr(err, "5 delivered, 1 refused"));
+    assert_non_null(strstr(err, "line 9 refused: request.partial_amount: unknown field (did you "
+                                "mean partialAmount?)"));
+    assert_non_null(strstr(err, "5 delivered, 2 refused"));
 
     char *send_json[] = {"send", "-q", "--format", "json", "-b", f->bootstrap, json_file, NULL};
     assert_int_equal(run_payctl(send_json, lines, 16, &n, err, sizeof(err)), 0);

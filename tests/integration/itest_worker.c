@@ -106,8 +106,9 @@ static void test_worker_five_providers_and_no_double_payment(void **state)
     it_test_pass();
 }
 
-/* Ten kinds of malformed commands: each REJECTED with a reason and copied to
- * the dead-letter topic; the worker goes on with the next command. */
+/* Eleven kinds of malformed commands: each REJECTED with a reason and copied
+ * to the dead-letter topic, naming the command where it was readable; the
+ * worker goes on with the next command. */
 static void test_worker_rejects_malformed(void **state)
 {
     stack *s = *state;
@@ -132,34 +133,64 @@ static void test_worker_rejects_malformed(void **state)
         "{\"service_id\": 10065, \"payment_reference\": \"R-9\", \"amount\": 950, "
         "\"currency_code\": \"TRY\", \"basic_input_values\": [{\"name\": \"SubscriberName\", "
         "\"value\": \"Ayşe\"}, {\"name\": \"Tckn_Vkn_Ykn\", \"value\": \"12ab\"}]}}",
+        /* issue 11: this paid the whole invoice */
+        "{\"command_id\": \"t10\", \"provider\": \"PAYOFIN\", \"created_at\": @NOW, "
+        "\"request\": {\"invoiceQueryId\": 700017, \"partial_amount\": 1}}",
     };
+    enum { NBAD = sizeof(bad) / sizeof(bad[0]) };
     char *good = command("after-bad", "PAYWALL", "{\"paymentid\": 123456}");
-    const char *all[11];
-    char *stamped[10];
-    for (int i = 0; i < 10; i++)
+    const char *all[NBAD + 1];
+    char *stamped[NBAD];
+    for (int i = 0; i < NBAD; i++)
         all[i] = stamped[i] = stamp_now(bad[i]);
-    all[10] = good;
-    send_lines(s, all, 11, 1);
-    for (int i = 0; i < 10; i++)
+    all[NBAD] = good;
+    send_lines(s, all, NBAD + 1, 1);
+    for (int i = 0; i < NBAD; i++)
         free(stamped[i]);
-    json_object *res = tail(s, "results", 11, 60000);
-    assert_int_equal(count_status(res, NULL, "REJECTED"), 10);
+    json_object *res = tail(s, "results", NBAD + 1, 60000);
+    assert_int_equal(count_status(res, NULL, "REJECTED"), NBAD);
     assert_int_equal(count_status(res, "after-bad", "SUCCEEDED"), 1);
+    int named = 0;
     for (size_t i = 0; i < json_object_array_length(res); i++) {
         json_object *e = json_object_array_get_idx(res, i);
+        const char *id = json_object_get_string(pv_json_member(e, "command_id"));
+        const char *provider = json_object_get_string(pv_json_member(e, "provider"));
         if (strcmp(json_object_get_string(pv_json_member(e, "status")), "REJECTED") == 0)
             assert_true(strlen(json_object_get_string(pv_json_member(e, "reason"))) > 10);
-        if (strcmp(json_object_get_string(pv_json_member(e, "command_id")), "t9") == 0) {
+        if (strcmp(id, "t9") == 0) {
             json_object *fe = pv_json_member(e, "field_errors");
             assert_true(json_object_array_length(fe) >= 1); /* İş Bankası: per field */
         }
+        /* refused by the codec, yet the result names the command */
+        if (strcmp(id, "t4") == 0 || strcmp(id, "t5") == 0 || strcmp(id, "t10") == 0) {
+            assert_non_null(provider);
+            assert_string_equal(provider, "PAYOFIN");
+            assert_string_equal(json_object_get_string(pv_json_member(e, "operation")),
+                                "invoicepayment");
+            named++;
+        }
+        if (strcmp(id, "t10") == 0) {
+            assert_non_null(strstr(json_object_get_string(pv_json_member(e, "reason")),
+                                   "request.partial_amount: unknown field (did you mean "
+                                   "partialAmount?)"));
+            json_object *fe = pv_json_member(e, "field_errors");
+            assert_int_equal(json_object_array_length(fe), 1);
+        }
     }
+    assert_int_equal(named, 3);
     json_object_put(res);
-    json_object *dlq = tail(s, "dlq", 10, 30000);
+    json_object *dlq = tail(s, "dlq", NBAD, 30000);
+    int t10 = 0;
     for (size_t i = 0; i < json_object_array_length(dlq); i++) {
         json_object *h = pv_json_member(json_object_array_get_idx(dlq, i), "headers");
         assert_true(strlen(json_object_get_string(pv_json_member(h, "payw-reason"))) > 10);
+        if (strcmp(json_object_get_string(pv_json_member(h, "payw-command-id")), "t10") == 0) {
+            assert_string_equal(json_object_get_string(pv_json_member(h, "payw-field")),
+                                "request.partial_amount");
+            t10++;
+        }
     }
+    assert_int_equal(t10, 1);
     json_object_put(dlq);
     assert_int_equal(sim_payments(s, NULL), 0);
     free(good);
