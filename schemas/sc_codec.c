@@ -498,6 +498,8 @@ static json_object *sc_json_money(const pv_money *m)
     json_object *o = json_object_new_object();
     json_object_object_add(o, "minor", json_object_new_int64(m->minor));
     json_object_object_add(o, "currency", json_object_new_string(m->currency));
+    json_object_object_add(
+        o, "exact", m->rounded && m->text[0] != '\0' ? json_object_new_string(m->text) : NULL);
     return o;
 }
 
@@ -608,6 +610,7 @@ static void sc_out_money(sc_out *o, const pv_money *m)
 {
     sc_out_long(o, m->minor);
     sc_out_str(o, m->currency);
+    sc_out_opt_str(o, m->rounded ? m->text : NULL); /* exact: only when rounded */
 }
 
 static void sc_out_opt_money(sc_out *o, const pv_money *m)

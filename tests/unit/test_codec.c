@@ -415,9 +415,12 @@ static void test_codec_result_and_balance(void **state)
         "başarılı\", \"references\": {\"payment_transaction_id\": \"9623XX2189\", "
         "\"transaction_id\": \"ABRVXXX7304\", \"ext_order_id\": "
         "\"90XX46-FXX5-4XX3-8DXX-B1XX97\", \"inv_payment_transaction_query_oid\": "
-        "\"90XX46-FXX5-4XX3-8DXX-B1XX97\"}, \"paid\": {\"minor\": 19650, \"currency\": \"TRY\"}, "
-        "\"fee\": {\"minor\": 0, \"currency\": \"TRY\"}, \"charged\": {\"minor\": 19650, "
-        "\"currency\": \"TRY\"}, \"paid_at\": null, \"attempts\": 1, \"fence\": 42, "
+        "\"90XX46-FXX5-4XX3-8DXX-B1XX97\"}, \"paid\": {\"minor\": 19650, \"currency\": \"TRY\", "
+        "\"exact\": null}, "
+        "\"fee\": {\"minor\": 0, \"currency\": \"TRY\", \"exact\": null}, \"charged\": {\"minor\": "
+        "19650, "
+        "\"currency\": \"TRY\", \"exact\": null}, \"paid_at\": null, \"attempts\": 1, \"fence\": "
+        "42, "
         "\"worker\": \"w-1\", \"processed_at\": 1700000000999, \"reason\": null, "
         "\"field_errors\": [], \"detail_json\": \"x\"}");
     /* the detail is the adapter's JSON text: compare it separately */
@@ -450,6 +453,11 @@ static void test_codec_result_and_balance(void **state)
     assert_int_equal(json_object_object_length(limits), 6);
     json_object *pl = pv_json_member(limits, "payment_limit");
     assert_int_equal(json_object_get_int64(pv_json_member(pl, "minor")), 99723843);
+    assert_null(pv_json_member(pl, "exact")); /* 997238.4300: exact in minor units */
+    /* 996004.0060 has digits below the kuruş: minor is rounded, and says so */
+    json_object *tcl = pv_json_member(limits, "topup_credit_limit");
+    assert_int_equal(json_object_get_int64(pv_json_member(tcl, "minor")), 99600401);
+    assert_string_equal(json_object_get_string(pv_json_member(tcl, "exact")), "996004.0060");
     json_object *buckets = pv_json_member(j, "buckets");
     assert_int_equal(json_object_array_length(buckets), 2);
     json_object_put(j);
