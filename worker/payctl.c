@@ -21,7 +21,10 @@
  * tail prints one JSON object per line: the decoded event, or for the
  * dead-letter topic the original bytes (text, or base64 when not UTF-8 JSON)
  * with the reason headers. It reads with a throw-away consumer group and
- * never commits, so it disturbs nobody.
+ * never commits, so it disturbs nobody. -w counts from the join, which has
+ * its own bound; when the wait ends a metadata request tells "nothing came"
+ * (exit 0) from "no broker answered" (exit 1). Every wait is bounded except
+ * following without -w, which runs until ^C.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -297,7 +300,9 @@ static int payctl_send(int argc, char **argv)
                 rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
                                   RD_KAFKA_V_VALUE((void *)value, nbytes),
                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-            if (perr == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            if (perr == RD_KAFKA_RESP_ERR__QUEUE_FULL && !payctl_stop) {
+                /* room comes back as deliveries end (message.timeout.ms at
+                 * the latest); ^C must still end the wait */
                 rd_kafka_poll(rk, 100);
                 continue;
             }
@@ -343,8 +348,13 @@ static void payctl_tail_usage(FILE *f)
             "                         payments.results / .balances / .commands.dlq / .commands)\n"
             "  -B, --from-beginning   start at the oldest message (default: only new ones)\n"
             "  -n, --count N          exit after N messages\n"
-            "  -w, --timeout-ms MS    exit after MS without a message\n"
-            "  -m, --meta             wrap each event with topic, partition, offset, key\n");
+            "  -w, --timeout-ms MS    exit after MS without a message, counted from the\n"
+            "                         moment the reader has joined (got its partitions)\n"
+            "  -m, --meta             wrap each event with topic, partition, offset, key\n"
+            "Commands are shown decoded, Avro or JSON as they were sent. Joining waits at\n"
+            "most max(10 s, MS) (30 s without -w). Exit status: 0; 1 when a message could\n"
+            "not be decoded, fewer than N arrived, the reader could not join, or no broker\n"
+            "answered at the end; 2 on usage errors.\n");
     payctl_usage_kafka(f);
 }
 
@@ -390,6 +400,99 @@ static json_object *payctl_dlq_json(const rd_kafka_message_t *m)
                                json_object_new_string_len(m->payload, (int)m->len));
     else
         json_object_object_add(o, "payload_base64", payctl_base64(p, m->len));
+    return o;
+}
+
+/* How long tail waits to join its group: the join is what a short -w used
+ * to spend (about 3 s on devkafka, whose coordinator delays a new group's
+ * first rebalance; on a real cluster group.initial.rebalance.delay.ms plus
+ * the rebalance itself), so it has its own bound, never shorter than -w. */
+#define PAYCTL_JOIN_MIN_MS    10000
+#define PAYCTL_JOIN_FOLLOW_MS 30000 /* without -w: following, yet never stuck joining */
+#define PAYCTL_PROBE_MS       2000  /* one metadata request: is any broker there? */
+
+static int64_t payctl_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What tail's callbacks learn (they run inside rd_kafka_consumer_poll). */
+typedef struct payctl_tailer {
+    int assigned;         /* the group gave us our partitions (maybe none) */
+    char last_error[512]; /* the client's last error, for a failure message */
+} payctl_tailer;
+
+static void payctl_tail_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                                  rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    payctl_tailer *t = opaque;
+    /* -X partition.assignment.strategy=cooperative-sticky needs the
+     * incremental calls; anything else the eager ones */
+    int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    rd_kafka_error_t *e = NULL;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        if (coop)
+            e = rd_kafka_incremental_assign(rk, parts);
+        else
+            rd_kafka_assign(rk, parts);
+        t->assigned = 1;
+    } else if (coop) {
+        e = rd_kafka_incremental_unassign(rk, parts);
+    } else {
+        rd_kafka_assign(rk, NULL);
+    }
+    if (e != NULL) {
+        fprintf(stderr, "payctl tail: rebalance: %s\n", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+}
+
+static void payctl_tail_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    payctl_tailer *t = opaque;
+    (void)rk;
+    /* kept for the failure message; said now, as librdkafka would have */
+    snprintf(t->last_error, sizeof(t->last_error), "%s", reason);
+    fprintf(stderr, "payctl tail: %s: %s\n", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+/* 1 when some broker answers a metadata request within PAYCTL_PROBE_MS. */
+static int payctl_brokers_answer(rd_kafka_t *rk)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    if (rd_kafka_metadata(rk, 0, NULL, &md, PAYCTL_PROBE_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    rd_kafka_metadata_destroy(md);
+    return 1;
+}
+
+static void payctl_unreachable(const char *brokers, const payctl_tailer *t)
+{
+    fprintf(stderr, "payctl tail: no broker of %s answered%s%s\n", brokers,
+            t->last_error[0] != '\0' ? ": " : "", t->last_error);
+}
+
+/* A command that is JSON once leading blanks or a UTF-8 byte order mark are
+ * skipped (an editor's or another producer's doing), as its object; NULL for
+ * anything else. The codec takes JSON only from a first '{', so without
+ * this such a message showed as "not Confluent-framed Avro" and nothing. */
+static json_object *payctl_padded_json(const rd_kafka_message_t *m)
+{
+    const unsigned char *p = m->payload;
+    size_t n = m->len, i = 0;
+    if (n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+        i = 3;
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+        i++;
+    if (i == 0 || i >= n || p[i] != '{')
+        return NULL;
+    json_object *o = NULL;
+    pv_error err = {0};
+    if (pv_json_parse((const char *)p + i, n - i, "JSON command", &o, &err) != PV_OK)
+        o = NULL;
+    pv_error_clear(&err);
     return o;
 }
 
@@ -484,6 +587,14 @@ static int payctl_tail(int argc, char **argv)
             rd_kafka_conf_destroy(conf);
         return 2;
     }
+    payctl_tailer t = {0};
+    char brokers[1024];
+    size_t bsize = sizeof(brokers);
+    if (rd_kafka_conf_get(conf, "bootstrap.servers", brokers, &bsize) != RD_KAFKA_CONF_OK)
+        snprintf(brokers, sizeof(brokers), "(unknown)");
+    rd_kafka_conf_set_opaque(conf, &t);
+    rd_kafka_conf_set_rebalance_cb(conf, payctl_tail_rebalance);
+    rd_kafka_conf_set_error_cb(conf, payctl_tail_error);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
     if (rk == NULL) {
         fprintf(stderr, "payctl tail: %s\n", errstr);
@@ -507,27 +618,67 @@ static int payctl_tail(int argc, char **argv)
         rd_kafka_destroy(rk);
         return 2;
     }
-    long long seen = 0, idle = 0;
-    int status = 0;
+    long long seen = 0;
+    int status = 0, failed = 0, probed = 0;
+    /* -w counts from the join (or the last message), not from the start:
+     * the join alone can outlast a short -w. last < 0: not joined yet. */
+    int64_t start = payctl_now_ms(), last = -1;
+    int64_t join_ms = timeout_ms < 0                    ? PAYCTL_JOIN_FOLLOW_MS
+                      : timeout_ms > PAYCTL_JOIN_MIN_MS ? timeout_ms
+                                                        : PAYCTL_JOIN_MIN_MS;
     while (!payctl_stop && (count < 0 || seen < count)) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
-        if (m == NULL) {
-            idle += 100;
-            if (timeout_ms >= 0 && idle >= timeout_ms)
-                break;
-            continue;
-        }
-        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        int64_t now = payctl_now_ms();
+        if (m != NULL && m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 fprintf(stderr, "payctl tail: %s\n", rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
+            m = NULL; /* no message: the clocks below run on (errors can come every poll) */
+        }
+        if (last < 0 && (t.assigned || m != NULL))
+            last = now;
+        if (m == NULL) {
+            if (last < 0) {
+                /* not joined: no broker answering for the whole -w is an
+                 * error, not "no messages"; a slow join gets join_ms */
+                int waited_w = timeout_ms >= 0 && now - start >= timeout_ms;
+                if ((waited_w && !probed) || now - start >= join_ms) {
+                    probed = 1;
+                    if (!payctl_brokers_answer(rk)) {
+                        payctl_unreachable(brokers, &t);
+                        failed = 1;
+                        break;
+                    }
+                }
+                if (payctl_now_ms() - start >= join_ms) {
+                    fprintf(stderr,
+                            "payctl tail: could not join the consumer group for %s on %s within "
+                            "%lld ms%s%s\n",
+                            topic, brokers, (long long)join_ms, t.last_error[0] != '\0' ? ": " : "",
+                            t.last_error);
+                    failed = 1;
+                    break;
+                }
+            } else if (timeout_ms >= 0 && now - last >= timeout_ms) {
+                /* quiet for -w: a fact only if the cluster is still there */
+                if (!payctl_brokers_answer(rk)) {
+                    payctl_unreachable(brokers, &t);
+                    failed = 1;
+                }
+                break;
+            }
             continue;
         }
-        idle = 0;
+        last = now;
         json_object *ev = NULL;
         pv_error err = {0};
         if (whats[w].kind < 0) {
             ev = payctl_dlq_json(m);
+        } else if (whats[w].kind == SC_COMMAND && (ev = payctl_padded_json(m)) != NULL) {
+            fprintf(stderr,
+                    "payctl tail: %s [%d] offset %lld: JSON after blanks or a byte order mark: "
+                    "shown, but the worker refuses it (JSON must start with '{')\n",
+                    topic, (int)m->partition, (long long)m->offset);
         } else if (sc_event_to_json(codec, (sc_kind)whats[w].kind, m->payload, m->len, &ev, &err) !=
                        PV_OK &&
                    !(reg != NULL && strcmp(err.field, "schema_id") == 0 &&
@@ -564,7 +715,9 @@ static int payctl_tail(int argc, char **argv)
     rd_kafka_destroy(rk);
     sc_codec_free(codec);
     pw_registry_free(reg);
-    if (count >= 0 && seen < count) {
+    if (failed)
+        status = 1;
+    else if (count >= 0 && seen < count) {
         fprintf(stderr, "payctl tail: %lld of %lld messages before the timeout\n", seen, count);
         status = 1;
     }

@@ -1,11 +1,14 @@
 /* itest_payctl.c -- payctl send then payctl tail against a running devkafka,
  * as separate processes: the commands come back as sent (Avro and JSON),
  * a bad line is refused by number, and with a Schema Registry
- * (tests/tools/registry_sim.py) the registry's ids are used and required. */
+ * (tests/tools/registry_sim.py) the registry's ids are used and required.
+ * The operator guards: tail's -w counts from the join, a dead broker or a
+ * join that never happens is an error, JSON after blanks is shown. */
 #include "../unit/testutil.h"
 
 #include <string.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "itest_util.h"
@@ -214,12 +217,134 @@ static void test_payctl_with_schema_registry(void **state)
     it_test_pass();
 }
 
+/* A dead bootstrap address (a free port nobody listens on) is an error
+ * naming it, within -w and the probe, not "no messages" (exit 0). */
+static void test_payctl_tail_dead_broker(void **state)
+{
+    (void)state;
+    char path[512], bootstrap[64], err[8192], line[1][4096];
+    int n = 0;
+    snprintf(bootstrap, sizeof(bootstrap), "127.0.0.1:%d", it_free_port());
+    it_build_path(path, sizeof(path), "worker/payctl");
+    char *argv[] = {path, "tail", "-b", bootstrap, "-w", "2000", "commands", NULL};
+    int64_t t0 = it_now_ms();
+    assert_int_equal(
+        it_run(argv, NULL, &line[0][0], sizeof(line[0]), 1, &n, err, sizeof(err), 30000), 1);
+    assert_int_equal(n, 0);
+    assert_true(it_now_ms() - t0 < 15000);
+    assert_non_null(strstr(err, "no broker of"));
+    assert_non_null(strstr(err, bootstrap));
+    it_test_pass();
+}
+
+/* -w counts from the join: devkafka's coordinator takes about 3 s to form a
+ * new group, which a 1 s -w used to spend entirely, returning nothing. */
+static void test_payctl_tail_timeout_after_join(void **state)
+{
+    fixture *f = *state;
+    char file[512], path[512], err[8192];
+    static char lines[8][4096];
+    int n;
+    snprintf(file, sizeof(file), "%s/join.jsonl", f->dir);
+    write_commands(file, "join", NULL);
+    char *send[] = {"send", "-q", "-b", f->bootstrap, "-t", "join.commands", file, NULL};
+    assert_int_equal(run_payctl(send, lines, 8, &n, err, sizeof(err)), 0);
+    it_build_path(path, sizeof(path), "worker/payctl");
+    char *tail[] = {path, "tail", "-b",   f->bootstrap, "-t", "join.commands", "-B", "-n",
+                    "5",  "-w",   "1000", "commands",   NULL};
+    assert_int_equal(it_run(tail, NULL, &lines[0][0], 4096, 5, &n, err, sizeof(err), 60000), 0);
+    assert_int_equal(n, 5);
+    it_test_pass();
+}
+
+/* A broker that answers but a group that cannot be joined (every JoinGroup
+ * refused): an error after the join bound (max(10 s, -w)), not exit 0. */
+static void test_payctl_tail_could_not_join(void **state)
+{
+    fixture *f = *state;
+    char path[512], err[8192], reply[256], line[1][4096];
+    int n = 0;
+    assert_int_equal(it_request(&f->dk, "error JoinGroup COORDINATOR_NOT_AVAILABLE 10000", reply,
+                                sizeof(reply), 10000),
+                     0);
+    assert_true(strncmp(reply, "ok", 2) == 0);
+    it_build_path(path, sizeof(path), "worker/payctl");
+    char *argv[] = {path, "tail", "-b", f->bootstrap, "-B", "-w", "1000", "commands", NULL};
+    int64_t t0 = it_now_ms();
+    assert_int_equal(
+        it_run(argv, NULL, &line[0][0], sizeof(line[0]), 1, &n, err, sizeof(err), 60000), 1);
+    int64_t took = it_now_ms() - t0;
+    assert_true(took >= 9000 && took < 30000);
+    assert_non_null(strstr(err, "could not join"));
+    assert_non_null(strstr(err, f->bootstrap));
+    it_test_pass();
+}
+
+/* JSON with blanks or a byte order mark before its '{' is shown as its
+ * object (it used to be "not Confluent-framed Avro" and nothing), with a
+ * note that the worker refuses it. */
+static void test_payctl_tail_padded_json(void **state)
+{
+    fixture *f = *state;
+    char file[512], path[512], err[8192];
+    static char lines[8][4096];
+    int n;
+    snprintf(file, sizeof(file), "%s/padded.jsonl", f->dir);
+    FILE *out = fopen(file, "w");
+    assert_non_null(out);
+    static const char *const pads[] = {" ", "\t", "\xEF\xBB\xBF"};
+    for (int i = 0; i < 3; i++)
+        fprintf(out,
+                "%s{\"command_id\": \"pad-%d\", \"provider\": \"PAYOFIN\", \"created_at\": "
+                "\"2026-11-21T10:00:00Z\", \"request\": {\"invoiceQueryId\": 615209}}\n",
+                pads[i], i);
+    fclose(out);
+    char *send[] = {"send", "-q", "--raw", "-b", f->bootstrap, "-t", "pad.commands", file, NULL};
+    assert_int_equal(run_payctl(send, lines, 8, &n, err, sizeof(err)), 0);
+    it_build_path(path, sizeof(path), "worker/payctl");
+    char *tail[] = {path, "tail", "-b",    f->bootstrap, "-t", "pad.commands", "-B", "-n",
+                    "3",  "-w",   "10000", "commands",   NULL};
+    assert_int_equal(it_run(tail, NULL, &lines[0][0], 4096, 3, &n, err, sizeof(err), 60000), 0);
+    assert_int_equal(n, 3);
+    int seen = 0;
+    for (int i = 0; i < n; i++) {
+        json_object *ev = tu_json(lines[i]);
+        const char *id = json_object_get_string(pv_json_member(ev, "command_id"));
+        assert_non_null(id);
+        seen |= strncmp(id, "pad-", 4) == 0 ? 1 << (id[4] - '0') : 0;
+        json_object_put(ev);
+    }
+    assert_int_equal(seen, 7);
+    assert_non_null(strstr(err, "the worker refuses it"));
+    it_test_pass();
+}
+
+static int bare_setup(void **state)
+{
+    (void)state;
+    it_test_begin();
+    return 0;
+}
+
+static int bare_teardown(void **state)
+{
+    (void)state;
+    it_test_end();
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_payctl_send_then_tail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_payctl_with_schema_registry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_payctl_resolve_paid_and_unpaid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_payctl_tail_dead_broker, bare_setup, bare_teardown),
+        cmocka_unit_test_setup_teardown(test_payctl_tail_timeout_after_join, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_payctl_tail_could_not_join, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_payctl_tail_padded_json, setup, teardown),
     };
+    if (getenv("PAYW_ITEST_FILTER") != NULL)
+        cmocka_set_test_filter(getenv("PAYW_ITEST_FILTER"));
     return cmocka_run_group_tests_name("payctl", tests, NULL, NULL);
 }
