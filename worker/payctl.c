@@ -5,7 +5,7 @@
  *   payctl tail   [options] WHAT     results|balances|dlq|commands -> JSON lines
  *   payctl schema [KIND]             print an embedded schema
  *   payctl lookup PROVIDER QUERY_ID  the idempotency state of one invoice (Redis)
- *   payctl resolve PROVIDER QUERY_ID --paid|--unpaid --reason TEXT
+ *   payctl resolve PROVIDER QUERY_ID --paid|--unpaid --reason TEXT [--yes]
  *                                    settle an UNKNOWN after checking with the provider
  *   payctl unknowns [--limit N]      every UNKNOWN invoice, oldest first (Redis)
  * It talks to any Kafka through librdkafka: --brokers (or PAYW_BROKERS),
@@ -25,6 +25,12 @@
  * its own bound; when the wait ends a metadata request tells "nothing came"
  * (exit 0) from "no broker answered" (exit 1). Every wait is bounded except
  * following without -w, which runs until ^C.
+ *
+ * resolve shows the invoice's state and asks on the terminal; without one
+ * (stdin not a tty) it refuses unless --yes, so a pipe never answers for an
+ * operator. It settles only if the state is still the one shown (status,
+ * claimant, fence); the store's script still decides (only UNKNOWN, or
+ * INFLIGHT without a lock, is settled).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -32,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -754,29 +761,188 @@ static int payctl_schema(int argc, char **argv)
 static void payctl_store_usage(FILE *f)
 {
     fprintf(f, "usage: payctl lookup PROVIDER QUERY_ID [--redis URL]\n"
-               "       payctl resolve PROVIDER QUERY_ID --paid|--unpaid --reason TEXT "
-               "[--operator NAME] [--redis URL]\n"
+               "       payctl resolve PROVIDER QUERY_ID --paid|--unpaid --reason TEXT [--yes]\n"
+               "                      [--operator NAME] [--redis URL]\n"
                "lookup prints the idempotency state of one invoice as JSON. resolve settles an\n"
                "invoice whose outcome is UNKNOWN, after you have checked with the provider:\n"
                "--paid records it as paid (later commands get DUPLICATE), --unpaid releases\n"
-               "it (a new command may pay it). Redis: --redis or $PAYW_REDIS_URL.\n");
+               "it (a new command may pay it). resolve first shows the invoice's state (on\n"
+               "stderr) and asks on the terminal \"resolve KEY as PAID? [y/N]\"; -y, --yes\n"
+               "skips the question (scripts: without a terminal on stdin and without --yes,\n"
+               "resolve refuses). Redis: --redis or $PAYW_REDIS_URL. Exit status: 0; 1 when\n"
+               "Redis refused or could not be asked, or the answer was not yes; 2 on usage\n"
+               "errors.\n");
+}
+
+/* The invoice as payctl lookup prints it (caller puts). */
+static json_object *payctl_state_json(const char *key, const pw_store_reply *r)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "key", json_object_new_string(key));
+    json_object_object_add(o, "outcome", json_object_new_string(pw_store_outcome_name(r->outcome)));
+    if (r->outcome == PW_STORE_ERROR) {
+        json_object_object_add(o, "error", json_object_new_string(r->error));
+        return o;
+    }
+    json_object *fields = json_object_new_object();
+    for (size_t i = 0; i < r->nfields; i++) {
+        const char *name = r->fields[i].name;
+        if (strcmp(name, "result") == 0 || strcmp(name, "result_before_resolve") == 0) {
+            json_object *ev = NULL;
+            pv_error err = {0};
+            sc_codec *c = sc_codec_new(NULL);
+            if (c != NULL && r->fields[i].len > 0 &&
+                sc_event_to_json(c, SC_RESULT, r->fields[i].value, r->fields[i].len, &ev, &err) ==
+                    PV_OK)
+                json_object_object_add(fields, name, ev);
+            sc_codec_free(c);
+            continue;
+        }
+        json_object_object_add(
+            fields, name,
+            json_object_new_string_len((const char *)r->fields[i].value, (int)r->fields[i].len));
+    }
+    json_object_object_add(o, "state", fields);
+    json_object *cmds = json_object_new_array();
+    for (size_t i = 0; i < r->ncmds; i++) {
+        json_object *c = json_object_new_object();
+        json_object_object_add(c, "command_id", json_object_new_string(r->cmds[i].command_id));
+        json_object_object_add(c, "status", json_object_new_string(r->cmds[i].status));
+        json_object_object_add(c, "at_ms", json_object_new_int64(r->cmds[i].at_ms));
+        json_object_object_add(c, "fence", json_object_new_int64(r->cmds[i].fence));
+        json_object_array_add(cmds, c);
+    }
+    json_object_object_add(o, "commands", cmds);
+    json_object_object_add(o, "lock_ttl_ms", json_object_new_int64(r->lock_pttl_ms));
+    json_object_object_add(o, "state_ttl_ms", json_object_new_int64(r->state_pttl_ms));
+    return o;
+}
+
+/* A field of the state hash as text ("" when absent). */
+static const char *payctl_field(const pw_store_reply *r, const char *name)
+{
+    for (size_t i = 0; i < r->nfields; i++)
+        if (strcmp(r->fields[i].name, name) == 0)
+            return (const char *)r->fields[i].value;
+    return "";
+}
+
+/* What an operator must see before settling: the state as lookup prints it,
+ * then in one line the status, the command whose call it was, the claim and
+ * the commands that were answered UNKNOWN. */
+static void payctl_show_state(const char *key, const pw_store_reply *r)
+{
+    json_object *o = payctl_state_json(key, r);
+    fprintf(stderr, "payctl resolve: the state of %s now:\n%s\n", key, pv_json_dump(o, NULL));
+    json_object_put(o);
+    if (r->outcome != PW_STORE_OK)
+        return;
+    /* unknown_reason outlives a resolve: said only while it is the reason */
+    const char *status = payctl_field(r, "status"), *reason = payctl_field(r, "unknown_reason");
+    const char *worker = payctl_field(r, "worker"), *cmd = payctl_field(r, "command_id");
+    char qr[160], qw[160], qc[160];
+    /* quoted: these come from commands and workers, and this goes to a terminal */
+    pv_quote(qr, sizeof(qr), reason, strlen(reason));
+    pv_quote(qw, sizeof(qw), worker, strlen(worker));
+    pv_quote(qc, sizeof(qc), cmd, strlen(cmd));
+    fprintf(stderr, "payctl resolve: %s is %s", key, status);
+    if (strcmp(status, "UNKNOWN") == 0 && reason[0] != '\0')
+        fprintf(stderr, " (%s)", qr);
+    fprintf(stderr, ", command %s, claimed by %s, ", cmd[0] != '\0' ? qc : "none",
+            worker[0] != '\0' ? qw : "nobody");
+    if (r->lock_pttl_ms >= 0)
+        fprintf(stderr, "its lock held for %lld ms more (a call may be running)",
+                (long long)r->lock_pttl_ms);
+    else if (r->lock_pttl_ms == -1)
+        fprintf(stderr, "its lock held with no expiry (a call may be running)");
+    else
+        fprintf(stderr, "no lock held");
+    fprintf(stderr, "; UNKNOWN commands:");
+    size_t n = 0;
+    for (size_t i = 0; i < r->ncmds; i++)
+        if (strcmp(r->cmds[i].status, "UNKNOWN") == 0) {
+            pv_quote(qc, sizeof(qc), r->cmds[i].command_id, strlen(r->cmds[i].command_id));
+            fprintf(stderr, "%s %s", n++ > 0 ? "," : "", qc);
+        }
+    fprintf(stderr, "%s\n", n == 0 ? " none" : "");
+}
+
+/* Asks on the terminal; 1 only for y or yes. */
+static int payctl_confirm(const char *key, int paid)
+{
+    char answer[64];
+    fprintf(stderr, "resolve %s as %s? [y/N] ", key, paid ? "PAID" : "UNPAID");
+    fflush(stderr);
+    if (fgets(answer, sizeof(answer), stdin) == NULL)
+        return 0;
+    size_t len = strcspn(answer, "\r\n");
+    answer[len] = '\0';
+    return strcasecmp(answer, "y") == 0 || strcasecmp(answer, "yes") == 0;
+}
+
+/* 1 when what the operator was shown still holds: the same status, claimant
+ * and fence (every claim and every resolve takes a new fence). */
+static int payctl_same_state(const pw_store_reply *a, const pw_store_reply *b)
+{
+    return a->outcome == b->outcome &&
+           strcmp(payctl_field(a, "status"), payctl_field(b, "status")) == 0 &&
+           strcmp(payctl_field(a, "command_id"), payctl_field(b, "command_id")) == 0 &&
+           strcmp(payctl_field(a, "fence"), payctl_field(b, "fence")) == 0;
+}
+
+/* resolve: show, ask, check nothing moved meanwhile, then settle. The store
+ * still judges (only UNKNOWN, or INFLIGHT without a lock, is settled). */
+static pw_store_reply *payctl_resolve(pw_store_sync *st, const pw_store_resolve_args *a, int yes,
+                                      int *declined)
+{
+    pw_store_reply *seen = pw_store_sync_lookup(st, a->key);
+    if (seen == NULL || seen->outcome == PW_STORE_ERROR)
+        return seen;
+    payctl_show_state(a->key, seen);
+    const char *status = payctl_field(seen, "status");
+    /* nothing to ask about: no state, or settled (the store refuses those) */
+    int ask = seen->outcome == PW_STORE_OK && strcmp(status, "DONE") != 0 &&
+              strcmp(status, "RELEASED") != 0;
+    if (!yes && ask) {
+        if (!payctl_confirm(a->key, a->paid)) {
+            fprintf(stderr, "payctl resolve: not confirmed: %s left as it is\n", a->key);
+            pw_store_reply_free(seen);
+            *declined = 1;
+            return NULL;
+        }
+        pw_store_reply *now = pw_store_sync_lookup(st, a->key);
+        if (now == NULL || now->outcome == PW_STORE_ERROR) {
+            pw_store_reply_free(seen);
+            return now;
+        }
+        int same = payctl_same_state(seen, now);
+        pw_store_reply_free(now);
+        if (!same) {
+            fprintf(stderr,
+                    "payctl resolve: %s changed while you were deciding: nothing done; look "
+                    "again and run resolve again\n",
+                    a->key);
+            pw_store_reply_free(seen);
+            *declined = 1;
+            return NULL;
+        }
+    }
+    pw_store_reply_free(seen);
+    return pw_store_sync_resolve(st, a);
 }
 
 static int payctl_store(int argc, char **argv, int resolve)
 {
     static const struct option opts[] = {
-        {"paid", no_argument, NULL, 'p'},
-        {"unpaid", no_argument, NULL, 'u'},
-        {"reason", required_argument, NULL, 'r'},
-        {"operator", required_argument, NULL, 'o'},
-        {"redis", required_argument, NULL, 'R'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"paid", no_argument, NULL, 'p'},         {"unpaid", no_argument, NULL, 'u'},
+        {"reason", required_argument, NULL, 'r'}, {"operator", required_argument, NULL, 'o'},
+        {"redis", required_argument, NULL, 'R'},  {"yes", no_argument, NULL, 'y'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
-    int paid = -1, opt, said_paid = 0, said_unpaid = 0;
+    int paid = -1, opt, said_paid = 0, said_unpaid = 0, yes = 0;
     const char *reason = NULL, *url = payctl_env("PAYW_REDIS_URL", "redis://127.0.0.1:6379");
     const char *op = payctl_env("USER", "operator");
-    while ((opt = getopt_long(argc, argv, "pur:o:R:h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "pur:o:R:yh", opts, NULL)) != -1) {
         switch (opt) {
         case 'p':
         case 'u':
@@ -792,6 +958,9 @@ static int payctl_store(int argc, char **argv, int resolve)
             break;
         case 'R':
             url = optarg;
+            break;
+        case 'y':
+            yes = 1;
             break;
         case 'h':
             payctl_store_usage(stdout);
@@ -810,6 +979,11 @@ static int payctl_store(int argc, char **argv, int resolve)
         payctl_store_usage(stderr);
         return 2;
     }
+    if (resolve && (strlen(reason) > 1024 || op[0] == '\0' || strlen(op) > 1024)) {
+        /* the store refuses these (an empty operator used to crash payctl) */
+        fprintf(stderr, "payctl resolve: --reason and --operator: 1 to 1024 bytes each\n");
+        return 2;
+    }
     const pv_provider *p = pv_provider_find(argv[optind]);
     if (p == NULL) {
         fprintf(stderr,
@@ -818,63 +992,55 @@ static int payctl_store(int argc, char **argv, int resolve)
                 argv[optind]);
         return 2;
     }
+    const char *qid = argv[optind + 1];
+    if (qid[0] == '\0' || strlen(qid) >= PV_ID_MAX) {
+        /* a longer id used to be cut to fit: another invoice's key */
+        fprintf(stderr, "payctl: QUERY_ID: 1 to %d bytes\n", PV_ID_MAX - 1);
+        return 2;
+    }
     char key[PV_ID_MAX + 16], errstr[512];
-    snprintf(key, sizeof(key), "%s:%s", p->name, argv[optind + 1]);
+    snprintf(key, sizeof(key), "%s:%s", p->name, qid);
+    if (resolve && !yes && !isatty(STDIN_FILENO)) {
+        /* an answer read from a pipe or a file is nobody's decision */
+        fprintf(stderr,
+                "payctl resolve: stdin is not a terminal, so nobody can confirm: pass --yes "
+                "to resolve %s without the question\n",
+                key);
+        return 2;
+    }
     pw_store_sync *st = pw_store_sync_new(url, 3000, errstr, sizeof(errstr));
     if (st == NULL) {
         fprintf(stderr, "payctl: %s\n", errstr);
         return 1;
     }
     pw_store_reply *r;
+    int declined = 0;
     if (resolve) {
         pw_store_resolve_args a = {.key = key, .paid = paid, .reason = reason, .operator_name = op};
-        r = pw_store_sync_resolve(st, &a);
+        r = payctl_resolve(st, &a, yes, &declined);
     } else {
         r = pw_store_sync_lookup(st, key);
     }
-    int status = 0;
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "key", json_object_new_string(key));
-    json_object_object_add(o, "outcome", json_object_new_string(pw_store_outcome_name(r->outcome)));
-    if (r->outcome == PW_STORE_ERROR) {
-        json_object_object_add(o, "error", json_object_new_string(r->error));
-        status = 1;
-    } else if (resolve) {
-        json_object_object_add(o, "status", json_object_new_string(r->status));
-        status = r->outcome == PW_STORE_OK ? 0 : 1;
-    } else {
-        json_object *fields = json_object_new_object();
-        for (size_t i = 0; i < r->nfields; i++) {
-            const char *name = r->fields[i].name;
-            if (strcmp(name, "result") == 0 || strcmp(name, "result_before_resolve") == 0) {
-                json_object *ev = NULL;
-                pv_error err = {0};
-                sc_codec *c = sc_codec_new(NULL);
-                if (r->fields[i].len > 0 && sc_event_to_json(c, SC_RESULT, r->fields[i].value,
-                                                             r->fields[i].len, &ev, &err) == PV_OK)
-                    json_object_object_add(fields, name, ev);
-                sc_codec_free(c);
-                continue;
-            }
-            json_object_object_add(fields, name,
-                                   json_object_new_string_len((const char *)r->fields[i].value,
-                                                              (int)r->fields[i].len));
-        }
-        json_object_object_add(o, "state", fields);
-        json_object *cmds = json_object_new_array();
-        for (size_t i = 0; i < r->ncmds; i++) {
-            json_object *c = json_object_new_object();
-            json_object_object_add(c, "command_id", json_object_new_string(r->cmds[i].command_id));
-            json_object_object_add(c, "status", json_object_new_string(r->cmds[i].status));
-            json_object_object_add(c, "at_ms", json_object_new_int64(r->cmds[i].at_ms));
-            json_object_object_add(c, "fence", json_object_new_int64(r->cmds[i].fence));
-            json_object_array_add(cmds, c);
-        }
-        json_object_object_add(o, "commands", cmds);
-        json_object_object_add(o, "lock_ttl_ms", json_object_new_int64(r->lock_pttl_ms));
-        json_object_object_add(o, "state_ttl_ms", json_object_new_int64(r->state_pttl_ms));
-        status = r->outcome == PW_STORE_OK ? 0 : 1;
+    if (r == NULL) {
+        if (!declined)
+            fprintf(stderr, "payctl: out of memory\n");
+        pw_store_sync_free(st);
+        return 1;
     }
+    json_object *o;
+    if (resolve) {
+        o = json_object_new_object();
+        json_object_object_add(o, "key", json_object_new_string(key));
+        json_object_object_add(o, "outcome",
+                               json_object_new_string(pw_store_outcome_name(r->outcome)));
+        if (r->outcome == PW_STORE_ERROR)
+            json_object_object_add(o, "error", json_object_new_string(r->error));
+        else
+            json_object_object_add(o, "status", json_object_new_string(r->status));
+    } else {
+        o = payctl_state_json(key, r);
+    }
+    int status = r->outcome == PW_STORE_OK ? 0 : 1;
     printf("%s\n", pv_json_dump(o, NULL));
     json_object_put(o);
     pw_store_reply_free(r);
