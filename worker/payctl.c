@@ -5,7 +5,7 @@
  *   payctl tail   [options] WHAT     results|balances|dlq|commands -> JSON lines
  *   payctl schema [KIND]             print an embedded schema
  *   payctl lookup PROVIDER QUERY_ID  the idempotency state of one invoice (Redis)
- *   payctl resolve PROVIDER QUERY_ID --paid|--unpaid --reason TEXT
+ *   payctl resolve PROVIDER QUERY_ID --paid|--unpaid --reason TEXT [--yes]
  *                                    settle an UNKNOWN after checking with the provider
  *   payctl unknowns [--limit N]      every UNKNOWN invoice, oldest first (Redis)
  * It talks to any Kafka through librdkafka: --brokers (or PAYW_BROKERS),
@@ -21,7 +21,16 @@
  * tail prints one JSON object per line: the decoded event, or for the
  * dead-letter topic the original bytes (text, or base64 when not UTF-8 JSON)
  * with the reason headers. It reads with a throw-away consumer group and
- * never commits, so it disturbs nobody.
+ * never commits, so it disturbs nobody. -w counts from the join, which has
+ * its own bound; when the wait ends a metadata request tells "nothing came"
+ * (exit 0) from "no broker answered" (exit 1). Every wait is bounded except
+ * following without -w, which runs until ^C.
+ *
+ * resolve shows the invoice's state and asks on the terminal; without one
+ * (stdin not a tty) it refuses unless --yes, so a pipe never answers for an
+ * operator. It settles only if the state is still the one shown (status,
+ * claimant, fence); the store's script still decides (only UNKNOWN, or
+ * INFLIGHT without a lock, is settled).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -297,7 +307,9 @@ static int payctl_send(int argc, char **argv)
                 rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
                                   RD_KAFKA_V_VALUE((void *)value, nbytes),
                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-            if (perr == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            if (perr == RD_KAFKA_RESP_ERR__QUEUE_FULL && !payctl_stop) {
+                /* room comes back as deliveries end (message.timeout.ms at
+                 * the latest); ^C must still end the wait */
                 rd_kafka_poll(rk, 100);
                 continue;
             }
@@ -343,8 +355,13 @@ static void payctl_tail_usage(FILE *f)
             "                         payments.results / .balances / .commands.dlq / .commands)\n"
             "  -B, --from-beginning   start at the oldest message (default: only new ones)\n"
             "  -n, --count N          exit after N messages\n"
-            "  -w, --timeout-ms MS    exit after MS without a message\n"
-            "  -m, --meta             wrap each event with topic, partition, offset, key\n");
+            "  -w, --timeout-ms MS    exit after MS without a message, counted from the\n"
+            "                         moment the reader has joined (got its partitions)\n"
+            "  -m, --meta             wrap each event with topic, partition, offset, key\n"
+            "Commands are shown decoded, Avro or JSON as they were sent. Joining waits at\n"
+            "most max(10 s, MS) (30 s without -w). Exit status: 0; 1 when a message could\n"
+            "not be decoded, fewer than N arrived, the reader could not join, or no broker\n"
+            "answered at the end; 2 on usage errors.\n");
     payctl_usage_kafka(f);
 }
 
@@ -390,6 +407,99 @@ static json_object *payctl_dlq_json(const rd_kafka_message_t *m)
                                json_object_new_string_len(m->payload, (int)m->len));
     else
         json_object_object_add(o, "payload_base64", payctl_base64(p, m->len));
+    return o;
+}
+
+/* How long tail waits to join its group: the join is what a short -w used
+ * to spend (about 3 s on devkafka, whose coordinator delays a new group's
+ * first rebalance; on a real cluster group.initial.rebalance.delay.ms plus
+ * the rebalance itself), so it has its own bound, never shorter than -w. */
+#define PAYCTL_JOIN_MIN_MS    10000
+#define PAYCTL_JOIN_FOLLOW_MS 30000 /* without -w: following, yet never stuck joining */
+#define PAYCTL_PROBE_MS       2000  /* one metadata request: is any broker there? */
+
+static int64_t payctl_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What tail's callbacks learn (they run inside rd_kafka_consumer_poll). */
+typedef struct payctl_tailer {
+    int assigned;         /* the group gave us our partitions (maybe none) */
+    char last_error[512]; /* the client's last error, for a failure message */
+} payctl_tailer;
+
+static void payctl_tail_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                                  rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    payctl_tailer *t = opaque;
+    /* -X partition.assignment.strategy=cooperative-sticky needs the
+     * incremental calls; anything else the eager ones */
+    int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    rd_kafka_error_t *e = NULL;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        if (coop)
+            e = rd_kafka_incremental_assign(rk, parts);
+        else
+            rd_kafka_assign(rk, parts);
+        t->assigned = 1;
+    } else if (coop) {
+        e = rd_kafka_incremental_unassign(rk, parts);
+    } else {
+        rd_kafka_assign(rk, NULL);
+    }
+    if (e != NULL) {
+        fprintf(stderr, "payctl tail: rebalance: %s\n", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+}
+
+static void payctl_tail_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    payctl_tailer *t = opaque;
+    (void)rk;
+    /* kept for the failure message; said now, as librdkafka would have */
+    snprintf(t->last_error, sizeof(t->last_error), "%s", reason);
+    fprintf(stderr, "payctl tail: %s: %s\n", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+/* 1 when some broker answers a metadata request within PAYCTL_PROBE_MS. */
+static int payctl_brokers_answer(rd_kafka_t *rk)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    if (rd_kafka_metadata(rk, 0, NULL, &md, PAYCTL_PROBE_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    rd_kafka_metadata_destroy(md);
+    return 1;
+}
+
+static void payctl_unreachable(const char *brokers, const payctl_tailer *t)
+{
+    fprintf(stderr, "payctl tail: no broker of %s answered%s%s\n", brokers,
+            t->last_error[0] != '\0' ? ": " : "", t->last_error);
+}
+
+/* A command that is JSON once leading blanks or a UTF-8 byte order mark are
+ * skipped (an editor's or another producer's doing), as its object; NULL for
+ * anything else. The codec takes JSON only from a first '{', so without
+ * this such a message showed as "not Confluent-framed Avro" and nothing. */
+static json_object *payctl_padded_json(const rd_kafka_message_t *m)
+{
+    const unsigned char *p = m->payload;
+    size_t n = m->len, i = 0;
+    if (n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+        i = 3;
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+        i++;
+    if (i == 0 || i >= n || p[i] != '{')
+        return NULL;
+    json_object *o = NULL;
+    pv_error err = {0};
+    if (pv_json_parse((const char *)p + i, n - i, "JSON command", &o, &err) != PV_OK)
+        o = NULL;
+    pv_error_clear(&err);
     return o;
 }
 
@@ -484,6 +594,14 @@ static int payctl_tail(int argc, char **argv)
             rd_kafka_conf_destroy(conf);
         return 2;
     }
+    payctl_tailer t = {0};
+    char brokers[1024];
+    size_t bsize = sizeof(brokers);
+    if (rd_kafka_conf_get(conf, "bootstrap.servers", brokers, &bsize) != RD_KAFKA_CONF_OK)
+        snprintf(brokers, sizeof(brokers), "(unknown)");
+    rd_kafka_conf_set_opaque(conf, &t);
+    rd_kafka_conf_set_rebalance_cb(conf, payctl_tail_rebalance);
+    rd_kafka_conf_set_error_cb(conf, payctl_tail_error);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
     if (rk == NULL) {
         fprintf(stderr, "payctl tail: %s\n", errstr);
@@ -507,27 +625,67 @@ static int payctl_tail(int argc, char **argv)
         rd_kafka_destroy(rk);
         return 2;
     }
-    long long seen = 0, idle = 0;
-    int status = 0;
+    long long seen = 0;
+    int status = 0, failed = 0, probed = 0;
+    /* -w counts from the join (or the last message), not from the start:
+     * the join alone can outlast a short -w. last < 0: not joined yet. */
+    int64_t start = payctl_now_ms(), last = -1;
+    int64_t join_ms = timeout_ms < 0                    ? PAYCTL_JOIN_FOLLOW_MS
+                      : timeout_ms > PAYCTL_JOIN_MIN_MS ? timeout_ms
+                                                        : PAYCTL_JOIN_MIN_MS;
     while (!payctl_stop && (count < 0 || seen < count)) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
-        if (m == NULL) {
-            idle += 100;
-            if (timeout_ms >= 0 && idle >= timeout_ms)
-                break;
-            continue;
-        }
-        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        int64_t now = payctl_now_ms();
+        if (m != NULL && m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 fprintf(stderr, "payctl tail: %s\n", rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
+            m = NULL; /* no message: the clocks below run on (errors can come every poll) */
+        }
+        if (last < 0 && (t.assigned || m != NULL))
+            last = now;
+        if (m == NULL) {
+            if (last < 0) {
+                /* not joined: no broker answering for the whole -w is an
+                 * error, not "no messages"; a slow join gets join_ms */
+                int waited_w = timeout_ms >= 0 && now - start >= timeout_ms;
+                if ((waited_w && !probed) || now - start >= join_ms) {
+                    probed = 1;
+                    if (!payctl_brokers_answer(rk)) {
+                        payctl_unreachable(brokers, &t);
+                        failed = 1;
+                        break;
+                    }
+                }
+                if (payctl_now_ms() - start >= join_ms) {
+                    fprintf(stderr,
+                            "payctl tail: could not join the consumer group for %s on %s within "
+                            "%lld ms%s%s\n",
+                            topic, brokers, (long long)join_ms, t.last_error[0] != '\0' ? ": " : "",
+                            t.last_error);
+                    failed = 1;
+                    break;
+                }
+            } else if (timeout_ms >= 0 && now - last >= timeout_ms) {
+                /* quiet for -w: a fact only if the cluster is still there */
+                if (!payctl_brokers_answer(rk)) {
+                    payctl_unreachable(brokers, &t);
+                    failed = 1;
+                }
+                break;
+            }
             continue;
         }
-        idle = 0;
+        last = now;
         json_object *ev = NULL;
         pv_error err = {0};
         if (whats[w].kind < 0) {
             ev = payctl_dlq_json(m);
+        } else if (whats[w].kind == SC_COMMAND && (ev = payctl_padded_json(m)) != NULL) {
+            fprintf(stderr,
+                    "payctl tail: %s [%d] offset %lld: JSON after blanks or a byte order mark: "
+                    "shown, but the worker refuses it (JSON must start with '{')\n",
+                    topic, (int)m->partition, (long long)m->offset);
         } else if (sc_event_to_json(codec, (sc_kind)whats[w].kind, m->payload, m->len, &ev, &err) !=
                        PV_OK &&
                    !(reg != NULL && strcmp(err.field, "schema_id") == 0 &&
@@ -564,7 +722,9 @@ static int payctl_tail(int argc, char **argv)
     rd_kafka_destroy(rk);
     sc_codec_free(codec);
     pw_registry_free(reg);
-    if (count >= 0 && seen < count) {
+    if (failed)
+        status = 1;
+    else if (count >= 0 && seen < count) {
         fprintf(stderr, "payctl tail: %lld of %lld messages before the timeout\n", seen, count);
         status = 1;
     }
@@ -601,29 +761,188 @@ static int payctl_schema(int argc, char **argv)
 static void payctl_store_usage(FILE *f)
 {
     fprintf(f, "usage: payctl lookup PROVIDER QUERY_ID [--redis URL]\n"
-               "       payctl resolve PROVIDER QUERY_ID --paid|--unpaid --reason TEXT "
-               "[--operator NAME] [--redis URL]\n"
+               "       payctl resolve PROVIDER QUERY_ID --paid|--unpaid --reason TEXT [--yes]\n"
+               "                      [--operator NAME] [--redis URL]\n"
                "lookup prints the idempotency state of one invoice as JSON. resolve settles an\n"
                "invoice whose outcome is UNKNOWN, after you have checked with the provider:\n"
                "--paid records it as paid (later commands get DUPLICATE), --unpaid releases\n"
-               "it (a new command may pay it). Redis: --redis or $PAYW_REDIS_URL.\n");
+               "it (a new command may pay it). resolve first shows the invoice's state (on\n"
+               "stderr) and asks on the terminal \"resolve KEY as PAID? [y/N]\"; -y, --yes\n"
+               "skips the question (scripts: without a terminal on stdin and without --yes,\n"
+               "resolve refuses). Redis: --redis or $PAYW_REDIS_URL. Exit status: 0; 1 when\n"
+               "Redis refused or could not be asked, or the answer was not yes; 2 on usage\n"
+               "errors.\n");
+}
+
+/* The invoice as payctl lookup prints it (caller puts). */
+static json_object *payctl_state_json(const char *key, const pw_store_reply *r)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "key", json_object_new_string(key));
+    json_object_object_add(o, "outcome", json_object_new_string(pw_store_outcome_name(r->outcome)));
+    if (r->outcome == PW_STORE_ERROR) {
+        json_object_object_add(o, "error", json_object_new_string(r->error));
+        return o;
+    }
+    json_object *fields = json_object_new_object();
+    for (size_t i = 0; i < r->nfields; i++) {
+        const char *name = r->fields[i].name;
+        if (strcmp(name, "result") == 0 || strcmp(name, "result_before_resolve") == 0) {
+            json_object *ev = NULL;
+            pv_error err = {0};
+            sc_codec *c = sc_codec_new(NULL);
+            if (c != NULL && r->fields[i].len > 0 &&
+                sc_event_to_json(c, SC_RESULT, r->fields[i].value, r->fields[i].len, &ev, &err) ==
+                    PV_OK)
+                json_object_object_add(fields, name, ev);
+            sc_codec_free(c);
+            continue;
+        }
+        json_object_object_add(
+            fields, name,
+            json_object_new_string_len((const char *)r->fields[i].value, (int)r->fields[i].len));
+    }
+    json_object_object_add(o, "state", fields);
+    json_object *cmds = json_object_new_array();
+    for (size_t i = 0; i < r->ncmds; i++) {
+        json_object *c = json_object_new_object();
+        json_object_object_add(c, "command_id", json_object_new_string(r->cmds[i].command_id));
+        json_object_object_add(c, "status", json_object_new_string(r->cmds[i].status));
+        json_object_object_add(c, "at_ms", json_object_new_int64(r->cmds[i].at_ms));
+        json_object_object_add(c, "fence", json_object_new_int64(r->cmds[i].fence));
+        json_object_array_add(cmds, c);
+    }
+    json_object_object_add(o, "commands", cmds);
+    json_object_object_add(o, "lock_ttl_ms", json_object_new_int64(r->lock_pttl_ms));
+    json_object_object_add(o, "state_ttl_ms", json_object_new_int64(r->state_pttl_ms));
+    return o;
+}
+
+/* A field of the state hash as text ("" when absent). */
+static const char *payctl_field(const pw_store_reply *r, const char *name)
+{
+    for (size_t i = 0; i < r->nfields; i++)
+        if (strcmp(r->fields[i].name, name) == 0)
+            return (const char *)r->fields[i].value;
+    return "";
+}
+
+/* What an operator must see before settling: the state as lookup prints it,
+ * then in one line the status, the command whose call it was, the claim and
+ * the commands that were answered UNKNOWN. */
+static void payctl_show_state(const char *key, const pw_store_reply *r)
+{
+    json_object *o = payctl_state_json(key, r);
+    fprintf(stderr, "payctl resolve: the state of %s now:\n%s\n", key, pv_json_dump(o, NULL));
+    json_object_put(o);
+    if (r->outcome != PW_STORE_OK)
+        return;
+    /* unknown_reason outlives a resolve: said only while it is the reason */
+    const char *status = payctl_field(r, "status"), *reason = payctl_field(r, "unknown_reason");
+    const char *worker = payctl_field(r, "worker"), *cmd = payctl_field(r, "command_id");
+    char qr[160], qw[160], qc[160];
+    /* quoted: these come from commands and workers, and this goes to a terminal */
+    pv_quote(qr, sizeof(qr), reason, strlen(reason));
+    pv_quote(qw, sizeof(qw), worker, strlen(worker));
+    pv_quote(qc, sizeof(qc), cmd, strlen(cmd));
+    fprintf(stderr, "payctl resolve: %s is %s", key, status);
+    if (strcmp(status, "UNKNOWN") == 0 && reason[0] != '\0')
+        fprintf(stderr, " (%s)", qr);
+    fprintf(stderr, ", command %s, claimed by %s, ", cmd[0] != '\0' ? qc : "none",
+            worker[0] != '\0' ? qw : "nobody");
+    if (r->lock_pttl_ms >= 0)
+        fprintf(stderr, "its lock held for %lld ms more (a call may be running)",
+                (long long)r->lock_pttl_ms);
+    else if (r->lock_pttl_ms == -1)
+        fprintf(stderr, "its lock held with no expiry (a call may be running)");
+    else
+        fprintf(stderr, "no lock held");
+    fprintf(stderr, "; UNKNOWN commands:");
+    size_t n = 0;
+    for (size_t i = 0; i < r->ncmds; i++)
+        if (strcmp(r->cmds[i].status, "UNKNOWN") == 0) {
+            pv_quote(qc, sizeof(qc), r->cmds[i].command_id, strlen(r->cmds[i].command_id));
+            fprintf(stderr, "%s %s", n++ > 0 ? "," : "", qc);
+        }
+    fprintf(stderr, "%s\n", n == 0 ? " none" : "");
+}
+
+/* Asks on the terminal; 1 only for y or yes. */
+static int payctl_confirm(const char *key, int paid)
+{
+    char answer[64];
+    fprintf(stderr, "resolve %s as %s? [y/N] ", key, paid ? "PAID" : "UNPAID");
+    fflush(stderr);
+    if (fgets(answer, sizeof(answer), stdin) == NULL)
+        return 0;
+    size_t len = strcspn(answer, "\r\n");
+    answer[len] = '\0';
+    return strcasecmp(answer, "y") == 0 || strcasecmp(answer, "yes") == 0;
+}
+
+/* 1 when what the operator was shown still holds: the same status, claimant
+ * and fence (every claim and every resolve takes a new fence). */
+static int payctl_same_state(const pw_store_reply *a, const pw_store_reply *b)
+{
+    return a->outcome == b->outcome &&
+           strcmp(payctl_field(a, "status"), payctl_field(b, "status")) == 0 &&
+           strcmp(payctl_field(a, "command_id"), payctl_field(b, "command_id")) == 0 &&
+           strcmp(payctl_field(a, "fence"), payctl_field(b, "fence")) == 0;
+}
+
+/* resolve: show, ask, check nothing moved meanwhile, then settle. The store
+ * still judges (only UNKNOWN, or INFLIGHT without a lock, is settled). */
+static pw_store_reply *payctl_resolve(pw_store_sync *st, const pw_store_resolve_args *a, int yes,
+                                      int *declined)
+{
+    pw_store_reply *seen = pw_store_sync_lookup(st, a->key);
+    if (seen == NULL || seen->outcome == PW_STORE_ERROR)
+        return seen;
+    payctl_show_state(a->key, seen);
+    const char *status = payctl_field(seen, "status");
+    /* nothing to ask about: no state, or settled (the store refuses those) */
+    int ask = seen->outcome == PW_STORE_OK && strcmp(status, "DONE") != 0 &&
+              strcmp(status, "RELEASED") != 0;
+    if (!yes && ask) {
+        if (!payctl_confirm(a->key, a->paid)) {
+            fprintf(stderr, "payctl resolve: not confirmed: %s left as it is\n", a->key);
+            pw_store_reply_free(seen);
+            *declined = 1;
+            return NULL;
+        }
+        pw_store_reply *now = pw_store_sync_lookup(st, a->key);
+        if (now == NULL || now->outcome == PW_STORE_ERROR) {
+            pw_store_reply_free(seen);
+            return now;
+        }
+        int same = payctl_same_state(seen, now);
+        pw_store_reply_free(now);
+        if (!same) {
+            fprintf(stderr,
+                    "payctl resolve: %s changed while you were deciding: nothing done; look "
+                    "again and run resolve again\n",
+                    a->key);
+            pw_store_reply_free(seen);
+            *declined = 1;
+            return NULL;
+        }
+    }
+    pw_store_reply_free(seen);
+    return pw_store_sync_resolve(st, a);
 }
 
 static int payctl_store(int argc, char **argv, int resolve)
 {
     static const struct option opts[] = {
-        {"paid", no_argument, NULL, 'p'},
-        {"unpaid", no_argument, NULL, 'u'},
-        {"reason", required_argument, NULL, 'r'},
-        {"operator", required_argument, NULL, 'o'},
-        {"redis", required_argument, NULL, 'R'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"paid", no_argument, NULL, 'p'},         {"unpaid", no_argument, NULL, 'u'},
+        {"reason", required_argument, NULL, 'r'}, {"operator", required_argument, NULL, 'o'},
+        {"redis", required_argument, NULL, 'R'},  {"yes", no_argument, NULL, 'y'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
-    int paid = -1, opt, said_paid = 0, said_unpaid = 0;
+    int paid = -1, opt, said_paid = 0, said_unpaid = 0, yes = 0;
     const char *reason = NULL, *url = payctl_env("PAYW_REDIS_URL", "redis://127.0.0.1:6379");
     const char *op = payctl_env("USER", "operator");
-    while ((opt = getopt_long(argc, argv, "pur:o:R:h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "pur:o:R:yh", opts, NULL)) != -1) {
         switch (opt) {
         case 'p':
         case 'u':
@@ -639,6 +958,9 @@ static int payctl_store(int argc, char **argv, int resolve)
             break;
         case 'R':
             url = optarg;
+            break;
+        case 'y':
+            yes = 1;
             break;
         case 'h':
             payctl_store_usage(stdout);
@@ -657,6 +979,11 @@ static int payctl_store(int argc, char **argv, int resolve)
         payctl_store_usage(stderr);
         return 2;
     }
+    if (resolve && (strlen(reason) > 1024 || op[0] == '\0' || strlen(op) > 1024)) {
+        /* the store refuses these (an empty operator used to crash payctl) */
+        fprintf(stderr, "payctl resolve: --reason and --operator: 1 to 1024 bytes each\n");
+        return 2;
+    }
     const pv_provider *p = pv_provider_find(argv[optind]);
     if (p == NULL) {
         fprintf(stderr,
@@ -665,63 +992,55 @@ static int payctl_store(int argc, char **argv, int resolve)
                 argv[optind]);
         return 2;
     }
+    const char *qid = argv[optind + 1];
+    if (qid[0] == '\0' || strlen(qid) >= PV_ID_MAX) {
+        /* a longer id used to be cut to fit: another invoice's key */
+        fprintf(stderr, "payctl: QUERY_ID: 1 to %d bytes\n", PV_ID_MAX - 1);
+        return 2;
+    }
     char key[PV_ID_MAX + 16], errstr[512];
-    snprintf(key, sizeof(key), "%s:%s", p->name, argv[optind + 1]);
+    snprintf(key, sizeof(key), "%s:%s", p->name, qid);
+    if (resolve && !yes && !isatty(STDIN_FILENO)) {
+        /* an answer read from a pipe or a file is nobody's decision */
+        fprintf(stderr,
+                "payctl resolve: stdin is not a terminal, so nobody can confirm: pass --yes "
+                "to resolve %s without the question\n",
+                key);
+        return 2;
+    }
     pw_store_sync *st = pw_store_sync_new(url, 3000, errstr, sizeof(errstr));
     if (st == NULL) {
         fprintf(stderr, "payctl: %s\n", errstr);
         return 1;
     }
     pw_store_reply *r;
+    int declined = 0;
     if (resolve) {
         pw_store_resolve_args a = {.key = key, .paid = paid, .reason = reason, .operator_name = op};
-        r = pw_store_sync_resolve(st, &a);
+        r = payctl_resolve(st, &a, yes, &declined);
     } else {
         r = pw_store_sync_lookup(st, key);
     }
-    int status = 0;
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "key", json_object_new_string(key));
-    json_object_object_add(o, "outcome", json_object_new_string(pw_store_outcome_name(r->outcome)));
-    if (r->outcome == PW_STORE_ERROR) {
-        json_object_object_add(o, "error", json_object_new_string(r->error));
-        status = 1;
-    } else if (resolve) {
-        json_object_object_add(o, "status", json_object_new_string(r->status));
-        status = r->outcome == PW_STORE_OK ? 0 : 1;
-    } else {
-        json_object *fields = json_object_new_object();
-        for (size_t i = 0; i < r->nfields; i++) {
-            const char *name = r->fields[i].name;
-            if (strcmp(name, "result") == 0 || strcmp(name, "result_before_resolve") == 0) {
-                json_object *ev = NULL;
-                pv_error err = {0};
-                sc_codec *c = sc_codec_new(NULL);
-                if (r->fields[i].len > 0 && sc_event_to_json(c, SC_RESULT, r->fields[i].value,
-                                                             r->fields[i].len, &ev, &err) == PV_OK)
-                    json_object_object_add(fields, name, ev);
-                sc_codec_free(c);
-                continue;
-            }
-            json_object_object_add(fields, name,
-                                   json_object_new_string_len((const char *)r->fields[i].value,
-                                                              (int)r->fields[i].len));
-        }
-        json_object_object_add(o, "state", fields);
-        json_object *cmds = json_object_new_array();
-        for (size_t i = 0; i < r->ncmds; i++) {
-            json_object *c = json_object_new_object();
-            json_object_object_add(c, "command_id", json_object_new_string(r->cmds[i].command_id));
-            json_object_object_add(c, "status", json_object_new_string(r->cmds[i].status));
-            json_object_object_add(c, "at_ms", json_object_new_int64(r->cmds[i].at_ms));
-            json_object_object_add(c, "fence", json_object_new_int64(r->cmds[i].fence));
-            json_object_array_add(cmds, c);
-        }
-        json_object_object_add(o, "commands", cmds);
-        json_object_object_add(o, "lock_ttl_ms", json_object_new_int64(r->lock_pttl_ms));
-        json_object_object_add(o, "state_ttl_ms", json_object_new_int64(r->state_pttl_ms));
-        status = r->outcome == PW_STORE_OK ? 0 : 1;
+    if (r == NULL) {
+        if (!declined)
+            fprintf(stderr, "payctl: out of memory\n");
+        pw_store_sync_free(st);
+        return 1;
     }
+    json_object *o;
+    if (resolve) {
+        o = json_object_new_object();
+        json_object_object_add(o, "key", json_object_new_string(key));
+        json_object_object_add(o, "outcome",
+                               json_object_new_string(pw_store_outcome_name(r->outcome)));
+        if (r->outcome == PW_STORE_ERROR)
+            json_object_object_add(o, "error", json_object_new_string(r->error));
+        else
+            json_object_object_add(o, "status", json_object_new_string(r->status));
+    } else {
+        o = payctl_state_json(key, r);
+    }
+    int status = r->outcome == PW_STORE_OK ? 0 : 1;
     printf("%s\n", pv_json_dump(o, NULL));
     json_object_put(o);
     pw_store_reply_free(r);

@@ -238,6 +238,7 @@ static void test_worker_kill9_unknown_then_resolve(void **state)
                        "--paid",
                        "--reason",
                        "Payofin confirmed the payment",
+                       "--yes", /* unattended: no terminal to confirm on */
                        "--redis",
                        s->redis_url,
                        NULL};
