@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "pw_config.h"
+#include "pw_store.h"
 
 static const char *const *fake_env;
 
@@ -123,12 +124,38 @@ static void test_config_files_and_redaction(void **state)
     free(out);
 }
 
+/* The store's URL check, for PAYW_REDIS_URL at start-up: NULL-safe, and no
+ * message ever shows the password. */
+static void test_config_store_url_check(void **state)
+{
+    (void)state;
+    char err[256];
+    assert_int_equal(pw_store_check_url(NULL, err, sizeof(err)), -1);
+    assert_int_equal(pw_store_check_url("redis://127.0.0.1:notaport", err, sizeof(err)), -1);
+    assert_string_equal(err, "redis URL \"redis://127.0.0.1:notaport\": port must be 1..65535");
+    static const char *const bad[] = {"redis://u:hunter2@h:99999", "redis://:hunter2@[::1:1",
+                                      "redis://hunter2@h", "rediss://:hunter2@h",
+                                      "redis://:hunter2@h/x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(pw_store_check_url(bad[i], err, sizeof(err)), -1);
+        if (strstr(err, "hunter2") != NULL || strstr(err, "***") == NULL)
+            fail_msg("%s: \"%s\"", bad[i], err);
+    }
+    assert_int_equal(pw_store_check_url("redis://:pw@127.0.0.1:6380/2", err, sizeof(err)), 0);
+    assert_int_equal(pw_store_check_url("unix:///tmp/r.sock?db=1", err, sizeof(err)), 0);
+    pw_store_url_shown("redis://u:p:w@h:1/0", err, sizeof(err));
+    assert_string_equal(err, "redis://u:***@h:1/0");
+    pw_store_url_shown(NULL, err, sizeof(err));
+    assert_string_equal(err, "(null)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_defaults_and_one_provider),
         cmocka_unit_test(test_config_errors_name_the_variable),
         cmocka_unit_test(test_config_files_and_redaction),
+        cmocka_unit_test(test_config_store_url_check),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
