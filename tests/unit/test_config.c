@@ -1,10 +1,13 @@
 /* test_config.c -- the worker's configuration table. */
 #include "testutil.h"
 
+#include <event2/event.h>
+
 #include <string.h>
 #include <unistd.h>
 
 #include "pw_config.h"
+#include "pw_http.h"
 #include "pw_store.h"
 
 static const char *const *fake_env;
@@ -149,6 +152,48 @@ static void test_config_store_url_check(void **state)
     assert_string_equal(err, "(null)");
 }
 
+/*---- a URL error that reaches the transport: "not sent" ----*/
+
+typedef struct url_outcome {
+    int done, fault, status;
+} url_outcome;
+
+static void on_url_done(void *ud, const pw_http_result *r)
+{
+    url_outcome *o = ud;
+    o->done = 1;
+    o->fault = r->fault;
+    o->status = r->status;
+}
+
+static void test_http_url_errors_are_not_sent(void **state)
+{
+    (void)state;
+    static const char *const urls[] = {"http://[::1", "ftp://127.0.0.1:1"};
+    struct event_base *base = event_base_new();
+    char err[256];
+    pw_http *h = pw_http_new(base, NULL, err, sizeof(err));
+    assert_non_null(h);
+    for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+        pv_request req;
+        url_outcome o = {0};
+        pv_request_init(&req);
+        req.method = "GET";
+        snprintf(req.path, sizeof(req.path), "/pay");
+        assert_non_null(
+            pw_http_send(h, urls[i], &req, 2000, 1000, on_url_done, &o, err, sizeof(err)));
+        pv_request_clear(&req);
+        for (int k = 0; k < 2000 && !o.done; k++)
+            event_base_loop(base, EVLOOP_ONCE);
+        assert_int_equal(o.done, 1);
+        if (o.fault != PV_FAULT_CONNECT)
+            fail_msg("%s: fault %d, not PV_FAULT_CONNECT (nothing was sent)", urls[i], o.fault);
+        assert_int_equal(pv_classify_fault(&pv_payofin, (pv_fault)o.fault), PV_OUTCOME_RETRY);
+    }
+    pw_http_free(h);
+    event_base_free(base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +201,7 @@ int main(void)
         cmocka_unit_test(test_config_errors_name_the_variable),
         cmocka_unit_test(test_config_files_and_redaction),
         cmocka_unit_test(test_config_store_url_check),
+        cmocka_unit_test(test_http_url_errors_are_not_sent),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
