@@ -17,7 +17,12 @@
  *
  *   payworker                 run (configuration from the environment)
  *   payworker --help          usage and the configuration table
- *   payworker --print-config  the effective configuration, secrets redacted
+ *   payworker --print-config  the effective configuration, secrets redacted,
+ *                             checked as a start would check it: exit 0, or
+ *                             2 with the problems on stderr
+ *
+ * Every setting is checked before anything starts (pw_config): a bad one is
+ * exit 2 with one line per problem on stderr, never a half-started engine.
  */
 #include <event2/event.h>
 #include <signal.h>
@@ -109,12 +114,23 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (pw_config_load(&cfg, NULL, errstr, sizeof(errstr)) != 0) {
-        fprintf(stderr, "payworker: configuration: %s\n", errstr);
+    int bad = pw_config_load(&cfg, NULL, errstr, sizeof(errstr)) != 0;
+    if (print_config) {
+        pw_config_print(&cfg, stdout);
+        fflush(stdout); /* before the problems, when both go to one terminal */
+    }
+    if (bad) {
+        /* every problem, one line each (errstr may be cut: cfg.errors is not) */
+        const char *e = cfg.errors != NULL ? cfg.errors : errstr;
+        while (*e != '\0') {
+            size_t n = strcspn(e, "\n");
+            fprintf(stderr, "payworker: configuration: %.*s\n", (int)n, e);
+            e += n + (e[n] == '\n');
+        }
+        pw_config_free(&cfg);
         return 2;
     }
     if (print_config) {
-        pw_config_print(&cfg, stdout);
         pw_config_free(&cfg);
         return 0;
     }

@@ -2,13 +2,23 @@
 #include "pw_config.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "pv_error.h"
+#include "pv_text.h"
 #include "pw_log.h"
+#include "pw_store.h"
+
+extern char **environ;
 
 /*---- The table ----*/
 
@@ -102,83 +112,184 @@ static const struct {
     {"CONCURRENCY", "64", 1, 100000, "calls in flight to this provider at most"},
 };
 
-/*---- Sources ----*/
+/* Provider settings the worker knows to be whole numbers: libprovider's
+ * pv_setting carries no type, and a bad one would otherwise show only when a
+ * command needs it (then every such command is refused). */
+static const struct {
+    const pv_provider *provider;
+    const char *setting;
+    int64_t min, max;
+} pw_provider_int_settings[] = {
+    {&pv_sipay, "tenant_id", 0, INT64_MAX},
+};
+
+/* The tools' own names (itest_util, teststack, bench, chaos, the unit test
+ * fixtures): every worker they start inherits their environment, so a rule
+ * refusing them would refuse every test run. Nothing of the worker's may
+ * ever be named under these prefixes. */
+const char *const pw_config_tool_prefixes[] = {
+    "PAYW_TEST_",  "PAYW_ITEST_",  "PAYW_BUILD_",   "PAYW_CHAOS_", "PAYW_BENCH_",
+    "PAYW_STACK_", "PAYW_GOLDEN_", "PAYW_FIXTURES", NULL,
+};
+
+#define PW_KAFKA_PREFIX "PAYW_KAFKA_"
+#define PW_NAME_MAX     160 /* longest PAYW_ name looked at; longer ones are cut */
+#define PW_QUOTE_MAX    300 /* a pv_quote of up to 64 bytes, escaped */
+
+/*---- Sources and problems ----*/
 
 typedef struct pw_conf_src {
-    const char *(*getenv_fn)(const char *name);
+    const char *const *envp;
     char **file_kv; /* KEY=VALUE lines of PAYW_CONFIG_FILE */
     size_t nfile;
     char *owned[256]; /* values read from _FILE variables */
     size_t nowned;
+    char *errs; /* the problems, one a line */
+    size_t errs_len, errs_cap, nerrs;
+    int oom;
 } pw_conf_src;
 
-static const char *pw_conf_getenv(const char *name)
+static void pw_conf_problem(pw_conf_src *src, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void pw_conf_problem(pw_conf_src *src, const char *fmt, ...)
 {
-    return getenv(name);
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    size_t n = strlen(line);
+    if (src->errs_len + n + 2 > src->errs_cap) {
+        size_t grow = (src->errs_cap + n + 2) * 2;
+        char *grown = realloc(src->errs, grow);
+        if (grown == NULL) {
+            src->oom = 1;
+            return;
+        }
+        src->errs = grown;
+        src->errs_cap = grow;
+    }
+    if (src->errs_len > 0)
+        src->errs[src->errs_len++] = '\n';
+    memcpy(src->errs + src->errs_len, line, n + 1);
+    src->errs_len += n;
+    src->nerrs++;
 }
 
-/* Reads a secret file: its whole content minus one trailing newline. */
-static char *pw_conf_read_file(const char *path, char *errstr, size_t cap, const char *var)
+/* Whether a line of errors is about name ("NAME: ..." or "NAME_FILE: ..."):
+ * checks that depend on it are skipped (one line per problem), and
+ * --print-config shows it as invalid. */
+static bool pw_conf_named(const char *errors, const char *name)
 {
+    size_t n = strlen(name);
+    for (const char *l = errors; l != NULL && *l != '\0';) {
+        if (strncmp(l, name, n) == 0 && (l[n] == ':' || strncmp(l + n, "_FILE:", 6) == 0))
+            return true;
+        l = strchr(l, '\n');
+        if (l != NULL)
+            l++;
+    }
+    return false;
+}
+
+static const char *pw_conf_q(char *buf, size_t cap, const char *v)
+{
+    pv_quote(buf, cap, v, strlen(v));
+    return buf;
+}
+
+static const char *pw_conf_lookup(char *const *kv, size_t n, const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(kv[i], name, len) == 0 && kv[i][len] == '=')
+            return kv[i] + len + 1;
+    return NULL;
+}
+
+static const char *pw_conf_env(const pw_conf_src *src, const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; src->envp[i] != NULL; i++)
+        if (strncmp(src->envp[i], name, len) == 0 && src->envp[i][len] == '=')
+            return src->envp[i] + len + 1;
+    return NULL;
+}
+
+/* Reads a secret file: its whole content minus trailing line breaks. */
+static char *pw_conf_read_file(pw_conf_src *src, const char *path, const char *var)
+{
+    char q[PW_QUOTE_MAX];
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        snprintf(errstr, cap, "%s_FILE: cannot read \"%.200s\": %s", var, path, strerror(errno));
+        pw_conf_problem(src, "%s_FILE: cannot read \"%s\": %s", var, pw_conf_q(q, sizeof(q), path),
+                        strerror(errno));
         return NULL;
     }
     char *buf = malloc(65537);
     size_t n = buf != NULL ? fread(buf, 1, 65536, f) : 0;
     fclose(f);
-    if (buf == NULL)
+    if (buf == NULL) {
+        src->oom = 1;
         return NULL;
+    }
     buf[n] = '\0';
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         buf[--n] = '\0';
     return buf;
 }
 
-/* The raw value of a variable: environment, VAR_FILE, config file; NULL if
- * unset. Sets *failed on an unreadable _FILE. */
-static const char *pw_conf_get(pw_conf_src *src, const char *name, char *errstr, size_t cap,
-                               int *failed)
+/* The raw value of a variable: environment, its _FILE in the environment,
+ * the config file, its _FILE in the config file; NULL if unset (an empty
+ * value is unset) or when a _FILE cannot be read (a problem then). */
+static const char *pw_conf_get(pw_conf_src *src, const char *name)
 {
-    const char *v = src->getenv_fn(name);
+    const char *v = pw_conf_env(src, name);
     if (v != NULL && v[0] != '\0')
         return v;
-    char fname[160];
+    char fname[PW_NAME_MAX + 8];
     snprintf(fname, sizeof(fname), "%s_FILE", name);
-    const char *path = src->getenv_fn(fname);
-    if (path != NULL && path[0] != '\0') {
-        char *content = pw_conf_read_file(path, errstr, cap, name);
-        if (content == NULL || src->nowned == sizeof(src->owned) / sizeof(src->owned[0])) {
-            free(content);
-            *failed = 1;
-            return NULL;
-        }
-        src->owned[src->nowned++] = content;
-        return content;
+    const char *path = pw_conf_env(src, fname);
+    if (path == NULL || path[0] == '\0') {
+        v = pw_conf_lookup(src->file_kv, src->nfile, name);
+        if (v != NULL && v[0] != '\0')
+            return v;
+        path = pw_conf_lookup(src->file_kv, src->nfile, fname);
     }
-    size_t n = strlen(name);
-    for (size_t i = 0; i < src->nfile; i++)
-        if (strncmp(src->file_kv[i], name, n) == 0 && src->file_kv[i][n] == '=')
-            return src->file_kv[i] + n + 1;
-    return NULL;
+    if (path == NULL || path[0] == '\0')
+        return NULL;
+    if (src->nowned == sizeof(src->owned) / sizeof(src->owned[0])) {
+        src->oom = 1;
+        return NULL;
+    }
+    char *content = pw_conf_read_file(src, path, name);
+    if (content == NULL)
+        return NULL;
+    src->owned[src->nowned++] = content;
+    return content;
 }
 
-static int pw_conf_load_file(pw_conf_src *src, char *errstr, size_t cap)
+static void pw_conf_load_file(pw_conf_src *src, pw_config *c)
 {
-    const char *path = src->getenv_fn("PAYW_CONFIG_FILE");
+    char q[PW_QUOTE_MAX];
+    const char *path = pw_conf_env(src, "PAYW_CONFIG_FILE");
     if (path == NULL || path[0] == '\0')
-        return 0;
+        return;
+    c->config_file = strdup(path);
+    if (c->config_file == NULL) {
+        src->oom = 1;
+        return;
+    }
     FILE *f = fopen(path, "r");
     if (f == NULL) {
-        snprintf(errstr, cap, "PAYW_CONFIG_FILE: cannot read \"%.200s\": %s", path,
-                 strerror(errno));
-        return -1;
+        pw_conf_problem(src, "PAYW_CONFIG_FILE: cannot read \"%s\": %s",
+                        pw_conf_q(q, sizeof(q), path), strerror(errno));
+        return;
     }
     char *line = NULL;
     size_t lcap = 0, lineno = 0;
     ssize_t len;
-    int rc = 0;
     while ((len = getline(&line, &lcap, f)) != -1) {
         lineno++;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -189,46 +300,93 @@ static int pw_conf_load_file(pw_conf_src *src, char *errstr, size_t cap)
         if (*p == '\0' || *p == '#')
             continue;
         if (strncmp(p, "PAYW_", 5) != 0 || strchr(p, '=') == NULL) {
-            snprintf(errstr, cap, "PAYW_CONFIG_FILE %.200s line %zu: expected PAYW_NAME=value",
-                     path, lineno);
-            rc = -1;
-            break;
+            /* the line is not quoted: it may be a secret without its name */
+            pw_conf_problem(src, "PAYW_CONFIG_FILE: \"%s\" line %zu: expected PAYW_NAME=value",
+                            pw_conf_q(q, sizeof(q), path), lineno);
+            continue;
         }
         char **grown = realloc(src->file_kv, (src->nfile + 1) * sizeof(char *));
-        if (grown == NULL) {
-            rc = -1;
+        char *kv = strdup(p);
+        if (grown == NULL || kv == NULL) {
+            if (grown != NULL)
+                src->file_kv = grown;
+            free(kv);
+            src->oom = 1;
             break;
         }
         src->file_kv = grown;
-        src->file_kv[src->nfile++] = strdup(p);
+        src->file_kv[src->nfile++] = kv;
     }
     free(line);
     fclose(f);
-    return rc;
 }
 
 static void pw_conf_src_free(pw_conf_src *src)
 {
-    for (size_t i = 0; i < src->nfile; i++)
+    for (size_t i = 0; i < src->nfile; i++) {
+        memset(src->file_kv[i], 0, strlen(src->file_kv[i]));
         free(src->file_kv[i]);
+    }
     free(src->file_kv);
     for (size_t i = 0; i < src->nowned; i++) {
         memset(src->owned[i], 0, strlen(src->owned[i]));
         free(src->owned[i]);
     }
+    free(src->errs);
 }
 
-/*---- Parsing values ----*/
+/*---- Checking values ----*/
 
-static int pw_conf_int(const char *name, const char *v, int64_t min, int64_t max, int64_t *out,
-                       char *errstr, size_t cap)
+/* UTF-8 (strict, pv_text) without control characters: C0, DEL and C1; tab
+ * and line breaks only where breaks is set (PEM text in Kafka properties).
+ * Settings end up in events, Redis and logs: PAYW_WORKER_ID with a byte
+ * 0xff made every result unencodable. */
+static bool pw_conf_text_ok(const char *v, bool breaks)
 {
-    char *end;
+    const unsigned char *u = (const unsigned char *)v;
+    size_t len = strlen(v);
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = pv_utf8_next(u + i, len - i, &cp);
+        if (n == 0)
+            return false;
+        if ((cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) &&
+            !(breaks && (cp == '\t' || cp == '\n' || cp == '\r')))
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+/* 0 when v is text; else a problem quoting shown (NULL: a secret, not
+ * quoted) and -1. */
+static int pw_conf_check_text(pw_conf_src *src, const char *name, const char *v, const char *shown,
+                              bool breaks)
+{
+    char q[PW_QUOTE_MAX];
+    if (v == NULL || pw_conf_text_ok(v, breaks))
+        return 0;
+    if (shown == NULL)
+        pw_conf_problem(src,
+                        "%s: the value (a secret: not shown) is not UTF-8 text without "
+                        "control characters",
+                        name);
+    else
+        pw_conf_problem(src, "%s: \"%s\" is not UTF-8 text without control characters", name,
+                        pw_conf_q(q, sizeof(q), shown));
+    return -1;
+}
+
+static int pw_conf_int(pw_conf_src *src, const char *name, const char *v, int64_t min, int64_t max,
+                       int64_t *out)
+{
+    char *end, q[PW_QUOTE_MAX];
     errno = 0;
     long long n = strtoll(v, &end, 10);
     if (errno != 0 || end == v || *end != '\0' || n < min || n > max) {
-        snprintf(errstr, cap, "%s: \"%.60s\" is not a whole number from %" PRId64 " to %" PRId64,
-                 name, v, min, max);
+        if (src != NULL)
+            pw_conf_problem(src, "%s: \"%s\" is not a whole number from %" PRId64 " to %" PRId64,
+                            name, pw_conf_q(q, sizeof(q), v), min, max);
         return -1;
     }
     *out = n;
@@ -259,47 +417,631 @@ static void pw_conf_upper(char *dst, size_t cap, const char *src)
     dst[i] = '\0';
 }
 
-int pw_config_load(pw_config *c, const char *(*getenv_fn)(const char *name), char *errstr,
-                   size_t cap)
+/* Kafka's rule (kafka.common.internals.Topic): 1..249 of [a-zA-Z0-9._-],
+ * neither "." nor "..". */
+static bool pw_conf_topic_ok(const char *t)
 {
-    pw_conf_src src = {.getenv_fn = getenv_fn != NULL ? getenv_fn : pw_conf_getenv};
-    int failed = 0;
+    size_t n = strlen(t);
+    if (n == 0 || n > 249 || strcmp(t, ".") == 0 || strcmp(t, "..") == 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = t[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-'))
+            return false;
+    }
+    return true;
+}
 
-    memset(c, 0, sizeof(*c));
-    errstr[0] = '\0';
-    if (pw_conf_load_file(&src, errstr, cap) != 0)
-        goto fail;
+/* Kafka refuses a topic whose name differs from another's only by '.' for
+ * '_' (their metric names collide): such two are the same topic here. */
+static bool pw_conf_topics_collide(const char *a, const char *b)
+{
+    for (; *a != '\0' && *b != '\0'; a++, b++) {
+        char x = *a == '.' ? '_' : *a, y = *b == '.' ? '_' : *b;
+        if (x != y)
+            return false;
+    }
+    return *a == *b;
+}
 
+/* A URL for messages: whatever stands before '@' in the authority becomes
+ * "***" (a user:password the check refuses is never quoted). */
+static void pw_conf_url_shown(const char *url, char *buf, size_t cap)
+{
+    const char *a = strstr(url, "://");
+    const char *start = a != NULL ? a + 3 : url;
+    size_t alen = strcspn(start, "/?#");
+    const char *at = NULL;
+    for (size_t i = 0; i < alen; i++)
+        if (start[i] == '@')
+            at = start + i;
+    if (at == NULL)
+        snprintf(buf, cap, "%s", url);
+    else
+        snprintf(buf, cap, "%.*s***%s", (int)(start - url), url, at);
+}
+
+/* 0 when url is a base URL the worker can append an adapter's path to:
+ * http or https, a host, a port 1..65535 if any, no user:password (the
+ * credentials are the provider's settings), no query (the path would follow
+ * it), no fragment. libcurl's own parser: what it accepts here is what it
+ * will connect to. -1 with why otherwise. */
+static int pw_conf_http_url(const char *url, char *why, size_t cap)
+{
+    CURLU *u = curl_url();
+    char *part = NULL;
+    int rc = -1;
+    if (u == NULL) {
+        snprintf(why, cap, "out of memory");
+        return -1;
+    }
+    CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0); /* schemes libcurl supports */
+    if (uc != CURLUE_OK) {
+        snprintf(why, cap, "not a URL libcurl accepts (%s)", curl_url_strerror(uc));
+        goto out;
+    }
+    if (curl_url_get(u, CURLUPART_SCHEME, &part, 0) != CURLUE_OK ||
+        (strcmp(part, "http") != 0 && strcmp(part, "https") != 0)) {
+        snprintf(why, cap, "an http:// or https:// base URL is required");
+        goto out;
+    }
+    curl_free(part);
+    part = NULL;
+    if (curl_url_get(u, CURLUPART_HOST, &part, 0) != CURLUE_OK || part[0] == '\0') {
+        snprintf(why, cap, "no host");
+        goto out;
+    }
+    curl_free(part);
+    part = NULL;
+    if (curl_url_get(u, CURLUPART_PORT, &part, 0) == CURLUE_OK) {
+        char *end;
+        long port = strtol(part, &end, 10);
+        if (*end != '\0' || port < 1 || port > 65535) {
+            snprintf(why, cap, "the port must be 1..65535");
+            goto out;
+        }
+    }
+    curl_free(part);
+    part = NULL;
+    if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK) {
+        snprintf(why, cap,
+                 "a user:password is not allowed (credentials are the provider's "
+                 "settings)");
+        goto out;
+    }
+    if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK) {
+        snprintf(why, cap, "a query (?...) is not allowed: the adapter's path is appended");
+        goto out;
+    }
+    if (curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK) {
+        snprintf(why, cap, "a fragment (#...) is not allowed");
+        goto out;
+    }
+    rc = 0;
+out:
+    curl_free(part);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+/*---- Names ----*/
+
+/* Optimal string alignment distance (Damerau-Levenshtein with adjacent
+ * transpositions), ASCII case folded; large when either is over-long. */
+static size_t pw_conf_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    size_t d[3][PW_NAME_MAX + 1]; /* rows i-2, i-1, i */
+    if (la > PW_NAME_MAX || lb > PW_NAME_MAX)
+        return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++)
+        d[1][j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t *cur = d[(i + 1) % 3], *prev = d[i % 3], *prev2 = d[(i + 2) % 3];
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+            size_t cost = ca != cb;
+            size_t v = prev[j] + 1;
+            if (cur[j - 1] + 1 < v)
+                v = cur[j - 1] + 1;
+            if (prev[j - 1] + cost < v)
+                v = prev[j - 1] + cost;
+            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+                tolower((unsigned char)a[i - 2]) == cb && prev2[j - 2] + 1 < v)
+                v = prev2[j - 2] + 1;
+            cur[j] = v;
+        }
+    }
+    return d[(la + 1) % 3][lb];
+}
+
+typedef struct pw_conf_names {
+    char **v;
+    size_t n, cap;
+} pw_conf_names;
+
+static void pw_conf_names_add(pw_conf_src *src, pw_conf_names *names, const char *name)
+{
+    if (names->n == names->cap) {
+        size_t grow = names->cap == 0 ? 128 : names->cap * 2;
+        char **grown = realloc(names->v, grow * sizeof(char *));
+        if (grown == NULL) {
+            src->oom = 1;
+            return;
+        }
+        names->v = grown;
+        names->cap = grow;
+    }
+    names->v[names->n] = strdup(name);
+    if (names->v[names->n] == NULL)
+        src->oom = 1;
+    else
+        names->n++;
+}
+
+static void pw_conf_names_free(pw_conf_names *names)
+{
+    for (size_t i = 0; i < names->n; i++)
+        free(names->v[i]);
+    free(names->v);
+}
+
+/* Every name the worker reads: the table, PAYW_CONFIG_FILE, each provider's
+ * rows and settings, and the _FILE form of each (pw_conf_get reads it). */
+static void pw_conf_known_names(pw_conf_src *src, pw_conf_names *names)
+{
+    char var[PW_NAME_MAX], up[64];
+    pw_conf_names_add(src, names, "PAYW_CONFIG_FILE");
+    for (size_t i = 0; i < PW_NROWS; i++)
+        pw_conf_names_add(src, names, pw_config_table[i].name);
+    for (size_t k = 0; pv_providers[k] != NULL; k++) {
+        const pv_provider *p = pv_providers[k];
+        for (size_t r = 0; r < sizeof(pw_provider_rows) / sizeof(pw_provider_rows[0]); r++) {
+            snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, pw_provider_rows[r].suffix);
+            pw_conf_names_add(src, names, var);
+        }
+        for (size_t s = 0; p->settings[s].name != NULL; s++) {
+            pw_conf_upper(up, sizeof(up), p->settings[s].name);
+            snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, up);
+            pw_conf_names_add(src, names, var);
+        }
+    }
+    for (size_t i = 1, n = names->n; i < n; i++) { /* not PAYW_CONFIG_FILE_FILE */
+        snprintf(var, sizeof(var), "%s_FILE", names->v[i]);
+        pw_conf_names_add(src, names, var);
+    }
+}
+
+/*---- Kafka properties ----*/
+
+/* One row of librdkafka's property table (rd_kafka_conf_properties_show,
+ * the text CONFIGURATION.md is made of): its name, "C/P" column and
+ * range. */
+typedef struct pw_kafka_def {
+    char *name;
+    char scope; /* '*', 'C' or 'P' */
+    char *range;
+} pw_kafka_def;
+
+typedef struct pw_kafka_defs {
+    pw_kafka_def *d;
+    size_t n;
+    int loaded; /* 1 read, -1 could not be read */
+} pw_kafka_defs;
+
+static char *pw_conf_trim(char *s)
+{
+    while (*s == ' ')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && s[n - 1] == ' ')
+        s[--n] = '\0';
+    return s;
+}
+
+static int pw_kafka_defs_load(pw_kafka_defs *defs)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL)
+        return -1;
+    rd_kafka_conf_properties_show(f);
+    fclose(f);
+    int rc = 0;
+    for (char *line = text; line != NULL && *line != '\0';) {
+        char *nl = strchr(line, '\n'), *cols[3], *p = line;
+        int nc = 0;
+        if (nl != NULL)
+            *nl = '\0';
+        for (char *bar; nc < 3 && (bar = strchr(p, '|')) != NULL; p = bar + 1) {
+            *bar = '\0';
+            cols[nc++] = pw_conf_trim(p);
+        }
+        line = nl != NULL ? nl + 1 : NULL;
+        /* the header ("C/P") and the rules ("-----") are not one character */
+        if (nc < 3 || strlen(cols[1]) != 1 || strchr("*CP", cols[1][0]) == NULL ||
+            cols[0][0] == '\0')
+            continue;
+        pw_kafka_def *grown = realloc(defs->d, (defs->n + 1) * sizeof(*defs->d));
+        if (grown == NULL) {
+            rc = -1;
+            break;
+        }
+        defs->d = grown;
+        pw_kafka_def *d = &defs->d[defs->n];
+        d->name = strdup(cols[0]);
+        d->range = strdup(cols[2]);
+        d->scope = cols[1][0];
+        if (d->name == NULL || d->range == NULL) {
+            free(d->name);
+            free(d->range);
+            rc = -1;
+            break;
+        }
+        defs->n++;
+    }
+    free(text);
+    return rc;
+}
+
+static void pw_kafka_defs_free(pw_kafka_defs *defs)
+{
+    for (size_t i = 0; i < defs->n; i++) {
+        free(defs->d[i].name);
+        free(defs->d[i].range);
+    }
+    free(defs->d);
+}
+
+/* An environment spelling and a property name are the same property when
+ * they match with case folded and '.' read as '_' (log_level and
+ * ssl_key have '_' of their own). */
+static bool pw_kafka_same(const char *env, const char *prop)
+{
+    for (; *env != '\0' && *prop != '\0'; env++, prop++) {
+        char a = *env == '.' ? '_' : (char)tolower((unsigned char)*env);
+        char b = *prop == '.' ? '_' : (char)tolower((unsigned char)*prop);
+        if (a != b)
+            return false;
+    }
+    return *env == *prop;
+}
+
+static void pw_kafka_env_name(char *buf, size_t cap, const char *prop)
+{
+    size_t o = (size_t)snprintf(buf, cap, PW_KAFKA_PREFIX);
+    for (; *prop != '\0' && o + 1 < cap; prop++)
+        buf[o++] = *prop == '.' ? '_' : (char)toupper((unsigned char)*prop);
+    buf[o < cap ? o : cap - 1] = '\0';
+}
+
+/* Properties whose value is a password or a key: never printed or quoted
+ * (librdkafka marks the same ones sensitive). */
+static bool pw_kafka_secret(const char *prop)
+{
+    return strstr(prop, "password") != NULL || strstr(prop, "secret") != NULL ||
+           strstr(prop, "key.pem") != NULL || strcmp(prop, "ssl_key") == 0 ||
+           strstr(prop, "oauthbearer.config") != NULL;
+}
+
+static const char *pw_kafka_nearest(const pw_kafka_defs *defs, const char *var, char *buf,
+                                    size_t cap)
+{
+    size_t best = 3;
+    const char *found = NULL;
+    for (size_t i = 0; i < defs->n; i++) {
+        char cand[PW_NAME_MAX];
+        pw_kafka_env_name(cand, sizeof(cand), defs->d[i].name);
+        size_t d = pw_conf_distance(var, cand);
+        if (d < best) {
+            best = d;
+            snprintf(buf, cap, "%s", cand);
+            found = buf;
+        }
+    }
+    return found;
+}
+
+static bool pw_kafka_have(const pw_config *c, const char *var)
+{
+    for (size_t i = 0; i < c->nkafka; i++)
+        if (strcmp(c->kafka[i].var, var) == 0)
+            return true;
+    return false;
+}
+
+/* PAYW_KAFKA_<PROPERTY>=value: a property librdkafka knows, a value it
+ * takes (set on a scratch conf), kept with its scope. The value is quoted
+ * once, by us (librdkafka quotes some values itself: such a message is not
+ * repeated), never a secret property's. */
+static void pw_conf_kafka(pw_conf_src *src, pw_config *c, pw_kafka_defs *defs, const char *var,
+                          const char *value)
+{
+    char q[PW_QUOTE_MAX], near[PW_NAME_MAX], why[512];
+    const char *suffix = var + strlen(PW_KAFKA_PREFIX);
+    if (defs->loaded == 0)
+        defs->loaded = pw_kafka_defs_load(defs) == 0 ? 1 : -1;
+    if (defs->loaded < 0) {
+        pw_conf_problem(src, "%s: librdkafka's property table could not be read", var);
+        return;
+    }
+    const pw_kafka_def *d = NULL;
+    for (size_t i = 0; i < defs->n && d == NULL; i++)
+        if (pw_kafka_same(suffix, defs->d[i].name))
+            d = &defs->d[i];
+    if (d == NULL) {
+        size_t n = strlen(var);
+        if (n >= strlen(PW_KAFKA_PREFIX) + 5 && strcmp(var + n - 5, "_FILE") == 0) {
+            snprintf(near, sizeof(near), "%.*s", (int)(n - 5), var);
+            for (size_t i = 0; i < defs->n; i++)
+                if (pw_kafka_same(near + strlen(PW_KAFKA_PREFIX), defs->d[i].name)) {
+                    pw_conf_problem(src, "%s: Kafka properties are not read from files (set %s)",
+                                    var, near);
+                    return;
+                }
+        }
+        char prop[PW_NAME_MAX];
+        size_t o = 0;
+        for (; suffix[o] != '\0' && o + 1 < sizeof(prop); o++)
+            prop[o] = suffix[o] == '_' ? '.' : (char)tolower((unsigned char)suffix[o]);
+        prop[o] = '\0';
+        const char *sugg = pw_kafka_nearest(defs, var, near, sizeof(near));
+        pw_conf_problem(src, "%s: librdkafka has no property %s%s%s%s", var, prop,
+                        sugg != NULL ? "; did you mean " : "", sugg != NULL ? sugg : "",
+                        sugg != NULL ? "?" : "");
+        return;
+    }
+    if (value == NULL || value[0] == '\0')
+        return; /* empty: unset, as every setting */
+    bool secret = pw_kafka_secret(d->name);
+    if (pw_conf_check_text(src, var, value, secret ? NULL : value, true) != 0)
+        return;
+    rd_kafka_conf_t *scratch = rd_kafka_conf_new();
+    rd_kafka_conf_res_t res = rd_kafka_conf_set(scratch, d->name, value, why, sizeof(why));
+    rd_kafka_conf_destroy(scratch);
+    if (res != RD_KAFKA_CONF_OK) {
+        pw_conf_trim(why);
+        size_t wn = strlen(why);
+        while (wn > 0 && (why[wn - 1] == '\n' || why[wn - 1] == ' '))
+            why[--wn] = '\0';
+        /* librdkafka's text is left out where it would quote the value
+         * again, or say no more than the range does */
+        bool repeats = strstr(why, value) != NULL || strncmp(why, "Invalid value", 13) == 0;
+        char range[256] = "";
+        if (d->range[0] != '\0')
+            snprintf(range, sizeof(range), " (%s)", d->range);
+        if (secret)
+            pw_conf_problem(src, "%s: the value (a secret: not shown) is not valid for %s%s%s", var,
+                            d->name, repeats ? "" : ": ", repeats ? "" : why);
+        else
+            pw_conf_problem(src, "%s: \"%s\" is not a valid %s%s%s%s", var,
+                            pw_conf_q(q, sizeof(q), value), d->name, range, repeats ? "" : ": ",
+                            repeats ? "" : why);
+        return;
+    }
+    pw_kafka_prop *grown = realloc(c->kafka, (c->nkafka + 1) * sizeof(*c->kafka));
+    if (grown == NULL) {
+        src->oom = 1;
+        return;
+    }
+    c->kafka = grown;
+    pw_kafka_prop *kp = &c->kafka[c->nkafka];
+    kp->var = strdup(var);
+    kp->name = strdup(d->name);
+    kp->value = strdup(value);
+    kp->scope = d->scope == 'C'   ? PW_KAFKA_CONSUMER
+                : d->scope == 'P' ? PW_KAFKA_PRODUCER
+                                  : PW_KAFKA_BOTH;
+    kp->secret = secret;
+    c->nkafka++;
+    if (kp->var == NULL || kp->name == NULL || kp->value == NULL)
+        src->oom = 1;
+}
+
+const char *pw_kafka_scope_name(pw_kafka_scope scope)
+{
+    return scope == PW_KAFKA_CONSUMER   ? "consumer"
+           : scope == PW_KAFKA_PRODUCER ? "producer"
+                                        : "consumer and producer";
+}
+
+/* One PAYW_ name of the environment or the config file: a setting, a
+ * Kafka property, a tool's own, or refused with the nearest known name. The
+ * value of a name that is not a setting is never quoted: it may be a
+ * misspelt secret. */
+static void pw_conf_name(pw_conf_src *src, pw_config *c, const pw_conf_names *known,
+                         pw_kafka_defs *defs, const char *entry, bool from_file)
+{
+    char name[PW_NAME_MAX];
+    const char *eq = strchr(entry, '=');
+    size_t n = eq != NULL ? (size_t)(eq - entry) : strlen(entry);
+    if (strncmp(entry, "PAYW_", 5) != 0)
+        return;
+    snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1), entry);
+    for (size_t i = 0; pw_config_tool_prefixes[i] != NULL; i++)
+        if (strncmp(name, pw_config_tool_prefixes[i], strlen(pw_config_tool_prefixes[i])) == 0)
+            return;
+    if (strncmp(name, PW_KAFKA_PREFIX, strlen(PW_KAFKA_PREFIX)) == 0) {
+        /* the environment wins over the file */
+        if (!from_file || (pw_conf_env(src, name) == NULL && !pw_conf_named(src->errs, name) &&
+                           !pw_kafka_have(c, name)))
+            pw_conf_kafka(src, c, defs, name, eq != NULL ? eq + 1 : NULL);
+        return;
+    }
+    const char *nearest = NULL;
+    size_t best = 3; /* case folded: "PAYW_max_inflight" is 0 away */
+    for (size_t i = 0; i < known->n; i++)
+        if (strcmp(known->v[i], name) == 0)
+            return;
+    for (size_t i = 0; i < known->n && best > 0; i++) {
+        size_t d = pw_conf_distance(name, known->v[i]);
+        if (d < best) {
+            best = d;
+            nearest = known->v[i];
+        }
+    }
+    if (from_file && pw_conf_env(src, name) != NULL)
+        return; /* told once, from the environment */
+    if (nearest != NULL)
+        pw_conf_problem(src, "%s: not a payworker setting; did you mean %s?", name, nearest);
+    else
+        pw_conf_problem(src, "%s: not a payworker setting (payworker --help lists them)", name);
+}
+
+static void pw_conf_names_check(pw_conf_src *src, pw_config *c)
+{
+    pw_conf_names known = {0};
+    pw_kafka_defs defs = {0};
+    pw_conf_known_names(src, &known);
+    for (size_t i = 0; src->envp[i] != NULL; i++)
+        pw_conf_name(src, c, &known, &defs, src->envp[i], false);
+    for (size_t i = 0; i < src->nfile; i++)
+        pw_conf_name(src, c, &known, &defs, src->file_kv[i], true);
+    pw_kafka_defs_free(&defs);
+    pw_conf_names_free(&known);
+}
+
+/*---- Loading ----*/
+
+static void pw_conf_rows(pw_conf_src *src, pw_config *c)
+{
     for (size_t i = 0; i < PW_NROWS; i++) {
         const pw_conf_row *r = &pw_config_table[i];
-        const char *v = pw_conf_get(&src, r->name, errstr, cap, &failed);
-        if (failed)
-            goto fail;
+        const char *v = pw_conf_get(src, r->name);
+        char shown[512];
+        const char *quote = v;
+        if (v != NULL && r->secret) {
+            /* a Redis URL is quoted without its password; other secrets never */
+            pw_store_url_shown(v, shown, sizeof(shown));
+            quote = strcmp(r->name, "PAYW_REDIS_URL") == 0 ? shown : NULL;
+        }
+        if (pw_conf_check_text(src, r->name, v, quote, false) != 0)
+            v = NULL; /* the default stands in; the problem is named */
         if (v == NULL)
             v = r->dflt;
         if (r->type == PW_STR) {
-            *(char **)((char *)c + r->offset) = v != NULL ? strdup(v) : NULL;
-        } else if (pw_conf_int(r->name, v, r->min, r->max, (int64_t *)((char *)c + r->offset),
-                               errstr, cap) != 0) {
-            goto fail;
+            char **dst = (char **)((char *)c + r->offset);
+            *dst = v != NULL ? strdup(v) : NULL;
+            if (v != NULL && *dst == NULL)
+                src->oom = 1;
+        } else {
+            int64_t *dst = (int64_t *)((char *)c + r->offset);
+            if (pw_conf_int(src, r->name, v, r->min, r->max, dst) != 0)
+                pw_conf_int(NULL, r->name, r->dflt, r->min, r->max, dst);
         }
     }
-    if (pw_log_level_parse(c->log_level) < 0) {
-        snprintf(errstr, cap, "PAYW_LOG_LEVEL: \"%.40s\" is not debug, info, warn or error",
-                 c->log_level);
-        goto fail;
-    }
-    if (strcmp(c->log_format, "logfmt") != 0 && strcmp(c->log_format, "json") != 0) {
-        snprintf(errstr, cap, "PAYW_LOG_FORMAT: \"%.40s\" is not logfmt or json", c->log_format);
-        goto fail;
-    }
+}
+
+static void pw_conf_rules(pw_conf_src *src, pw_config *c)
+{
+    char q[PW_QUOTE_MAX], why[512];
+    if (pw_log_level_parse(c->log_level) < 0)
+        pw_conf_problem(src, "PAYW_LOG_LEVEL: \"%s\" is not debug, info, warn or error",
+                        pw_conf_q(q, sizeof(q), c->log_level));
+    if (strcmp(c->log_format, "logfmt") != 0 && strcmp(c->log_format, "json") != 0)
+        pw_conf_problem(src, "PAYW_LOG_FORMAT: \"%s\" is not logfmt or json",
+                        pw_conf_q(q, sizeof(q), c->log_format));
     if (c->worker_id == NULL) {
         char host[64] = "worker";
         gethostname(host, sizeof(host) - 1);
         char id[96];
         snprintf(id, sizeof(id), "%s-%ld", host, (long)getpid());
-        c->worker_id = strdup(id);
+        /* a host name is not ours to trust either */
+        c->worker_id = strdup(pw_conf_text_ok(id, false) ? id : "worker");
+        if (c->worker_id == NULL)
+            src->oom = 1;
     }
+
+    static const char *const topic_vars[4] = {"PAYW_TOPIC_COMMANDS", "PAYW_TOPIC_RESULTS",
+                                              "PAYW_TOPIC_BALANCES", "PAYW_TOPIC_DLQ"};
+    const char *topics[4] = {c->topic_commands, c->topic_results, c->topic_balances, c->topic_dlq};
+    bool ok[4];
+    for (int i = 0; i < 4; i++) {
+        ok[i] = !pw_conf_named(src->errs, topic_vars[i]) && pw_conf_topic_ok(topics[i]);
+        if (!ok[i] && !pw_conf_named(src->errs, topic_vars[i]))
+            pw_conf_problem(src,
+                            "%s: \"%s\" is not a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ "
+                            "-, not \".\" or \"..\")",
+                            topic_vars[i], pw_conf_q(q, sizeof(q), topics[i]));
+    }
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++) {
+            if (!ok[i] || !ok[j] || !pw_conf_topics_collide(topics[i], topics[j]))
+                continue;
+            pw_conf_problem(src, "%s: \"%s\" is the topic of %s too%s: the four topics must differ",
+                            topic_vars[j], pw_conf_q(q, sizeof(q), topics[j]), topic_vars[i],
+                            strcmp(topics[i], topics[j]) == 0
+                                ? ""
+                                : " (Kafka takes '.' and '_' for the same in topic names)");
+            ok[j] = false;
+        }
+
+    if (!pw_conf_named(src->errs, "PAYW_REDIS_URL") &&
+        pw_store_check_url(c->redis_url, why, sizeof(why)) != 0)
+        pw_conf_problem(src, "PAYW_REDIS_URL: %s", why);
+
+    if (c->ca_path != NULL && !pw_conf_named(src->errs, "PAYW_CA_PATH")) {
+        struct stat st;
+        FILE *f = NULL;
+        pw_conf_q(q, sizeof(q), c->ca_path);
+        if (stat(c->ca_path, &st) != 0)
+            pw_conf_problem(src, "PAYW_CA_PATH: \"%s\": %s", q, strerror(errno));
+        else if (!S_ISREG(st.st_mode))
+            /* libcurl reads it as CURLOPT_CAINFO: a directory fails every
+             * TLS handshake later (CURLE_SSL_CACERT_BADFILE) */
+            pw_conf_problem(src,
+                            "PAYW_CA_PATH: \"%s\" is not a file (a PEM bundle of CA "
+                            "certificates is expected)",
+                            q);
+        else if ((f = fopen(c->ca_path, "r")) == NULL)
+            pw_conf_problem(src, "PAYW_CA_PATH: \"%s\": %s", q, strerror(errno));
+        if (f != NULL)
+            fclose(f);
+    }
+
+    if (c->retry_base_ms > c->retry_max_ms && !pw_conf_named(src->errs, "PAYW_RETRY_BASE_MS") &&
+        !pw_conf_named(src->errs, "PAYW_RETRY_MAX_MS"))
+        pw_conf_problem(src,
+                        "PAYW_RETRY_BASE_MS: \"%" PRId64
+                        "\" is more than PAYW_RETRY_MAX_MS (%" PRId64
+                        "): the first back-off cannot exceed the ceiling",
+                        c->retry_base_ms, c->retry_max_ms);
+}
+
+/* The first required setting of pc missing: pv_provider_check_settings is
+ * the judge; asked again with each missing one stood in, so that every
+ * missing setting is told at once. */
+static void pw_conf_required(pw_conf_src *src, pw_provider_conf *pc)
+{
+    const pv_provider *p = pc->provider;
+    const char *vals[PW_SETTINGS_MAX] = {0};
+    for (size_t s = 0; s < PW_SETTINGS_MAX; s++)
+        vals[s] = pc->settings[s];
+    for (size_t tries = 0; tries < PW_SETTINGS_MAX; tries++) {
+        pv_ctx ctx = {.settings = vals};
+        pv_error err = {0};
+        if (pv_provider_check_settings(p, &ctx, &err) == PV_OK)
+            break;
+        int i = pv_provider_setting_index(p, err.field);
+        char up[64], var[PW_NAME_MAX];
+        pw_conf_upper(up, sizeof(up), err.field);
+        snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, up);
+        if (!pw_conf_named(src->errs, var)) /* an unreadable _FILE: told already */
+            pw_conf_problem(src, "%s", err.errstr);
+        pv_error_clear(&err);
+        if (i < 0 || i >= PW_SETTINGS_MAX)
+            break;
+        vals[i] = "-";
+    }
+}
+
+static void pw_conf_providers(pw_conf_src *src, pw_config *c)
+{
+    char q[PW_QUOTE_MAX], why[256], shown[512];
     bool all = strcasecmp(c->providers, "all") == 0;
     for (const char *p = c->providers; !all && *p != '\0';) {
         while (*p == ',' || *p == ' ')
@@ -310,88 +1052,143 @@ int pw_config_load(pw_config *c, const char *(*getenv_fn)(const char *name), cha
         char name[32];
         snprintf(name, sizeof(name), "%.*s", (int)(e - p), p);
         pw_conf_upper(name, sizeof(name), name);
-        if (name[0] != '\0' && pv_provider_find(name) == NULL) {
-            snprintf(errstr, cap,
-                     "PAYW_PROVIDERS: \"%s\" is not one of PAYOFIN, SIPAY, "
-                     "PAYWALL, ISBANK, PAYONE",
-                     name);
-            goto fail;
-        }
+        if (name[0] != '\0' && pv_provider_find(name) == NULL)
+            pw_conf_problem(src,
+                            "PAYW_PROVIDERS: \"%s\" is not one of PAYOFIN, SIPAY, PAYWALL, "
+                            "ISBANK, PAYONE",
+                            pw_conf_q(q, sizeof(q), name));
         p = e;
     }
 
     for (size_t k = 0; pv_providers[k] != NULL && k < PW_PROVIDERS_MAX; k++) {
         const pv_provider *p = pv_providers[k];
         pw_provider_conf *pc = &c->prov[c->nprov++];
-        char var[160];
+        char var[PW_NAME_MAX], tvar[PW_NAME_MAX];
+        bool connect_set = false;
         pc->provider = p;
         for (size_t r = 0; r < sizeof(pw_provider_rows) / sizeof(pw_provider_rows[0]); r++) {
             snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, pw_provider_rows[r].suffix);
-            const char *v = pw_conf_get(&src, var, errstr, cap, &failed);
-            if (failed)
-                goto fail;
-            if (v == NULL)
-                v = pw_provider_rows[r].dflt;
+            const char *v = pw_conf_get(src, var);
             if (r == 0) {
+                /* kept even when bad: the provider stays enabled, the URL
+                 * is the one problem told */
                 pc->url = v != NULL ? strdup(v) : NULL;
+                if (v != NULL && pc->url == NULL)
+                    src->oom = 1;
+                if (v == NULL)
+                    continue;
+                pw_conf_url_shown(v, shown, sizeof(shown));
+                if (pw_conf_check_text(src, var, v, shown, false) == 0 &&
+                    pw_conf_http_url(v, why, sizeof(why)) != 0)
+                    pw_conf_problem(src, "%s: \"%s\": %s", var, pw_conf_q(q, sizeof(q), shown),
+                                    why);
                 continue;
             }
+            if (pw_conf_check_text(src, var, v, v, false) != 0)
+                v = NULL;
+            connect_set |= r == 2 && v != NULL;
+            if (v == NULL)
+                v = pw_provider_rows[r].dflt;
             int64_t *dst = r == 1   ? &pc->timeout_ms
                            : r == 2 ? &pc->connect_timeout_ms
                                     : &pc->concurrency;
-            if (pw_conf_int(var, v, pw_provider_rows[r].min, pw_provider_rows[r].max, dst, errstr,
-                            cap) != 0)
-                goto fail;
+            if (pw_conf_int(src, var, v, pw_provider_rows[r].min, pw_provider_rows[r].max, dst) !=
+                0)
+                pw_conf_int(NULL, var, pw_provider_rows[r].dflt, pw_provider_rows[r].min,
+                            pw_provider_rows[r].max, dst);
+        }
+        snprintf(var, sizeof(var), "PAYW_%s_CONNECT_TIMEOUT_MS", p->name);
+        snprintf(tvar, sizeof(tvar), "PAYW_%s_TIMEOUT_MS", p->name);
+        if (pc->connect_timeout_ms > pc->timeout_ms && !pw_conf_named(src->errs, var) &&
+            !pw_conf_named(src->errs, tvar)) {
+            if (connect_set)
+                pw_conf_problem(src,
+                                "%s: \"%" PRId64 "\" is more than %s (%" PRId64
+                                "): the connection is part of the call",
+                                var, pc->connect_timeout_ms, tvar, pc->timeout_ms);
+            else
+                pc->connect_timeout_ms = pc->timeout_ms; /* the default bows to a shorter call */
         }
         for (size_t s = 0; p->settings[s].name != NULL && s < PW_SETTINGS_MAX; s++) {
             char up[64];
             pw_conf_upper(up, sizeof(up), p->settings[s].name);
             snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, up);
-            const char *v = pw_conf_get(&src, var, errstr, cap, &failed);
-            if (failed)
-                goto fail;
+            const char *v = pw_conf_get(src, var);
+            if (pw_conf_check_text(src, var, v, p->settings[s].secret ? NULL : v, false) != 0)
+                v = NULL;
             pc->settings[s] = v != NULL ? strdup(v) : NULL;
+            if (v != NULL && pc->settings[s] == NULL)
+                src->oom = 1;
+        }
+        for (size_t t = 0;
+             t < sizeof(pw_provider_int_settings) / sizeof(pw_provider_int_settings[0]); t++) {
+            int i = pv_provider_setting_index(p, pw_provider_int_settings[t].setting);
+            int64_t n;
+            if (pw_provider_int_settings[t].provider != p || i < 0 || pc->settings[i] == NULL)
+                continue;
+            char up[64];
+            pw_conf_upper(up, sizeof(up), p->settings[i].name);
+            snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, up);
+            pw_conf_int(src, var, pc->settings[i], pw_provider_int_settings[t].min,
+                        pw_provider_int_settings[t].max, &n);
         }
         pc->enabled = all ? pc->url != NULL : pw_conf_listed(c->providers, p->name);
         if (!pc->enabled)
             continue;
-        if (pc->url == NULL ||
-            (strncmp(pc->url, "http://", 7) != 0 && strncmp(pc->url, "https://", 8) != 0)) {
-            snprintf(errstr, cap,
-                     "PAYW_%s_URL: %s%.200s%s: an http:// or https:// base URL is "
-                     "required for an enabled provider",
-                     p->name, pc->url != NULL ? "\"" : "", pc->url != NULL ? pc->url : "unset",
-                     pc->url != NULL ? "\"" : "");
-            goto fail;
-        }
-        pv_ctx ctx = {.settings = (const char *const *)pc->settings};
-        pv_error err = {0};
-        if (pv_provider_check_settings(p, &ctx, &err) != PV_OK) {
-            snprintf(errstr, cap, "%s", err.errstr);
-            goto fail;
-        }
+        snprintf(var, sizeof(var), "PAYW_%s_URL", p->name);
+        if (pc->url == NULL)
+            pw_conf_problem(src,
+                            "%s: unset: an http:// or https:// base URL is required for an "
+                            "enabled provider",
+                            var);
+        pw_conf_required(src, pc);
     }
     size_t enabled = 0;
     for (size_t k = 0; k < c->nprov; k++)
         enabled += c->prov[k].enabled;
-    if (enabled == 0) {
-        snprintf(errstr, cap,
-                 "no provider is configured: set PAYW_<PROVIDER>_URL and its "
-                 "credentials (see payworker --help)");
-        goto fail;
+    if (enabled == 0 && !pw_conf_named(src->errs, "PAYW_PROVIDERS"))
+        pw_conf_problem(src, "no provider is configured: set PAYW_<PROVIDER>_URL and its "
+                             "credentials (see payworker --help)");
+}
+
+int pw_config_load(pw_config *c, const char *const *envp, char *errstr, size_t cap)
+{
+    pw_conf_src src = {.envp = envp != NULL ? envp : (const char *const *)environ};
+
+    memset(c, 0, sizeof(*c));
+    if (cap > 0)
+        errstr[0] = '\0';
+    pw_conf_load_file(&src, c);
+    pw_conf_names_check(&src, c); /* first: a misspelt name explains what follows */
+    pw_conf_rows(&src, c);
+    pw_conf_rules(&src, c);
+    pw_conf_providers(&src, c);
+    if (src.oom)
+        pw_conf_problem(&src, "configuration: out of memory");
+    int rc = src.nerrs > 0 || src.oom ? -1 : 0;
+    if (rc != 0 && cap > 0) {
+        const char *e = src.errs != NULL ? src.errs : "configuration: out of memory";
+        size_t n = strlen(e);
+        if (n >= cap) { /* cut at a line */
+            n = cap - 1;
+            while (n > 0 && e[n] != '\n')
+                n--;
+            if (n == 0)
+                n = cap - 1;
+        }
+        memcpy(errstr, e, n);
+        errstr[n] = '\0';
     }
+    c->errors = src.errs;
+    src.errs = NULL;
     pw_conf_src_free(&src);
-    return 0;
-fail:
-    if (errstr[0] == '\0')
-        snprintf(errstr, cap, "configuration: out of memory");
-    pw_conf_src_free(&src);
-    pw_config_free(c);
-    return -1;
+    return rc;
 }
 
 void pw_config_free(pw_config *c)
 {
+    if (c == NULL)
+        return;
     for (size_t i = 0; i < PW_NROWS; i++)
         if (pw_config_table[i].type == PW_STR) {
             char **s = (char **)((char *)c + pw_config_table[i].offset);
@@ -400,7 +1197,7 @@ void pw_config_free(pw_config *c)
             free(*s);
             *s = NULL;
         }
-    for (size_t k = 0; k < c->nprov; k++) {
+    for (size_t k = 0; k < c->nprov && k < PW_PROVIDERS_MAX; k++) {
         free(c->prov[k].url);
         for (size_t s = 0; s < PW_SETTINGS_MAX; s++) {
             if (c->prov[k].settings[s] != NULL)
@@ -408,6 +1205,16 @@ void pw_config_free(pw_config *c)
             free(c->prov[k].settings[s]);
         }
     }
+    for (size_t i = 0; i < c->nkafka; i++) {
+        free(c->kafka[i].var);
+        free(c->kafka[i].name);
+        if (c->kafka[i].value != NULL)
+            memset(c->kafka[i].value, 0, strlen(c->kafka[i].value));
+        free(c->kafka[i].value);
+    }
+    free(c->kafka);
+    free(c->config_file);
+    free(c->errors);
     memset(c, 0, sizeof(*c));
 }
 
@@ -456,25 +1263,46 @@ void pw_config_print_help(FILE *f)
         }
     }
     fprintf(f, "\n  PAYW_KAFKA_<PROPERTY>            any librdkafka property, '.' written as "
-               "'_'\n");
+               "'_';\n"
+               "                                   given to the client librdkafka says it is "
+               "for\n"
+               "                                   (consumer, producer or both)\n");
+    fprintf(f, "\nAny other PAYW_ name is refused, except under the tools' own prefixes:");
+    for (size_t i = 0; pw_config_tool_prefixes[i] != NULL; i++)
+        fprintf(f, " %s", pw_config_tool_prefixes[i]);
+    fprintf(f, "\n");
 }
 
-static void pw_config_print_value(FILE *f, const char *name, const char *v, bool secret)
+/* NAME=value: "(invalid)" when a problem names it, secrets as "(set)" or
+ * "(unset)", "(unset)" for an optional setting without a value. */
+static void pw_config_print_value(FILE *f, const pw_config *c, const char *name, const char *v,
+                                  bool secret)
 {
-    fprintf(f, "%s=%s\n", name, v == NULL ? "" : secret ? "<redacted>" : v);
+    if (pw_conf_named(c->errors, name))
+        fprintf(f, "%s=(invalid)\n", name);
+    else if (secret)
+        fprintf(f, "%s=%s\n", name, v != NULL ? "(set)" : "(unset)");
+    else
+        fprintf(f, "%s=%s\n", name, v != NULL ? v : "(unset)");
 }
 
 void pw_config_print(const pw_config *c, FILE *f)
 {
+    pw_config_print_value(f, c, "PAYW_CONFIG_FILE", c->config_file, false);
     for (size_t i = 0; i < PW_NROWS; i++) {
         const pw_conf_row *r = &pw_config_table[i];
         if (r->type == PW_STR) {
             const char *v = *(char *const *)((const char *)c + r->offset);
-            /* a Redis URL carries its password inside: show it without */
-            if (strcmp(r->name, "PAYW_REDIS_URL") == 0 && v != NULL && strchr(v, '@') == NULL)
-                pw_config_print_value(f, r->name, v, false);
-            else
-                pw_config_print_value(f, r->name, v, r->secret);
+            if (strcmp(r->name, "PAYW_REDIS_URL") == 0 && v != NULL) {
+                /* a Redis URL carries its password inside: shown without */
+                char shown[512];
+                pw_store_url_shown(v, shown, sizeof(shown));
+                pw_config_print_value(f, c, r->name, shown, false);
+            } else {
+                pw_config_print_value(f, c, r->name, v, r->secret);
+            }
+        } else if (pw_conf_named(c->errors, r->name)) {
+            fprintf(f, "%s=(invalid)\n", r->name);
         } else {
             fprintf(f, "%s=%" PRId64 "\n", r->name,
                     *(const int64_t *)((const char *)c + r->offset));
@@ -485,17 +1313,30 @@ void pw_config_print(const pw_config *c, FILE *f)
         const pv_provider *p = pc->provider;
         char var[96];
         snprintf(var, sizeof(var), "PAYW_%s_URL", p->name);
-        pw_config_print_value(f, var, pc->url, false);
-        fprintf(f,
-                "PAYW_%s_TIMEOUT_MS=%" PRId64 "\nPAYW_%s_CONNECT_TIMEOUT_MS=%" PRId64
-                "\nPAYW_%s_CONCURRENCY=%" PRId64 "\n",
-                p->name, pc->timeout_ms, p->name, pc->connect_timeout_ms, p->name, pc->concurrency);
-        for (size_t s = 0; p->settings[s].name != NULL; s++) {
+        pw_config_print_value(f, c, var, pc->url, false);
+        static const char *const suffixes[3] = {"TIMEOUT_MS", "CONNECT_TIMEOUT_MS", "CONCURRENCY"};
+        const int64_t vals[3] = {pc->timeout_ms, pc->connect_timeout_ms, pc->concurrency};
+        for (int r = 0; r < 3; r++) {
+            snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, suffixes[r]);
+            if (pw_conf_named(c->errors, var))
+                fprintf(f, "%s=(invalid)\n", var);
+            else
+                fprintf(f, "%s=%" PRId64 "\n", var, vals[r]);
+        }
+        for (size_t s = 0; p->settings[s].name != NULL && s < PW_SETTINGS_MAX; s++) {
             char up[64];
             pw_conf_upper(up, sizeof(up), p->settings[s].name);
             snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, up);
-            pw_config_print_value(f, var, pc->settings[s], p->settings[s].secret);
+            const char *v =
+                pc->settings[s] != NULL ? pc->settings[s] : p->settings[s].default_value;
+            pw_config_print_value(f, c, var, v, p->settings[s].secret);
         }
         fprintf(f, "# %s %s\n", p->name, pc->enabled ? "enabled" : "disabled");
+    }
+    fprintf(f, "# librdkafka properties (PAYW_KAFKA_*): %zu\n", c->nkafka);
+    for (size_t i = 0; i < c->nkafka; i++) {
+        const pw_kafka_prop *kp = &c->kafka[i];
+        fprintf(f, "# %s: %s\n", kp->name, pw_kafka_scope_name(kp->scope));
+        pw_config_print_value(f, c, kp->var, kp->value, kp->secret);
     }
 }

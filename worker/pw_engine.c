@@ -158,12 +158,59 @@ static int pw_engine_pipe(int fds[2])
     return 0;
 }
 
+/* Applies a NULL-terminated "name=value" list (the engine's own). */
+static int pw_engine_conf_list(rd_kafka_conf_t *conf, const char *const *list, char *errstr,
+                               size_t cap)
+{
+    for (size_t i = 0; list != NULL && list[i] != NULL; i++) {
+        char name[128];
+        const char *eq = strchr(list[i], '=');
+        snprintf(name, sizeof(name), "%.*s", eq != NULL ? (int)(eq - list[i]) : 0, list[i]);
+        if (eq == NULL) {
+            snprintf(errstr, cap, "Kafka property \"%s\": expected name=value", list[i]);
+            return -1;
+        }
+        if (pw_kafka_conf_set(conf, name, eq + 1, errstr, cap) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The client's configuration, lowest priority first: bootstrap.servers
+ * (PAYW_BROKERS), the engine's defaults, the PAYW_KAFKA_* properties that
+ * belong to this kind of client (pw_config read their scope from
+ * librdkafka: a consumer property set on the producer only made it log a
+ * CONFWARN at every start, and the other way round), then the enforced
+ * ones, which nothing overrides. */
+static rd_kafka_conf_t *pw_engine_conf(pw_engine *e, rd_kafka_type_t type,
+                                       const char *const *defaults, const char *const *enforced,
+                                       char *errstr, size_t cap)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (pw_kafka_conf_set(conf, "bootstrap.servers", e->cfg->brokers, errstr, cap) != 0 ||
+        pw_engine_conf_list(conf, defaults, errstr, cap) != 0)
+        goto fail;
+    for (size_t i = 0; i < e->cfg->nkafka; i++) {
+        const pw_kafka_prop *kp = &e->cfg->kafka[i];
+        if (kp->scope == (type == RD_KAFKA_PRODUCER ? PW_KAFKA_CONSUMER : PW_KAFKA_PRODUCER))
+            continue;
+        if (pw_kafka_conf_set(conf, kp->name, kp->value, errstr, cap) != 0)
+            goto fail;
+    }
+    if (pw_engine_conf_list(conf, enforced, errstr, cap) != 0)
+        goto fail;
+    return conf;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
 /* A Kafka client whose callbacks all land on the engine: logs, errors, and
  * delivery reports (producer) or rebalances and statistics (consumer). */
 static rd_kafka_t *pw_engine_client(pw_engine *e, rd_kafka_type_t type, const char *const *defaults,
                                     const char *const *enforced, char *errstr, size_t cap)
 {
-    rd_kafka_conf_t *conf = pw_kafka_conf_new(e->cfg->brokers, defaults, enforced, errstr, cap);
+    rd_kafka_conf_t *conf = pw_engine_conf(e, type, defaults, enforced, errstr, cap);
     if (conf == NULL)
         return NULL;
     if (type == RD_KAFKA_PRODUCER) {

@@ -57,6 +57,12 @@ static int pw_http_fault_of(CURLcode cc, CURL *easy)
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
+    /* a URL curl cannot parse or will not speak: refused before any
+     * connection was made, so nothing was sent (start-up refuses such a
+     * provider URL; this keeps one that gets here from reading as "sent, no
+     * answer", which would make every payment UNKNOWN) */
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
         return PV_FAULT_CONNECT;
     case CURLE_SEND_ERROR:
         return PV_FAULT_SEND;

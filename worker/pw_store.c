@@ -55,6 +55,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pv_error.h"
+
 #define PW_STORE_KEY_MAX    512
 #define PW_STORE_ARG_MAX    1024 /* tokens, ids, digests, names, reasons */
 #define PW_STORE_RESULT_MAX (16 * 1024 * 1024)
@@ -415,34 +417,61 @@ static int pw_store_number(const char *s, size_t len, long min, long max, long *
     return 0;
 }
 
+void pw_store_url_shown(const char *url, char *buf, size_t cap)
+{
+    if (cap == 0)
+        return;
+    if (url == NULL) {
+        snprintf(buf, cap, "(null)");
+        return;
+    }
+    const char *auth = strstr(url, "://");
+    const char *at = auth != NULL ? strrchr(auth + 3, '@') : NULL;
+    if (at == NULL) {
+        snprintf(buf, cap, "%s", url);
+        return;
+    }
+    /* "[user]:password@" or a bare "password@": whatever follows the user is
+     * the password, and a part without ':' may be nothing else */
+    const char *colon = memchr(auth + 3, ':', (size_t)(at - auth - 3));
+    const char *keep_to = colon != NULL ? colon + 1 : auth + 3;
+    snprintf(buf, cap, "%.*s***%s", (int)(keep_to - url), url, at);
+}
+
+/* Every message quotes the URL as pw_store_url_shown shows it (bounded and
+ * escaped by pv_quote): never the password. */
 static int pw_store_parse_url(const char *url, pw_store_addr *a, char *errstr, size_t cap)
 {
     static const char redis_scheme[] = "redis://";
     static const char unix_scheme[] = "unix://";
+    char shown[512], q[300];
     memset(a, 0, sizeof(*a));
     a->port = 6379;
     if (url == NULL || url[0] == '\0') {
         snprintf(errstr, cap, "redis URL: empty (expected redis://host:port[/db] or unix:///path)");
         return -1;
     }
+    pw_store_url_shown(url, shown, sizeof(shown));
+    pv_quote(q, sizeof(q), shown, strlen(shown));
     if (strncmp(url, "rediss://", 9) == 0) {
-        snprintf(errstr, cap, "redis URL: TLS (rediss://) is not supported by this build");
+        snprintf(errstr, cap, "redis URL \"%s\": TLS (rediss://) is not supported by this build",
+                 q);
         return -1;
     }
     if (strncmp(url, unix_scheme, sizeof(unix_scheme) - 1) == 0) {
         const char *path = url + sizeof(unix_scheme) - 1;
-        const char *q = strchr(path, '?');
-        size_t plen = q != NULL ? (size_t)(q - path) : strlen(path);
+        const char *qm = strchr(path, '?');
+        size_t plen = qm != NULL ? (size_t)(qm - path) : strlen(path);
         if (plen == 0 || path[0] != '/' || plen >= sizeof(a->path)) {
-            snprintf(errstr, cap, "redis URL \"%.200s\": expected unix:///absolute/path", url);
+            snprintf(errstr, cap, "redis URL \"%s\": expected unix:///absolute/path", q);
             return -1;
         }
         memcpy(a->path, path, plen);
         a->path[plen] = '\0';
-        if (q != NULL) {
-            if (strncmp(q, "?db=", 4) != 0 ||
-                pw_store_number(q + 4, strlen(q + 4), 0, 1000000, &a->db) != 0) {
-                snprintf(errstr, cap, "redis URL \"%.200s\": only ?db=N may follow the path", url);
+        if (qm != NULL) {
+            if (strncmp(qm, "?db=", 4) != 0 ||
+                pw_store_number(qm + 4, strlen(qm + 4), 0, 1000000, &a->db) != 0) {
+                snprintf(errstr, cap, "redis URL \"%s\": only ?db=N may follow the path", q);
                 return -1;
             }
         }
@@ -452,9 +481,9 @@ static int pw_store_parse_url(const char *url, pw_store_addr *a, char *errstr, s
     }
     if (strncmp(url, redis_scheme, sizeof(redis_scheme) - 1) != 0) {
         snprintf(errstr, cap,
-                 "redis URL \"%.200s\": expected redis://[[user]:password@]host[:port][/db] or "
+                 "redis URL \"%s\": expected redis://[[user]:password@]host[:port][/db] or "
                  "unix:///path",
-                 url);
+                 q);
         return -1;
     }
     const char *p = url + sizeof(redis_scheme) - 1;
@@ -462,12 +491,14 @@ static int pw_store_parse_url(const char *url, pw_store_addr *a, char *errstr, s
     if (at != NULL) {
         const char *colon = memchr(p, ':', (size_t)(at - p));
         if (colon == NULL) {
-            snprintf(errstr, cap, "redis URL: the part before '@' must be [user]:password");
+            snprintf(errstr, cap, "redis URL \"%s\": the part before '@' must be [user]:password",
+                     q);
             return -1;
         }
         if (pw_store_unescape(a->user, sizeof(a->user), p, (size_t)(colon - p)) != 0 ||
             pw_store_unescape(a->pass, sizeof(a->pass), colon + 1, (size_t)(at - colon - 1)) != 0) {
-            snprintf(errstr, cap, "redis URL: bad user or password (too long or bad %%-escape)");
+            snprintf(errstr, cap,
+                     "redis URL \"%s\": bad user or password (too long or bad %%-escape)", q);
             return -1;
         }
         a->has_auth = 1;
@@ -478,7 +509,7 @@ static int pw_store_parse_url(const char *url, pw_store_addr *a, char *errstr, s
     if (*p == '[') {
         const char *close = strchr(p, ']');
         if (close == NULL) {
-            snprintf(errstr, cap, "redis URL \"%.200s\": unclosed '[' in the host", url);
+            snprintf(errstr, cap, "redis URL \"%s\": unclosed '[' in the host", q);
             return -1;
         }
         host = p + 1;
@@ -489,7 +520,7 @@ static int pw_store_parse_url(const char *url, pw_store_addr *a, char *errstr, s
         p += hlen;
     }
     if (hlen == 0 || hlen >= sizeof(a->host)) {
-        snprintf(errstr, cap, "redis URL \"%.200s\": missing or over-long host", url);
+        snprintf(errstr, cap, "redis URL \"%s\": missing or over-long host", q);
         return -1;
     }
     memcpy(a->host, host, hlen);
@@ -498,7 +529,7 @@ static int pw_store_parse_url(const char *url, pw_store_addr *a, char *errstr, s
         long port = 0;
         size_t plen = strcspn(p + 1, "/");
         if (pw_store_number(p + 1, plen, 1, 65535, &port) != 0) {
-            snprintf(errstr, cap, "redis URL \"%.200s\": port must be 1..65535", url);
+            snprintf(errstr, cap, "redis URL \"%s\": port must be 1..65535", q);
             return -1;
         }
         a->port = (int)port;
@@ -507,18 +538,26 @@ static int pw_store_parse_url(const char *url, pw_store_addr *a, char *errstr, s
     if (*p == '/') {
         p++;
         if (*p != '\0' && pw_store_number(p, strlen(p), 0, 1000000, &a->db) != 0) {
-            snprintf(errstr, cap, "redis URL \"%.200s\": the path must be a database number", url);
+            snprintf(errstr, cap, "redis URL \"%s\": the path must be a database number", q);
             return -1;
         }
         p += strlen(p);
     }
     if (*p != '\0') {
-        snprintf(errstr, cap, "redis URL \"%.200s\": unexpected \"%.40s\"", url, p);
+        snprintf(errstr, cap, "redis URL \"%s\": unexpected text after the host", q);
         return -1;
     }
     snprintf(a->display, sizeof(a->display), "%s%s%s:%d/%ld", strchr(a->host, ':') ? "[" : "",
              a->host, strchr(a->host, ':') ? "]" : "", a->port, a->db);
     return 0;
+}
+
+int pw_store_check_url(const char *url, char *errstr, size_t cap)
+{
+    pw_store_addr a;
+    int rc = pw_store_parse_url(url, &a, errstr, cap);
+    memset(&a, 0, sizeof(a)); /* the password */
+    return rc;
 }
 
 /*---- Reply parsing (shared by async and sync) -----------------------------*/

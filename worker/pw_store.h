@@ -206,6 +206,17 @@ typedef struct pw_store_options {
 /* Fills the defaults above. */
 void pw_store_options_init(pw_store_options *opts);
 
+/* Checks url as pw_store_new would parse it, connecting nowhere: 0, or -1
+ * with errstr saying why. The message quotes the URL as pw_store_url_shown
+ * shows it: never the password (the configuration checks PAYW_REDIS_URL with
+ * it before anything starts). */
+int pw_store_check_url(const char *url, char *errstr, size_t cap);
+
+/* url for messages and --print-config: the password, if any, replaced by
+ * "***" ("redis://:***@host:6379"); a part before '@' without ':' is taken
+ * for a password too. */
+void pw_store_url_shown(const char *url, char *buf, size_t cap);
+
 /* A new store connecting to url: redis://[[user]:password@]host[:port][/db]
  * (host may be [IPv6]; port 6379; user and password may be %-encoded) or
  * unix:///path/to/redis.sock[?db=N]. opts may be NULL (defaults; copied).
