@@ -83,6 +83,18 @@ static void test_hostile_commands_one_partition(void **state)
     assert_int_equal(count_status(res, NULL, "REJECTED"), N - 1);
     assert_int_equal(count_status(res, "h-good", "SUCCEEDED"), 1);
     assert_reasons(res);
+    int64_t last_bad = 0, good_at = 0;
+    for (size_t i = 0; i < json_object_array_length(res); i++) {
+        json_object *e = json_object_array_get_idx(res, i);
+        int64_t at = json_object_get_int64(pv_json_member(e, "processed_at"));
+        if (strcmp(json_object_get_string(pv_json_member(e, "status")), "REJECTED") == 0)
+            last_bad = at > last_bad ? at : last_bad;
+        else
+            good_at = at;
+    }
+    /* a figure for the notes (issue 11 asks for under 1 s), not a timed assertion */
+    print_message("the good command after the bad ones: answered %lld ms after the last reject\n",
+                  (long long)(good_at - last_bad));
     for (size_t i = 0; i < json_object_array_length(res); i++) {
         json_object *e = json_object_array_get_idx(res, i);
         const char *id = json_object_get_string(pv_json_member(e, "command_id"));
