@@ -384,7 +384,12 @@ static void pv_redact_json(json_object *v, const char *const *secrets, size_t n)
             pv_redact_json(json_object_array_get_idx(v, i), secrets, n);
     } else if (json_object_is_type(v, json_type_string)) {
         const char *t = json_object_get_string(v);
-        size_t len = (size_t)json_object_get_string_len(v);
+        size_t len = (size_t)json_object_get_string_len(v), k = 0;
+        while (k < n &&
+               (secrets[k] == NULL || strlen(secrets[k]) < 4 || strstr(t, secrets[k]) == NULL))
+            k++;
+        if (k == n)
+            return; /* the common case: nothing to hide, nothing copied */
         char *copy = malloc(len + 1);
         if (copy == NULL)
             return;

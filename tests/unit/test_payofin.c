@@ -245,6 +245,12 @@ static void test_payofin_redacts_echoed_secrets(void **state)
     assert_int_equal(res.outcome, PV_OUTCOME_FATAL);
     assert_int_equal(pv_provider_redact(&pv_payofin, &payofin_ctx, &res), 3);
     assert_string_equal(res.provider_message, "ApiKey=*** SecretKey=*** refused (***)");
+    /* in a detail too, at any depth; strings without a secret are left alone */
+    res.detail = tu_json("{\"a\": [\"x secret-key-1 y\", {\"b\": \"plain\"}]}");
+    pv_provider_redact(&pv_payofin, &payofin_ctx, &res);
+    json_object *want = tu_json("{\"a\": [\"x *** y\", {\"b\": \"plain\"}]}");
+    tu_assert_json_equal(res.detail, want);
+    json_object_put(want);
     char buf[64] = "token api-key-1";
     assert_int_equal(pv_provider_redact_text(&pv_payofin, &payofin_ctx, buf, sizeof(buf)), 1);
     assert_string_equal(buf, "token ***");
