@@ -193,17 +193,12 @@ static void test_payctl_resolve_paid_and_unpaid(void **state)
 static void test_payctl_with_schema_registry(void **state)
 {
     fixture *f = *state;
-    char file[512], err[8192], url[64], portarg[16], line[256];
+    char file[512], err[8192], url[64];
     static char lines[8][4096];
-    int n, port = it_free_port();
+    int n;
     it_proc reg;
 
-    snprintf(portarg, sizeof(portarg), "%d", port);
-    char *argv[] = {"python3", "tests/tools/registry_sim.py", portarg, NULL};
-    assert_int_equal(it_spawn(&reg, "registry_sim", argv, NULL), 0);
-    assert_int_equal(it_read_line(&reg, line, sizeof(line), 20000), 0);
-    assert_non_null(strstr(line, "listening"));
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+    it_start_registry(&reg, url, sizeof(url));
     snprintf(file, sizeof(file), "%s/reg.jsonl", f->dir);
     write_commands(file, "reg", NULL);
 

@@ -565,3 +565,15 @@ int it_run(char *const argv[], char *const envp_extra[], char *lines, size_t cap
     }
     return status;
 }
+
+void it_start_registry(it_proc *p, char *url, size_t cap)
+{
+    char portarg[16], line[256];
+    int port = it_free_port();
+    snprintf(portarg, sizeof(portarg), "%d", port);
+    char *argv[] = {"python3", "tests/tools/registry_sim.py", portarg, NULL};
+    assert_int_equal(it_spawn(p, "registry_sim", argv, NULL), 0);
+    assert_int_equal(it_read_line(p, line, sizeof(line), 20000), 0);
+    assert_non_null(strstr(line, "listening"));
+    snprintf(url, cap, "http://127.0.0.1:%d", port);
+}

@@ -63,6 +63,10 @@ char *it_build_path(char *buf, size_t cap, const char *rel);
  * message on stderr (nothing left running). */
 int it_spawn(it_proc *p, const char *name, char *const argv[], char *const envp_extra[]);
 
+/* Starts tests/tools/registry_sim.py (a Confluent-compatible Schema Registry
+ * whose ids start at 100) on a free port; its base URL into url. */
+void it_start_registry(it_proc *p, char *url, size_t cap);
+
 /* One stdout line without its newline (truncated to cap-1 bytes). 0, or -1
  * on timeout or EOF. */
 int it_read_line(it_proc *p, char *buf, size_t cap, int timeout_ms);

@@ -493,16 +493,11 @@ static void test_worker_retry_expired_fatal(void **state)
 static void test_worker_schema_registry(void **state)
 {
     stack *s = *state;
-    char url[64], portarg[16], line[256], path[512], err[8192];
+    char url[64], path[512], err[8192];
     static char lines[4][LINE];
-    int n, port = it_free_port();
+    int n;
     it_proc reg;
-    snprintf(portarg, sizeof(portarg), "%d", port);
-    char *rargv[] = {"python3", "tests/tools/registry_sim.py", portarg, NULL};
-    assert_int_equal(it_spawn(&reg, "registry_sim", rargv, NULL), 0);
-    assert_int_equal(it_read_line(&reg, line, sizeof(line), 20000), 0);
-    assert_non_null(strstr(line, "listening"));
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+    it_start_registry(&reg, url, sizeof(url));
     stack_up(s);
     env_set(s, "PAYW_SCHEMA_REGISTRY_URL", url);
     worker_up(s, 0);

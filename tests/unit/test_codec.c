@@ -8,21 +8,6 @@
 #include "sc_avro.h"
 #include "sc_codec.h"
 
-static int setup(void **state)
-{
-    pv_error err = {0};
-    *state = sc_codec_new(&err);
-    if (*state == NULL)
-        fail_msg("codec: %s", err.errstr);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    sc_codec_free(*state);
-    return 0;
-}
-
 /* A JSON command for provider p carrying the contract fixture's request. */
 static char *command_json(const pv_provider *p, const char *extra)
 {
@@ -783,5 +768,5 @@ int main(void)
         cmocka_unit_test(test_codec_kinds_and_schemas),
         cmocka_unit_test(test_codec_direct_matches_json),
     };
-    return cmocka_run_group_tests_name("codec", tests, setup, teardown);
+    return cmocka_run_group_tests_name("codec", tests, tu_codec_setup, tu_codec_teardown);
 }

@@ -10,21 +10,6 @@
 #include "sc_avro.h"
 #include "sc_codec.h"
 
-static int setup(void **state)
-{
-    pv_error err = {0};
-    *state = sc_codec_new(&err);
-    if (*state == NULL)
-        fail_msg("codec: %s", err.errstr);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    sc_codec_free(*state);
-    return 0;
-}
-
 /* A JSON command of provider with the given request (and extra envelope
  * text before it, "" for none). Caller frees. */
 static char *cmd_text(const char *provider, const char *extra, const char *request)
@@ -449,5 +434,5 @@ int main(void)
         cmocka_unit_test(test_strict_avro_unaffected),
         cmocka_unit_test(test_strict_refusals_keep_identity),
     };
-    return cmocka_run_group_tests_name("strict", tests, setup, teardown);
+    return cmocka_run_group_tests_name("strict", tests, tu_codec_setup, tu_codec_teardown);
 }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sc_codec.h"
+
 char *tu_fixture(const char *rel, size_t *len)
 {
     char path[1024];
@@ -139,4 +141,19 @@ const char *tu_money(const pv_money *m)
     if (pv_money_format(m, buf, sizeof(buf)) < 0)
         return "(unformattable)";
     return buf;
+}
+
+int tu_codec_setup(void **state)
+{
+    pv_error err = {0};
+    *state = sc_codec_new(&err);
+    if (*state == NULL)
+        fail_msg("codec: %s", err.errstr);
+    return 0;
+}
+
+int tu_codec_teardown(void **state)
+{
+    sc_codec_free(*state);
+    return 0;
 }

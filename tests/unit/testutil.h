@@ -25,6 +25,10 @@
 /* Reads tests/fixtures/<rel>; fails the test when it cannot. Caller frees. */
 char *tu_fixture(const char *rel, size_t *len);
 
+/* cmocka group setup and teardown: *state is a codec (sc_codec_new). */
+int tu_codec_setup(void **state);
+int tu_codec_teardown(void **state);
+
 /* Parses text (fails the test on error). Caller puts. */
 json_object *tu_json(const char *text);
 
