@@ -8,13 +8,30 @@
 #include <strings.h>
 #include <time.h>
 
+/* One per base URL (a provider): the connection ramp's counters. */
+typedef struct pw_http_origin {
+    struct pw_http_origin *next;
+    int ramp;                       /* calls handed to curl whose connection is not yet known */
+    struct pw_http_call *wait_head; /* calls waiting for a ramp slot, oldest first */
+    struct pw_http_call *wait_tail;
+    char url[]; /* the base URL, without trailing slashes */
+} pw_http_origin;
+
 struct pw_http {
     struct event_base *base;
     CURLM *multi;
     struct event *timer;
+    struct event *drain; /* hands waiting calls to curl (activated, never armed) */
     char *ca_path;
     size_t inflight;
     struct pw_http_call *calls; /* every call in flight (cancelled on free) */
+    pw_http_origin *origins;
+};
+
+enum pw_http_ramp_state {
+    PW_HTTP_WAITING, /* in its origin's queue, not yet given to curl */
+    PW_HTTP_RAMPING, /* given to curl; no connection proven yet (counts in ramp) */
+    PW_HTTP_RUNNING, /* its request is going out on a connection */
 };
 
 struct pw_http_call {
@@ -30,6 +47,10 @@ struct pw_http_call {
     pw_http_cb *cb;
     void *ud;
     struct timespec started;
+    int64_t timeout_ms, connect_timeout_ms;
+    pw_http_origin *origin;
+    int state; /* enum pw_http_ramp_state */
+    struct pw_http_call *wait_next;
 };
 
 /* Per-socket state: the event watching it. */
@@ -78,15 +99,71 @@ static int pw_http_fault_of(CURLcode cc, CURL *easy)
     }
 }
 
+/*---- The connection ramp ----
+ *
+ * A burst of calls to a cold provider would open one connection per call at
+ * once: 1,024 SYNs against a listen backlog of 128 (the common default)
+ * overflow it, and the dropped SYNs are retried by the kernel one second
+ * later. So each origin has at most PW_HTTP_RAMP_MAX calls handed to curl
+ * whose connection is not yet known; the others wait, in order, for a slot.
+ * A call leaves the ramp when its request starts going out (curl's
+ * PREREQFUNCTION: a new connection is established, TLS included, or a
+ * connection was reused or multiplexed) or when it ends. On a warm provider
+ * that is within the same loop turn, so calls never wait behind the ramp
+ * unless more than PW_HTTP_RAMP_MAX start at once. A connect that is slow
+ * (SYN retried, a far provider) holds its slot: the ramp slows with it. */
+
+static void pw_http_wait_unlink(pw_http_call *c)
+{
+    pw_http_origin *o = c->origin;
+    pw_http_call **pp = &o->wait_head, *prev = NULL;
+    while (*pp != NULL && *pp != c) {
+        prev = *pp;
+        pp = &(*pp)->wait_next;
+    }
+    if (*pp == NULL)
+        return;
+    *pp = c->wait_next;
+    if (o->wait_tail == c)
+        o->wait_tail = prev;
+    c->wait_next = NULL;
+}
+
+/* The call's connection is known (or the call ended): its slot is free. */
+static void pw_http_ramp_leave(pw_http_call *c)
+{
+    if (c->state != PW_HTTP_RAMPING)
+        return;
+    c->state = PW_HTTP_RUNNING;
+    c->origin->ramp--;
+    if (c->origin->wait_head != NULL)
+        event_active(c->h->drain, EV_TIMEOUT, 0);
+}
+
+static int pw_http_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int primary_port,
+                          int local_port)
+{
+    (void)conn_primary_ip;
+    (void)conn_local_ip;
+    (void)primary_port;
+    (void)local_port;
+    pw_http_ramp_leave(ud);
+    return CURL_PREREQFUNC_OK;
+}
+
 static void pw_http_call_free(pw_http_call *c)
 {
+    if (c->state == PW_HTTP_WAITING)
+        pw_http_wait_unlink(c);
+    pw_http_ramp_leave(c);
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
         c->h->calls = c->next;
     if (c->next != NULL)
         c->next->prev = c->prev;
-    curl_multi_remove_handle(c->h->multi, c->easy);
+    if (c->state != PW_HTTP_WAITING)
+        curl_multi_remove_handle(c->h->multi, c->easy);
     curl_easy_cleanup(c->easy);
     curl_slist_free_all(c->headers);
     if (c->body != NULL)
@@ -226,6 +303,75 @@ static size_t pw_http_read(char *buf, size_t size, size_t n, void *ud)
     return take;
 }
 
+static pw_http_origin *pw_http_origin_of(pw_http *h, const char *url, size_t len)
+{
+    for (pw_http_origin *o = h->origins; o != NULL; o = o->next)
+        if (strlen(o->url) == len && memcmp(o->url, url, len) == 0)
+            return o;
+    pw_http_origin *o = calloc(1, sizeof(*o) + len + 1);
+    if (o == NULL)
+        return NULL;
+    memcpy(o->url, url, len);
+    o->next = h->origins;
+    h->origins = o;
+    return o;
+}
+
+/* Hands a waiting call to curl, its timeouts less the time it waited. */
+static int pw_http_start(pw_http_call *c)
+{
+    int64_t waited = pw_http_us_since(&c->started) / 1000;
+    int64_t total = c->timeout_ms - waited, conn = c->connect_timeout_ms;
+    if (total < 1)
+        total = 1;
+    if (conn > total)
+        conn = total;
+    curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, (long)total);
+    curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)conn);
+    if (curl_multi_add_handle(c->h->multi, c->easy) != CURLM_OK)
+        return -1;
+    c->state = PW_HTTP_RAMPING;
+    c->origin->ramp++;
+    return 0;
+}
+
+/* Ends a call that never went out: nothing was sent. */
+static void pw_http_fail_unsent(pw_http_call *c, const char *why)
+{
+    pw_http_result r = {
+        .status = 0,
+        .body = "",
+        .len = 0,
+        .fault = PV_FAULT_CONNECT,
+        .error = why,
+        .elapsed_us = pw_http_us_since(&c->started),
+        .reused = 0,
+    };
+    c->cb(c->ud, &r);
+    pw_http_call_free(c);
+}
+
+static void pw_http_on_drain(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    pw_http *h = arg;
+    for (pw_http_origin *o = h->origins; o != NULL; o = o->next) {
+        while (o->wait_head != NULL && o->ramp < PW_HTTP_RAMP_MAX) {
+            pw_http_call *c = o->wait_head;
+            o->wait_head = c->wait_next;
+            if (o->wait_head == NULL)
+                o->wait_tail = NULL;
+            c->wait_next = NULL;
+            if (pw_http_us_since(&c->started) / 1000 >= c->timeout_ms)
+                pw_http_fail_unsent(c, "no connection within the timeout (the connection ramp "
+                                       "was full)");
+            else if (pw_http_start(c) != 0)
+                pw_http_fail_unsent(c, "libcurl: cannot add the transfer");
+        }
+    }
+}
+
 /*---- API ----*/
 
 pw_http *pw_http_new(struct event_base *base, const char *ca_path, char *errstr, size_t cap)
@@ -246,6 +392,17 @@ pw_http *pw_http_new(struct event_base *base, const char *ca_path, char *errstr,
     }
     h->base = base;
     h->timer = evtimer_new(base, pw_http_on_timer, h);
+    h->drain = event_new(base, -1, 0, pw_http_on_drain, h);
+    if (h->timer == NULL || h->drain == NULL) {
+        if (h->timer != NULL)
+            event_free(h->timer);
+        if (h->drain != NULL)
+            event_free(h->drain);
+        curl_multi_cleanup(h->multi);
+        free(h);
+        snprintf(errstr, cap, "libevent: cannot create the transport's events");
+        return NULL;
+    }
     h->ca_path = ca_path != NULL ? strdup(ca_path) : NULL;
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, pw_http_socket_cb);
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
@@ -266,6 +423,12 @@ void pw_http_free(pw_http *h)
      * sockets, which frees their events */
     curl_multi_cleanup(h->multi);
     event_free(h->timer);
+    event_free(h->drain);
+    while (h->origins != NULL) {
+        pw_http_origin *o = h->origins;
+        h->origins = o->next;
+        free(o);
+    }
     free(h->ca_path);
     free(h);
 }
@@ -285,18 +448,21 @@ pw_http_call *pw_http_send(pw_http *h, const char *base_url, const pv_request *r
     snprintf(url, sizeof(url), "%.*s%s", (int)blen, base_url, req->path);
 
     pw_http_call *c = calloc(1, sizeof(*c));
-    if (c == NULL || (c->easy = curl_easy_init()) == NULL) {
-        free(c);
-        snprintf(errstr, cap, "libcurl: out of memory");
-        return NULL;
-    }
+    const char *why = "out of memory";
+    if (c == NULL || (c->easy = curl_easy_init()) == NULL)
+        goto fail;
     c->h = h;
     c->cb = cb;
     c->ud = ud;
     clock_gettime(CLOCK_MONOTONIC, &c->started);
-    for (size_t i = 0; i < req->nheaders; i++)
-        c->headers = curl_slist_append(c->headers, req->headers[i]);
-    c->headers = curl_slist_append(c->headers, "Expect:"); /* no 100-continue round trip */
+    for (size_t i = 0; i <= req->nheaders; i++) {
+        /* "Expect:" last: no 100-continue round trip */
+        struct curl_slist *l =
+            curl_slist_append(c->headers, i < req->nheaders ? req->headers[i] : "Expect:");
+        if (l == NULL)
+            goto fail; /* c->headers is still whole */
+        c->headers = l;
+    }
 
     CURL *e = c->easy;
     curl_easy_setopt(e, CURLOPT_URL, url);
@@ -304,9 +470,9 @@ pw_http_call *pw_http_send(pw_http *h, const char *base_url, const pv_request *r
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, pw_http_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, pw_http_prereq);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, c);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     /* the receive buffer is per transfer (16 KiB by default); answers are a
@@ -327,13 +493,8 @@ pw_http_call *pw_http_send(pw_http *h, const char *base_url, const pv_request *r
     if (strcmp(req->method, "POST") == 0) {
         c->body_len = req->body_len;
         c->body = malloc(c->body_len + 1);
-        if (c->body == NULL) {
-            curl_easy_cleanup(e);
-            curl_slist_free_all(c->headers);
-            free(c);
-            snprintf(errstr, cap, "out of memory");
-            return NULL;
-        }
+        if (c->body == NULL)
+            goto fail;
         if (c->body_len > 0)
             memcpy(c->body, req->body, c->body_len);
         curl_easy_setopt(e, CURLOPT_POST, 1L);
@@ -346,13 +507,22 @@ pw_http_call *pw_http_send(pw_http *h, const char *base_url, const pv_request *r
     } else {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     }
-    if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
-        snprintf(errstr, cap, "libcurl: cannot add the transfer");
-        curl_easy_cleanup(e);
-        curl_slist_free_all(c->headers);
-        free(c->body);
-        free(c);
-        return NULL;
+    c->timeout_ms = timeout_ms;
+    c->connect_timeout_ms = connect_timeout_ms;
+    c->origin = pw_http_origin_of(h, url, blen);
+    if (c->origin == NULL)
+        goto fail;
+    c->state = PW_HTTP_WAITING;
+    if (c->origin->ramp < PW_HTTP_RAMP_MAX && c->origin->wait_head == NULL) {
+        if (pw_http_start(c) != 0) {
+            why = "libcurl: cannot add the transfer";
+            goto fail;
+        }
+    } else if (c->origin->wait_tail != NULL) {
+        c->origin->wait_tail->wait_next = c;
+        c->origin->wait_tail = c;
+    } else {
+        c->origin->wait_head = c->origin->wait_tail = c;
     }
     h->inflight++;
     c->next = h->calls;
@@ -360,6 +530,16 @@ pw_http_call *pw_http_send(pw_http *h, const char *base_url, const pv_request *r
         h->calls->prev = c;
     h->calls = c;
     return c;
+
+fail:
+    snprintf(errstr, cap, "%s", why);
+    if (c != NULL) {
+        curl_easy_cleanup(c->easy); /* NULL-safe */
+        curl_slist_free_all(c->headers);
+        free(c->body);
+        free(c);
+    }
+    return NULL;
 }
 
 void pw_http_cancel(pw_http_call *call)

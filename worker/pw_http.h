@@ -22,6 +22,14 @@
  * is PV_FAULT_SEND; sent and then no complete answer (timeout, reset, a body
  * over the limit) is PV_FAULT_NO_ANSWER.
  *
+ * Connections ramp up (issue 11): per base URL at most PW_HTTP_RAMP_MAX calls
+ * may be connecting at once; the others wait in order (their wait counts in
+ * their timeout; one that runs out ends as PV_FAULT_CONNECT, nothing sent).
+ * A cold burst of 1,024 calls otherwise sent 1,024 SYNs at once, overflowing
+ * the provider's listen backlog (128 is the usual default): the kernel drops
+ * the SYNs and retries them a second later. Half the usual backlog leaves
+ * the provider a loop turn to accept.
+ *
  * Callbacks run on the loop; a call's callback runs exactly once unless the
  * call is cancelled first (then never).
  */
@@ -35,6 +43,7 @@
 #include "provider.h"
 
 #define PW_HTTP_BODY_MAX (1024 * 1024 + 1) /* one byte over pv_json's limit */
+#define PW_HTTP_RAMP_MAX 64                /* calls connecting at once, per base URL */
 
 typedef struct pw_http pw_http;
 typedef struct pw_http_call pw_http_call;

@@ -4,7 +4,8 @@
  * The server speaks just enough HTTP/1.1 (keep-alive, Content-Length) and
  * acts by path: /ok answers 200, /drop reads the request and closes the
  * connection without answering (a provider that processed a payment and
- * vanished), /hang never answers, /big answers 2 MB. It counts what it
+ * vanished), /hang never answers, /big answers 2 MB, /hold is answered when
+ * the test says so. It counts what it
  * receives, so the tests see how many times a request really arrived. */
 #include "testutil.h"
 
@@ -17,18 +18,24 @@
 
 #include "pw_http.h"
 
+enum { SRV_CONNS = 512 };
+
 typedef struct server {
     struct evconnlistener *lis;
     int port;
-    int seen_ok, seen_drop, seen_hang, seen_big;
+    int seen_ok, seen_drop, seen_hang, seen_big, seen_hold, accepted;
     char last_body[256];
-    struct bufferevent *hung;      /* kept open, never answered */
-    struct bufferevent *conns[32]; /* every open server connection */
+    struct bufferevent *hung;             /* kept open, never answered */
+    struct bufferevent *conns[SRV_CONNS]; /* every open server connection */
+    struct bufferevent *held[SRV_CONNS];  /* /hold requests not yet answered */
 } server;
 
 static void srv_forget(server *s, struct bufferevent *bev)
 {
-    for (int i = 0; i < 32; i++)
+    for (int i = 0; i < SRV_CONNS; i++)
+        if (s->held[i] == bev)
+            s->held[i] = NULL;
+    for (int i = 0; i < SRV_CONNS; i++)
         if (s->conns[i] == bev)
             s->conns[i] = NULL;
     if (s->hung == bev)
@@ -73,6 +80,8 @@ static void srv_read(struct bufferevent *bev, void *arg)
         } else if (strstr(head, " /hang ") != NULL) {
             s->seen_hang++;
             s->hung = bev;
+        } else if (strstr(head, " /hold ") != NULL) {
+            s->held[s->seen_hold++] = bev;
         } else if (strstr(head, " /big ") != NULL) {
             s->seen_big++;
             size_t n = 2 * 1024 * 1024;
@@ -103,7 +112,8 @@ static void srv_accept(struct evconnlistener *lis, evutil_socket_t fd, struct so
     server *s = arg;
     bufferevent_setcb(bev, srv_read, NULL, srv_event, arg);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
-    for (int i = 0; i < 32; i++)
+    s->accepted++;
+    for (int i = 0; i < SRV_CONNS; i++)
         if (s->conns[i] == NULL) {
             s->conns[i] = bev;
             break;
@@ -142,7 +152,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     pw_http_free(f->http);
-    for (int i = 0; i < 32; i++)
+    for (int i = 0; i < SRV_CONNS; i++)
         if (f->srv.conns[i] != NULL)
             bufferevent_free(f->srv.conns[i]);
     evconnlistener_free(f->srv.lis);
@@ -273,6 +283,134 @@ static void test_http_cancel(void **state)
     assert_int_equal(pw_http_inflight(f->http), 0);
 }
 
+/* The kernel's count of connections a full listen queue refused (SYNs or
+ * handshake ACKs dropped, then retried by the client a second later), in
+ * this network namespace; -1 when it cannot be read. */
+static long listen_overflows(void)
+{
+    FILE *f = fopen("/proc/net/netstat", "r");
+    if (f == NULL)
+        return -1;
+    char names[4096], values[4096];
+    long found = -1;
+    while (found < 0 && fgets(names, sizeof(names), f) != NULL &&
+           fgets(values, sizeof(values), f) != NULL) {
+        if (strncmp(names, "TcpExt:", 7) != 0)
+            continue;
+        /* the same position in both lines: count the words before it */
+        const char *at = strstr(names, " ListenOverflows ");
+        if (at == NULL)
+            break;
+        int words = 0;
+        for (const char *p = names; p < at; p++)
+            words += *p == ' ';
+        const char *v = values;
+        for (int w = 0; w <= words && v != NULL; w++)
+            v = strchr(v, ' ') != NULL ? strchr(v, ' ') + 1 : NULL;
+        if (v != NULL)
+            found = strtol(v, NULL, 10);
+    }
+    fclose(f);
+    return found;
+}
+
+/* Starts n POSTs of "{}" to url + path at once, outcomes in o. */
+static void start_posts(fixture *f, const char *url, const char *path, int64_t timeout_ms,
+                        int64_t connect_timeout_ms, outcome *o, int n)
+{
+    char err[256];
+    for (int i = 0; i < n; i++) {
+        pv_request req;
+        pv_request_init(&req);
+        req.method = "POST";
+        snprintf(req.path, sizeof(req.path), "%s", path);
+        pv_request_set_body(&req, "{}", 2, NULL);
+        memset(&o[i], 0, sizeof(o[i]));
+        assert_non_null(pw_http_send(f->http, url, &req, timeout_ms, connect_timeout_ms, on_done,
+                                     &o[i], err, sizeof(err)));
+        pv_request_clear(&req);
+    }
+}
+
+/* Runs the loop until all n are done (bounded). */
+static void run_until_done(fixture *f, const outcome *o, int n)
+{
+    int done = 0;
+    for (int i = 0; i < 200000 && done < n; i++) {
+        event_base_loop(f->base, EVLOOP_ONCE);
+        done = 0;
+        for (int k = 0; k < n; k++)
+            done += o[k].done;
+    }
+}
+
+/* A burst of calls to a cold provider opens one connection per call, all
+ * held by the provider at once, without overflowing its listen backlog of
+ * 128 (libevent's default, the common one): 300 SYNs at once did, and the
+ * kernel retried the dropped ones a second later (issue 11). The server runs
+ * on the same loop, so it accepts only between the transport's turns. */
+static void test_http_cold_burst_ramps_connections(void **state)
+{
+    fixture *f = *state;
+    enum { N = 300 };
+    long before = listen_overflows();
+    if (before < 0)
+        skip(); /* no /proc/net/netstat: nothing to measure against */
+    static outcome o[N];
+    start_posts(f, f->url, "/hold", 20000, 5000, o, N);
+    for (int i = 0; i < 200000 && f->srv.seen_hold < N; i++)
+        event_base_loop(f->base, EVLOOP_ONCE);
+    long after = listen_overflows();
+    print_message("held %d of %d, accepted %d connections, listen overflows %ld\n",
+                  f->srv.seen_hold, N, f->srv.accepted, after - before);
+    assert_int_equal(f->srv.seen_hold, N); /* all at once: one connection each */
+    assert_int_equal(f->srv.accepted, N);
+    assert_int_equal(after - before, 0);
+    for (int i = 0; i < N; i++) {
+        struct evbuffer *out = bufferevent_get_output(f->srv.held[i]);
+        evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+    run_until_done(f, o, N);
+    for (int k = 0; k < N; k++) {
+        assert_int_equal(o[k].done, 1);
+        assert_int_equal(o[k].status, 200);
+    }
+    assert_int_equal(pw_http_inflight(f->http), 0);
+}
+
+/* Calls that wait for a ramp slot count the wait in their timeout, and one
+ * that runs out ends as "nothing sent". The provider here never accepts (a
+ * listen queue of one, full): connects hang until their timeout. */
+static void test_http_ramp_wait_counts_in_the_timeout(void **state)
+{
+    fixture *f = *state;
+    enum { N = PW_HTTP_RAMP_MAX + 8 };
+    int lis = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+    socklen_t slen = sizeof(sin);
+    assert_int_equal(bind(lis, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    assert_int_equal(listen(lis, 0), 0);
+    getsockname(lis, (struct sockaddr *)&sin, &slen);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(sin.sin_port));
+    static outcome o[N];
+    start_posts(f, url, "/pay", 400, 400, o, N);
+    run_until_done(f, o, N);
+    int connect = 0, no_answer = 0, waited_out = 0;
+    for (int k = 0; k < N; k++) {
+        assert_int_equal(o[k].done, 1);
+        connect += o[k].fault == PV_FAULT_CONNECT;
+        no_answer += o[k].fault == PV_FAULT_NO_ANSWER; /* the ones the kernel queued */
+        waited_out += strstr(o[k].error, "ramp") != NULL;
+    }
+    print_message("connect %d, no answer %d, waited out %d\n", connect, no_answer, waited_out);
+    assert_int_equal(connect + no_answer, N);
+    assert_true(no_answer <= 2);
+    assert_true(waited_out >= N - PW_HTTP_RAMP_MAX - 2); /* never given a fresh timeout */
+    assert_int_equal(pw_http_inflight(f->http), 0);
+    close(lis);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +419,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_http_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_cold_burst_ramps_connections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_ramp_wait_counts_in_the_timeout, setup, teardown),
     };
     return cmocka_run_group_tests_name("http", tests, NULL, NULL);
 }
