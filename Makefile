@@ -223,9 +223,11 @@ check:
 	@clang-format --dry-run --Werror $(FORMAT_SRC)
 	@if grep -nE '(^|[^_a-zA-Z0-9.>])($(BANNED))[[:space:]]*\(' $(FORMAT_SRC); then \
 	    echo "make check: banned function used (see above): $(BANNED)" >&2; exit 1; fi
+	@if grep -nE '(^|[^_a-zA-Z0-9.>])(malloc|calloc|realloc|strdup|strndup)[[:space:]]*\(' $(filter-out worker/pw_alloc.c,$(wildcard worker/*.c)); then \
+	    echo "make check: worker/ allocates through pw_alloc.h (pw_malloc, ...), which never returns NULL" >&2; exit 1; fi
 	@if grep -nE '#include "(pw_|sc_)' libprovider/*.[ch] || grep -nE '#include "pw_' schemas/*.[ch]; then \
 	    echo "make check: a layer includes a header from above it (worker -> schemas -> libprovider)" >&2; exit 1; fi
-	@echo "check: format, banned functions and layering OK"
+	@echo "check: format, banned functions, the worker's allocator and layering OK"
 
 format:
 	clang-format -i $(FORMAT_SRC)

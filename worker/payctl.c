@@ -45,6 +45,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "provider.h"
+#include "pw_alloc.h"
 #include "pw_kafka.h"
 #include "pw_registry.h"
 #include "pw_store.h"
@@ -370,7 +371,7 @@ static const char payctl_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst
 static json_object *payctl_base64(const unsigned char *p, size_t n)
 {
     size_t olen = 4 * ((n + 2) / 3);
-    char *out = malloc(olen + 1);
+    char *out = pw_malloc(olen + 1);
     size_t o = 0;
     for (size_t i = 0; i < n; i += 3) {
         uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |

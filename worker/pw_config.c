@@ -15,6 +15,7 @@
 
 #include "pv_error.h"
 #include "pv_text.h"
+#include "pw_alloc.h"
 #include "pw_log.h"
 #include "pw_store.h"
 
@@ -162,7 +163,7 @@ static void pw_conf_problem(pw_conf_src *src, const char *fmt, ...)
     size_t n = strlen(line);
     if (src->errs_len + n + 2 > src->errs_cap) {
         size_t grow = (src->errs_cap + n + 2) * 2;
-        char *grown = realloc(src->errs, grow);
+        char *grown = pw_realloc(src->errs, grow);
         if (grown == NULL) {
             src->oom = 1;
             return;
@@ -227,7 +228,7 @@ static char *pw_conf_read_file(pw_conf_src *src, const char *path, const char *v
                         strerror(errno));
         return NULL;
     }
-    char *buf = malloc(65537);
+    char *buf = pw_malloc(65537);
     size_t n = buf != NULL ? fread(buf, 1, 65536, f) : 0;
     fclose(f);
     if (buf == NULL) {
@@ -276,7 +277,7 @@ static void pw_conf_load_file(pw_conf_src *src, pw_config *c)
     const char *path = pw_conf_env(src, "PAYW_CONFIG_FILE");
     if (path == NULL || path[0] == '\0')
         return;
-    c->config_file = strdup(path);
+    c->config_file = pw_strdup(path);
     if (c->config_file == NULL) {
         src->oom = 1;
         return;
@@ -305,8 +306,8 @@ static void pw_conf_load_file(pw_conf_src *src, pw_config *c)
                             pw_conf_q(q, sizeof(q), path), lineno);
             continue;
         }
-        char **grown = realloc(src->file_kv, (src->nfile + 1) * sizeof(char *));
-        char *kv = strdup(p);
+        char **grown = pw_realloc(src->file_kv, (src->nfile + 1) * sizeof(char *));
+        char *kv = pw_strdup(p);
         if (grown == NULL || kv == NULL) {
             if (grown != NULL)
                 src->file_kv = grown;
@@ -567,7 +568,7 @@ static void pw_conf_names_add(pw_conf_src *src, pw_conf_names *names, const char
 {
     if (names->n == names->cap) {
         size_t grow = names->cap == 0 ? 128 : names->cap * 2;
-        char **grown = realloc(names->v, grow * sizeof(char *));
+        char **grown = pw_realloc(names->v, grow * sizeof(char *));
         if (grown == NULL) {
             src->oom = 1;
             return;
@@ -575,7 +576,7 @@ static void pw_conf_names_add(pw_conf_src *src, pw_conf_names *names, const char
         names->v = grown;
         names->cap = grow;
     }
-    names->v[names->n] = strdup(name);
+    names->v[names->n] = pw_strdup(name);
     if (names->v[names->n] == NULL)
         src->oom = 1;
     else
@@ -666,15 +667,15 @@ static int pw_kafka_defs_load(pw_kafka_defs *defs)
         if (nc < 3 || strlen(cols[1]) != 1 || strchr("*CP", cols[1][0]) == NULL ||
             cols[0][0] == '\0')
             continue;
-        pw_kafka_def *grown = realloc(defs->d, (defs->n + 1) * sizeof(*defs->d));
+        pw_kafka_def *grown = pw_realloc(defs->d, (defs->n + 1) * sizeof(*defs->d));
         if (grown == NULL) {
             rc = -1;
             break;
         }
         defs->d = grown;
         pw_kafka_def *d = &defs->d[defs->n];
-        d->name = strdup(cols[0]);
-        d->range = strdup(cols[2]);
+        d->name = pw_strdup(cols[0]);
+        d->range = pw_strdup(cols[2]);
         d->scope = cols[1][0];
         if (d->name == NULL || d->range == NULL) {
             free(d->name);
@@ -823,16 +824,16 @@ static void pw_conf_kafka(pw_conf_src *src, pw_config *c, pw_kafka_defs *defs, c
                             repeats ? "" : why);
         return;
     }
-    pw_kafka_prop *grown = realloc(c->kafka, (c->nkafka + 1) * sizeof(*c->kafka));
+    pw_kafka_prop *grown = pw_realloc(c->kafka, (c->nkafka + 1) * sizeof(*c->kafka));
     if (grown == NULL) {
         src->oom = 1;
         return;
     }
     c->kafka = grown;
     pw_kafka_prop *kp = &c->kafka[c->nkafka];
-    kp->var = strdup(var);
-    kp->name = strdup(d->name);
-    kp->value = strdup(value);
+    kp->var = pw_strdup(var);
+    kp->name = pw_strdup(d->name);
+    kp->value = pw_strdup(value);
     kp->scope = d->scope == 'C'   ? PW_KAFKA_CONSUMER
                 : d->scope == 'P' ? PW_KAFKA_PRODUCER
                                   : PW_KAFKA_BOTH;
@@ -925,7 +926,7 @@ static void pw_conf_rows(pw_conf_src *src, pw_config *c)
             v = r->dflt;
         if (r->type == PW_STR) {
             char **dst = (char **)((char *)c + r->offset);
-            *dst = v != NULL ? strdup(v) : NULL;
+            *dst = v != NULL ? pw_strdup(v) : NULL;
             if (v != NULL && *dst == NULL)
                 src->oom = 1;
         } else {
@@ -951,7 +952,7 @@ static void pw_conf_rules(pw_conf_src *src, pw_config *c)
         char id[96];
         snprintf(id, sizeof(id), "%s-%ld", host, (long)getpid());
         /* a host name is not ours to trust either */
-        c->worker_id = strdup(pw_conf_text_ok(id, false) ? id : "worker");
+        c->worker_id = pw_strdup(pw_conf_text_ok(id, false) ? id : "worker");
         if (c->worker_id == NULL)
             src->oom = 1;
     }
@@ -1072,7 +1073,7 @@ static void pw_conf_providers(pw_conf_src *src, pw_config *c)
             if (r == 0) {
                 /* kept even when bad: the provider stays enabled, the URL
                  * is the one problem told */
-                pc->url = v != NULL ? strdup(v) : NULL;
+                pc->url = v != NULL ? pw_strdup(v) : NULL;
                 if (v != NULL && pc->url == NULL)
                     src->oom = 1;
                 if (v == NULL)
@@ -1116,7 +1117,7 @@ static void pw_conf_providers(pw_conf_src *src, pw_config *c)
             const char *v = pw_conf_get(src, var);
             if (pw_conf_check_text(src, var, v, p->settings[s].secret ? NULL : v, false) != 0)
                 v = NULL;
-            pc->settings[s] = v != NULL ? strdup(v) : NULL;
+            pc->settings[s] = v != NULL ? pw_strdup(v) : NULL;
             if (v != NULL && pc->settings[s] == NULL)
                 src->oom = 1;
         }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pw_alloc.h"
 #include "pw_cmd.h"
 #include "pw_engine_int.h"
 #include "pw_keyq.h"
@@ -96,13 +97,13 @@ static void pw_consume_take(pw_engine *e, rd_kafka_message_t *m)
     }
     pw_cmd *c = pw_cmd_new(e, m->partition, m->offset);
     /* the original bytes, for a dead-letter copy should it be rejected */
-    c->raw = malloc(m->len > 0 ? m->len : 1);
+    c->raw = pw_malloc(m->len > 0 ? m->len : 1);
     if (m->len > 0)
         memcpy(c->raw, m->payload, m->len);
     c->raw_len = m->len;
     if (m->key != NULL) {
         /* kept byte for byte for the dead-letter copy (a key may hold NUL) */
-        c->msg_key = malloc(m->key_len > 0 ? m->key_len : 1);
+        c->msg_key = pw_malloc(m->key_len > 0 ? m->key_len : 1);
         if (m->key_len > 0)
             memcpy(c->msg_key, m->key, m->key_len);
         c->msg_key_len = m->key_len;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pw_alloc.h"
 #include "pw_cmd.h"
 #include "pw_engine_int.h"
 
@@ -23,8 +24,8 @@ int pw_keyq_push(pw_engine *e, pw_cmd *c)
     pw_keyq **s = pw_keyq_slot(e, c->key);
     c->in_keyq = 1;
     if (*s == NULL) {
-        pw_keyq *q = calloc(1, sizeof(*q));
-        q->key = strdup(c->key);
+        pw_keyq *q = pw_calloc(1, sizeof(*q));
+        q->key = pw_strdup(c->key);
         q->head = q->tail = c;
         *s = q;
         return 1;

@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #include "pv_error.h"
+#include "pw_alloc.h"
 
 #define PW_STORE_KEY_MAX    512
 #define PW_STORE_ARG_MAX    1024 /* tokens, ids, digests, names, reasons */
@@ -620,8 +621,8 @@ static int pw_store_parse_lookup(const redisReply *r, pw_store_reply *out, pw_st
         !pw_store_is_str(r->element[8]))
         return -1;
     size_t n = f->elements / 2, nc = c->elements / 4;
-    p->fields = calloc(n > 0 ? n : 1, sizeof(*p->fields));
-    p->cmds = calloc(nc > 0 ? nc : 1, sizeof(*p->cmds));
+    p->fields = pw_calloc(n > 0 ? n : 1, sizeof(*p->fields));
+    p->cmds = pw_calloc(nc > 0 ? nc : 1, sizeof(*p->cmds));
     if (p->fields == NULL || p->cmds == NULL)
         return -1;
     for (size_t i = 0; i < n; i++) {
@@ -661,7 +662,7 @@ static int pw_store_parse_unknowns(const redisReply *r, pw_store_reply *out, pw_
     if (u == NULL)
         return -1;
     size_t n = u->elements / 6;
-    p->unknowns = calloc(n > 0 ? n : 1, sizeof(*p->unknowns));
+    p->unknowns = pw_calloc(n > 0 ? n : 1, sizeof(*p->unknowns));
     if (p->unknowns == NULL)
         return -1;
     for (size_t i = 0; i < n; i++) {
@@ -758,7 +759,7 @@ static int pw_store_args_add(pw_store_args *a, const void *data, size_t len)
 {
     if (a->n >= PW_STORE_NARGS_MAX)
         return -1;
-    char *copy = malloc(len + 1);
+    char *copy = pw_malloc(len + 1);
     if (copy == NULL)
         return -1;
     if (len > 0)
@@ -1192,7 +1193,7 @@ static void pw_store_on_op_timer(evutil_socket_t fd, short what, void *arg);
 /* Takes an op whose args are built; answers it through the loop. */
 static int pw_store_submit(pw_store *s, int script, pw_store_args *args, pw_store_cb cb, void *ud)
 {
-    pw_store_op *op = calloc(1, sizeof(*op));
+    pw_store_op *op = pw_calloc(1, sizeof(*op));
     if (op == NULL) {
         pw_store_args_clear(args);
         return -1;
@@ -1604,7 +1605,7 @@ pw_store *pw_store_new(struct event_base *base, const char *url, const pw_store_
         snprintf(errstr, cap, "redis store: no event base");
         return NULL;
     }
-    pw_store *s = calloc(1, sizeof(*s));
+    pw_store *s = pw_calloc(1, sizeof(*s));
     if (s == NULL) {
         snprintf(errstr, cap, "redis store: out of memory");
         return NULL;
@@ -1801,7 +1802,7 @@ static redisReply *pw_store_sync_cmd(pw_store_sync *sync, int argc, const char *
 
 pw_store_sync *pw_store_sync_new(const char *url, int timeout_ms, char *errstr, size_t cap)
 {
-    pw_store_sync *sync = calloc(1, sizeof(*sync));
+    pw_store_sync *sync = pw_calloc(1, sizeof(*sync));
     if (sync == NULL) {
         snprintf(errstr, cap, "redis: out of memory");
         return NULL;
@@ -1870,7 +1871,7 @@ void pw_store_sync_free(pw_store_sync *sync)
 
 static pw_store_reply *pw_store_sync_run(pw_store_sync *sync, int script, pw_store_args *args)
 {
-    pw_store_sync_reply *out = calloc(1, sizeof(*out));
+    pw_store_sync_reply *out = pw_calloc(1, sizeof(*out));
     if (out == NULL) {
         pw_store_args_clear(args);
         return NULL;

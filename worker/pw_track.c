@@ -4,18 +4,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pw_alloc.h"
+
 int pw_track_init(pw_track *t, size_t window)
 {
     memset(t, 0, sizeof(*t));
     size_t cap = 16;
     while (cap < window)
         cap *= 2;
-    t->offsets = malloc(cap * sizeof(*t->offsets));
-    t->done = calloc(cap, 1);
-    if (t->offsets == NULL || t->done == NULL) {
-        pw_track_free(t);
-        return -1;
-    }
+    t->offsets = pw_calloc(cap, sizeof(*t->offsets));
+    t->done = pw_calloc(cap, 1);
     t->cap = cap;
     t->window = window;
     t->next = -1;
