@@ -67,7 +67,7 @@
 
 #define DK_MAX_BROKERS     32
 #define DK_MAX_TOPIC_ARGS  64
-#define DK_MAX_PARTITIONS  1024
+#define DK_MAX_PARTITIONS  8192
 #define DK_TOPIC_NAME_MAX  249 /* Kafka's own limit */
 #define DK_MAX_CLIENTS     16
 #define DK_LINE_MAX        1024  /* one control line, newline included */

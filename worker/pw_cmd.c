@@ -185,7 +185,7 @@ void pw_cmd_done(pw_cmd *c)
         c->done_pending = 1; /* a store reply still holds c (a watchdog extend) */
         return;
     }
-    pw_part *pt = &e->parts[c->partition];
+    pw_part *pt = pw_engine_part(e, c->partition);
     if (!c->dropped && pt->assigned) {
         int64_t pos = pw_track_done(&pt->track, c->offset);
         if (pos >= 0)
@@ -751,7 +751,7 @@ static void pw_cmd_on_claim(void *ud, const pw_store_reply *r)
 void pw_cmd_start(pw_cmd *c)
 {
     pw_engine *e = c->e;
-    if (!c->active && !e->stopping && !e->parts[c->partition].revoking) {
+    if (!c->active && !e->stopping && !pw_engine_part(e, c->partition)->revoking) {
         if (e->active >= e->cfg->max_inflight) {
             c->slot_next = NULL;
             if (e->slot_tail != NULL)
@@ -766,7 +766,7 @@ void pw_cmd_start(pw_cmd *c)
         e->active++;
         e->m->inflight = e->active;
     }
-    if (e->stopping || e->parts[c->partition].revoking) {
+    if (e->stopping || pw_engine_part(e, c->partition)->revoking) {
         c->dropped = 1; /* not claimed: left uncommitted for the next owner */
         pw_cmd_done(c);
         return;

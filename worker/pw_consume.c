@@ -32,8 +32,8 @@ void pw_consume_store_offset(pw_engine *e, int32_t partition, int64_t pos)
         pw_log_int(&ll, "offset", pos);
         pw_log_str(&ll, "error", rd_kafka_err2str(err));
         pw_log_end(&ll);
-    } else {
-        e->parts[partition].stored = pos;
+    } else if (pw_engine_part(e, partition) != NULL) {
+        pw_engine_part(e, partition)->stored = pos;
     }
     rd_kafka_topic_partition_list_destroy(l);
 }
@@ -65,10 +65,8 @@ static int pw_consume_decode(pw_engine *e, const rd_kafka_message_t *m, pv_comma
 /* A consumed message becomes a command. */
 static void pw_consume_take(pw_engine *e, rd_kafka_message_t *m)
 {
-    if (m->partition < 0 || m->partition >= PW_PARTITIONS_MAX)
-        return; /* beyond the table: refused at assignment (said there), never taken */
-    pw_part *pt = &e->parts[m->partition];
-    if (!pt->assigned || pt->revoking)
+    pw_part *pt = pw_engine_part(e, m->partition);
+    if (pt == NULL || !pt->assigned || pt->revoking)
         return; /* a late message of a partition we are giving back */
     if (pt->overrun_at >= 0) {
         /* messages read in the same batch as an overrun come again after
@@ -188,7 +186,7 @@ void pw_consume_flow(pw_engine *e)
     rd_kafka_topic_partition_list_t *pause = NULL, *resume = NULL;
     for (int i = 0; i < e->nassigned; i++) {
         int32_t p = e->assigned[i];
-        pw_part *pt = &e->parts[p];
+        pw_part *pt = e->parts[p];
         int want = global || pt->revoking || pw_track_full(&pt->track);
         if (want == pt->paused)
             continue;
@@ -245,7 +243,9 @@ static void pw_consume_revoke_check(pw_engine *e, int force)
      * closing asynchronous (pw_engine_free bounds the close) */
     rd_kafka_commit(e->consumer, NULL, e->closing);
     for (int i = 0; i < l->cnt; i++) {
-        pw_part *pt = &e->parts[l->elems[i].partition];
+        pw_part *pt = pw_engine_part(e, l->elems[i].partition);
+        if (pt == NULL)
+            continue; /* never ours */
         for (pw_cmd *c = e->all; c != NULL; c = c->all_next)
             if (c->partition == l->elems[i].partition)
                 c->dropped = 1; /* their offsets are no longer ours to store */
@@ -302,6 +302,27 @@ static void pw_consume_log_parts(pw_engine *e, const char *msg,
     pw_log(PW_LOG_INFO, msg, "topic", e->cfg->topic_commands, "partitions", list, NULL);
 }
 
+/* The state of partition p (>= 0, as Kafka numbers them), created on its
+ * first assignment: the table grows to the highest partition assigned, so
+ * any partition count works (a fixed table of 1,024 once refused the rest). */
+static pw_part *pw_consume_part(pw_engine *e, int32_t p)
+{
+    if (p < 0)
+        return NULL; /* not a partition (librdkafka never assigns one) */
+    if (p >= e->nparts) {
+        int32_t n = e->nparts > 0 ? e->nparts : 64;
+        while (n <= p)
+            n = n > INT32_MAX / 2 ? INT32_MAX : n * 2;
+        e->parts = pw_realloc(e->parts, (size_t)n * sizeof(*e->parts));
+        memset(e->parts + e->nparts, 0, (size_t)(n - e->nparts) * sizeof(*e->parts));
+        e->assigned = pw_realloc(e->assigned, (size_t)n * sizeof(*e->assigned));
+        e->nparts = n;
+    }
+    if (e->parts[p] == NULL)
+        e->parts[p] = pw_calloc(1, sizeof(pw_part));
+    return e->parts[p];
+}
+
 void pw_consume_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                              rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -312,23 +333,11 @@ void pw_consume_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
          * leaves room past a full backlog of them (9 bytes an offset) */
         size_t window = (size_t)pw_consume_backlog(e) * 2;
         for (int i = 0; i < parts->cnt; i++) {
-            int32_t p = parts->elems[i].partition;
-            if (p < 0 || p >= PW_PARTITIONS_MAX) {
-                /* its offsets could not be tracked: not consumed, loudly (the
-                 * commands topic needs fewer partitions, or a build with a
-                 * larger PW_PARTITIONS_MAX) */
-                char ps[16], max[16];
-                snprintf(ps, sizeof(ps), "%d", (int)p);
-                snprintf(max, sizeof(max), "%d", PW_PARTITIONS_MAX);
-                pw_log(PW_LOG_ERROR, "partition beyond the worker's table: not consumed",
-                       "partition", ps, "max", max, NULL);
-                continue;
-            }
-            pw_part *pt = &e->parts[p];
-            if (!pt->assigned) {
+            pw_part *pt = pw_consume_part(e, parts->elems[i].partition);
+            if (pt != NULL && !pt->assigned) {
                 pw_track_init(&pt->track, window);
                 pt->assigned = 1;
-                e->assigned[e->nassigned++] = p;
+                e->assigned[e->nassigned++] = parts->elems[i].partition;
                 pt->stored = -1;
                 pt->overrun_at = -1;
                 pt->paused = 0;
@@ -351,13 +360,13 @@ void pw_consume_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     /* revoked or lost: stop taking commands of those partitions, let the
      * claimed ones finish, then give them back */
     for (int i = 0; i < parts->cnt; i++) {
-        int32_t p = parts->elems[i].partition;
-        if (p >= 0 && p < PW_PARTITIONS_MAX)
-            e->parts[p].revoking = 1;
+        pw_part *pt = pw_engine_part(e, parts->elems[i].partition);
+        if (pt != NULL)
+            pt->revoking = 1;
     }
     for (pw_cmd *c = e->all, *next; c != NULL; c = next) {
         next = c->all_next;
-        if (e->parts[c->partition].revoking && c->phase == PW_QUEUED && c->fence == 0 &&
+        if (pw_engine_part(e, c->partition)->revoking && c->phase == PW_QUEUED && c->fence == 0 &&
             c->store_busy == 0) {
             c->dropped = 1;
             pw_cmd_done(c);

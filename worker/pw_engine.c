@@ -487,9 +487,13 @@ void pw_engine_free(pw_engine *e)
             if (e->prov[k].specs[i].spec != NULL)
                 e->prov[k].p->free_spec(e->prov[k].specs[i].spec);
     }
-    for (int p = 0; p < PW_PARTITIONS_MAX; p++)
-        if (e->parts[p].assigned)
-            pw_track_free(&e->parts[p].track);
+    for (int32_t p = 0; p < e->nparts; p++) {
+        if (e->parts[p] != NULL && e->parts[p]->assigned)
+            pw_track_free(&e->parts[p]->track);
+        free(e->parts[p]);
+    }
+    free(e->parts);
+    free(e->assigned);
     if (e->revoke_pending != NULL)
         rd_kafka_topic_partition_list_destroy(e->revoke_pending);
     if (e->cev != NULL) /* NULL when pw_engine_new failed before creating them */

@@ -18,7 +18,6 @@
 #include "pw_track.h"
 #include "sc_codec.h"
 
-#define PW_PARTITIONS_MAX   1024
 #define PW_CONSUME_BATCH    512
 #define PW_BACKLOG          2    /* consumed commands held in memory, in max_inflight units */
 #define PW_BACKLOG_MIN      256  /* ... and never fewer (see pw_consume_backlog) */
@@ -57,7 +56,8 @@ struct pw_engine {
     pw_prov prov[PW_PROVIDERS_MAX];
     pw_keyq **buckets;
     size_t nbuckets;
-    pw_part parts[PW_PARTITIONS_MAX];
+    pw_part **parts; /* by partition number, grown at assignment; NULL: never ours */
+    int32_t nparts;  /* entries in parts (and room in assigned) */
     int64_t inflight;
     int stopping;
     void (*done_cb)(void *);
@@ -74,9 +74,15 @@ struct pw_engine {
     rd_kafka_queue_t *aq;          /* the retention.ms answer (pw_engine_on_retention) */
     int retention_pending;         /* ... not there yet: nothing is consumed */
     int refused;                   /* the topic keeps commands longer than the store */
-    int32_t assigned[PW_PARTITIONS_MAX]; /* the assigned partitions, compact */
+    int32_t *assigned;             /* the assigned partitions, compact */
     int nassigned;
 };
+
+/* A partition's state; NULL when it was never assigned to this worker. */
+static inline pw_part *pw_engine_part(const pw_engine *e, int32_t p)
+{
+    return p >= 0 && p < e->nparts ? e->parts[p] : NULL;
+}
 
 /* Wall clock, ms since the epoch (events, expiry, the store). */
 static inline int64_t pw_engine_now_ms(void)

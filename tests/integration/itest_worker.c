@@ -354,6 +354,46 @@ static void test_worker_count_check(void **state)
     it_test_pass();
 }
 
+/* A commands topic with more partitions than the worker's first table held
+ * (1,024: the rest were refused at assignment and never consumed, issue 11):
+ * a command on its last partition is answered like one on its first. */
+static void test_worker_many_partitions(void **state)
+{
+    stack *s = *state;
+    setenv("PAYW_STACK_COMMANDS_PARTITIONS", "1100", 1);
+    stack_up(s);
+    unsetenv("PAYW_STACK_COMMANDS_PARTITIONS");
+    json_object *pw = sim_get(s, "/_sim/invoices?provider=PAYWALL");
+    char *cmds[2];
+    for (int i = 0; i < 2; i++) {
+        json_object *one = json_object_array_get_idx(pv_json_member(pw, "payments"), (size_t)i);
+        char req[96];
+        snprintf(req, sizeof(req), "{\"paymentid\": %lld}",
+                 (long long)json_object_get_int64(pv_json_member(one, "paymentid")));
+        cmds[i] = command(i == 0 ? "part-0" : "part-1099", "PAYWALL", req);
+    }
+    json_object_put(pw);
+    char *first = cmds[0], *last = cmds[1];
+    produce_at(s, 0, (const char *const *)&first, NULL, 1);
+    produce_at(s, 1099, (const char *const *)&last, NULL, 1);
+    worker_up(s, 0);
+    json_object *res = tail(s, "results", 2, 60000);
+    assert_int_equal(json_object_array_length(res), 2);
+    int seen = 0;
+    for (size_t i = 0; i < 2; i++) {
+        json_object *r = json_object_array_get_idx(res, i);
+        const char *id = json_object_get_string(pv_json_member(r, "command_id"));
+        seen |= strcmp(id, "part-0") == 0 ? 1 : strcmp(id, "part-1099") == 0 ? 2 : 0;
+        assert_string_equal(json_object_get_string(pv_json_member(r, "status")), "SUCCEEDED");
+    }
+    assert_int_equal(seen, 3);
+    json_object_put(res);
+    free(first);
+    free(last);
+    stack_down(s);
+    it_test_pass();
+}
+
 /* A command stuck at the head of its partitions (a slow provider) while the
  * later ones complete fills each partition's offset window: the worker pauses
  * the partition and reads it again from the first message it could not
@@ -627,6 +667,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_worker_redis_outage, stack_setup, stack_teardown),
         cmocka_unit_test_setup_teardown(test_worker_count_check, stack_setup, stack_teardown),
         cmocka_unit_test_setup_teardown(test_worker_window_overrun, stack_setup, stack_teardown),
+        cmocka_unit_test_setup_teardown(test_worker_many_partitions, stack_setup, stack_teardown),
         cmocka_unit_test_setup_teardown(test_worker_retry_expired_fatal, stack_setup,
                                         stack_teardown),
         cmocka_unit_test_setup_teardown(test_worker_schema_registry, stack_setup, stack_teardown),

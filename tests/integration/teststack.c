@@ -148,7 +148,12 @@ void stack_up(stack *s)
     snprintf(s->redis_url, sizeof(s->redis_url), "redis://127.0.0.1:%d", s->redis_port);
 
     it_build_path(path, sizeof(path), "ops/devkafka");
-    char *dk[] = {path, "--brokers", "1", NULL};
+    /* PAYW_STACK_COMMANDS_PARTITIONS: the commands topic's partition count
+     * (devkafka's default, 6, otherwise) */
+    const char *cparts = getenv("PAYW_STACK_COMMANDS_PARTITIONS");
+    char ctopic[64];
+    snprintf(ctopic, sizeof(ctopic), "--topic=payments.commands:%s", cparts != NULL ? cparts : "6");
+    char *dk[] = {path, "--brokers", "1", cparts != NULL ? ctopic : NULL, NULL};
     assert_int_equal(it_spawn(&s->dk, "devkafka", dk, NULL), 0);
     assert_int_equal(it_read_line(&s->dk, line, sizeof(line), 20000), 0);
     snprintf(s->bootstrap, sizeof(s->bootstrap), "%s", line + strlen("bootstrap="));
