@@ -27,7 +27,13 @@ WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissin
             -Wformat=2 -Wno-format-nonliteral
 DEFS     := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 CFLAGS   ?= $(OPT) -g
-ALL_CFLAGS = $(WARN) $(DEFS) $(CFLAGS) $(SANFLAGS) -Ilibprovider -Ischemas -Iworker -MMD -MP
+# every folder of the three layers that holds headers is on the include path
+INC_DIRS := $(sort $(patsubst %/,%,$(dir $(wildcard libprovider/*.h libprovider/*/*.h schemas/*.h \
+                worker/*.h worker/*/*.h))))
+ALL_CFLAGS = $(WARN) $(DEFS) $(CFLAGS) $(SANFLAGS) $(addprefix -I,$(INC_DIRS)) -MMD -MP
+# objects live apart from the programs: ops/devkafka/ is a folder of sources
+# and build/normal/ops/devkafka the program
+OBJ      = $(BUILD)/obj
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
@@ -40,8 +46,10 @@ CURL_LIBS   := -lcurl
 EVENT_LIBS  := -levent
 
 # ---- libprovider ---------------------------------------------------------
-PV_SRC := $(sort $(wildcard libprovider/*.c))
-PV_OBJ := $(PV_SRC:%.c=$(BUILD)/%.o)
+# provider.c (the interface and registry), core/ (domain, errors, money,
+# time, JSON, the HTTP request, UTF-8), adapters/ (one provider each)
+PV_SRC := $(sort $(wildcard libprovider/*.c libprovider/*/*.c))
+PV_OBJ := $(PV_SRC:%.c=$(OBJ)/%.o)
 PV_LIB := $(BUILD)/libprovider/libprovider.a
 
 # ---- schemas: the event contracts and the codec ----------------------------
@@ -49,7 +57,7 @@ PV_LIB := $(BUILD)/libprovider/libprovider.a
 # runs is exactly what is in the repository.
 AVSC    := schemas/payment_command.avsc schemas/payment_result.avsc schemas/balance_update.avsc
 SC_SRC  := $(sort $(wildcard schemas/sc_*.c))
-SC_OBJ  := $(SC_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/sc_avsc.o
+SC_OBJ  := $(SC_SRC:%.c=$(OBJ)/%.o) $(BUILD)/gen/sc_avsc.o
 SC_LIB  := $(BUILD)/schemas/libschemas.a
 EMBED   := $(BUILD)/tools/embed
 
@@ -71,24 +79,29 @@ $(SC_LIB): $(SC_OBJ)
 	$(AR) rcs $@ $^
 
 # ---- worker/ and ops/ programs ---------------------------------------------
-# worker/pw_*.c is the worker's library (shared by payworker and payctl);
-# every other worker/*.c and ops/*.c is one program.
-PW_SRC   := $(sort $(wildcard worker/pw_*.c))
-PW_OBJ   := $(PW_SRC:%.c=$(BUILD)/%.o)
+# worker/pw_*.c and worker/*/pw_*.c are the worker's library (engine/, store/,
+# io/, operations/), shared by payworker, payctl and the dev tools. A program
+# is one file (worker/payworker.c) or a folder of files (worker/payctl/,
+# ops/devkafka/, ops/provider-sim/); it is built as $(BUILD)/<its path>.
+PW_SRC   := $(sort $(wildcard worker/pw_*.c worker/*/pw_*.c))
+PW_OBJ   := $(PW_SRC:%.c=$(OBJ)/%.o)
 PW_LIB   := $(BUILD)/worker/libworker.a
-PROG_SRC := $(sort $(filter-out $(PW_SRC),$(wildcard worker/*.c)) $(filter-out schemas/embed.c,$(wildcard ops/*.c)))
-PROGS    := $(PROG_SRC:%.c=$(BUILD)/%)
+PROG_NAMES := worker/payworker worker/payctl ops/devkafka ops/provider-sim
+prog_src  = $(if $(wildcard $(1)/*.c),$(sort $(wildcard $(1)/*.c)),$(1).c)
+PROG_SRC := $(foreach p,$(PROG_NAMES),$(call prog_src,$(p)))
+PROGS    := $(PROG_NAMES:%=$(BUILD)/%)
 PROG_LIBS = $(KAFKA_LIBS) $(CURL_LIBS) $(EVENT_LIBS) -lhiredis $(AVRO_LIBS) $(JSONC_LIBS) -lm
 
 $(PW_LIB): $(PW_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-$(BUILD)/worker/%: $(BUILD)/worker/%.o $(PW_LIB) $(SC_LIB) $(PV_LIB)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PROG_LIBS)
-
-$(BUILD)/ops/%: $(BUILD)/ops/%.o $(PW_LIB) $(SC_LIB) $(PV_LIB)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PROG_LIBS)
+define PROG_RULE
+$(BUILD)/$(1): $$(patsubst %.c,$$(OBJ)/%.o,$$(call prog_src,$(1))) $$(PW_LIB) $$(SC_LIB) $$(PV_LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) -o $$@ $$^ $$(PROG_LIBS)
+endef
+$(foreach p,$(PROG_NAMES),$(eval $(call PROG_RULE,$(p))))
 
 progs: $(PROGS)
 
@@ -101,7 +114,7 @@ install: $(BUILD)/worker/payworker $(BUILD)/worker/payctl
 TEST_UTIL_SRC := tests/unit/testutil.c
 TEST_SRC      := $(sort $(filter-out $(TEST_UTIL_SRC),$(wildcard tests/unit/test_*.c)))
 TEST_BIN      := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-TEST_UTIL_OBJ := $(TEST_UTIL_SRC:%.c=$(BUILD)/%.o)
+TEST_UTIL_OBJ := $(TEST_UTIL_SRC:%.c=$(OBJ)/%.o)
 
 .PHONY: all lib tests progs itests test check format deps clean fuzz run bench chaos chaos-quick \
         install
@@ -116,7 +129,7 @@ all: lib tests progs itests $(BENCH_BIN) $(CHAOS_BIN)
 lib: $(PV_LIB) $(SC_LIB)
 tests: $(TEST_BIN)
 
-$(BUILD)/%.o: %.c
+$(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -124,7 +137,7 @@ $(PV_LIB): $(PV_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
+$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PROG_LIBS)
 
@@ -133,9 +146,9 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $
 ITEST_SRC := $(sort $(filter-out tests/integration/itest_util.c,$(wildcard tests/integration/itest_*.c)))
 ITEST_BIN := $(ITEST_SRC:tests/integration/%.c=$(BUILD)/itests/%)
 ITEST_UTIL_SRC := $(filter-out $(ITEST_SRC),$(wildcard tests/integration/*.c))
-ITEST_UTIL_OBJ := $(ITEST_UTIL_SRC:%.c=$(BUILD)/%.o)
+ITEST_UTIL_OBJ := $(ITEST_UTIL_SRC:%.c=$(OBJ)/%.o)
 
-$(BUILD)/itests/%: $(BUILD)/tests/integration/%.o $(ITEST_UTIL_OBJ) $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
+$(BUILD)/itests/%: $(OBJ)/tests/integration/%.o $(ITEST_UTIL_OBJ) $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PROG_LIBS)
 
@@ -143,7 +156,7 @@ itests: $(ITEST_BIN)
 
 # ---- benchmarks: make bench (tests/bench) ------------------------------------
 
-$(BENCH_BIN): $(BUILD)/tests/bench/bench.o $(ITEST_UTIL_OBJ) $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
+$(BENCH_BIN): $(OBJ)/tests/bench/bench.o $(ITEST_UTIL_OBJ) $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PROG_LIBS)
 
@@ -160,7 +173,7 @@ bench: deps
 # ---- the fault test: make chaos (full, <= 10 min), make chaos-quick or
 # CHAOS_QUICK=1 (<= 2 min); tests/chaos/README.md -----------------------------
 
-$(CHAOS_BIN): $(BUILD)/tests/chaos/chaos.o $(ITEST_UTIL_OBJ) $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
+$(CHAOS_BIN): $(OBJ)/tests/chaos/chaos.o $(ITEST_UTIL_OBJ) $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PROG_LIBS)
 
@@ -173,8 +186,8 @@ chaos-quick:
 
 # ---- fuzzing ---------------------------------------------------------------
 # The fuzz target also links into a cmocka test that replays the corpus.
-$(BUILD)/tests/test_fuzz_corpus: $(BUILD)/tests/unit/test_fuzz_corpus.o \
-		$(BUILD)/tests/fuzz/fuzz_command.o $(TEST_UTIL_OBJ) $(SC_LIB) $(PV_LIB)
+$(BUILD)/tests/test_fuzz_corpus: $(OBJ)/tests/unit/test_fuzz_corpus.o \
+		$(OBJ)/tests/fuzz/fuzz_command.o $(TEST_UTIL_OBJ) $(SC_LIB) $(PV_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(AVRO_LIBS) $(JSONC_LIBS)
 
@@ -183,7 +196,8 @@ $(BUILD)/tests/test_fuzz_corpus: $(BUILD)/tests/unit/test_fuzz_corpus.o \
 # build/fuzz/corpus, crashes to build/fuzz/ (copy interesting ones into
 # tests/fuzz/corpus/command so make test replays them).
 FUZZ_SECONDS ?= 300
-FUZZ_CFLAGS  := $(WARN) $(DEFS) -g -O1 -Ilibprovider -Ischemas -fsanitize=fuzzer,address,undefined
+FUZZ_CFLAGS  := $(WARN) $(DEFS) -g -O1 $(addprefix -I,$(filter libprovider% schemas%,$(INC_DIRS))) \
+                -fsanitize=fuzzer,address,undefined
 FUZZ_SRC     := tests/fuzz/fuzz_command.c $(PV_SRC) $(SC_SRC)
 
 build/fuzz/fuzz_command: $(FUZZ_SRC) $(AVSC)
@@ -196,8 +210,7 @@ fuzz: deps build/fuzz/fuzz_command
 	build/fuzz/fuzz_command -max_total_time=$(FUZZ_SECONDS) -max_len=1048576 -timeout=10 \
 	    -rss_limit_mb=2048 -artifact_prefix=build/fuzz/ build/fuzz/corpus
 
--include $(PV_OBJ:.o=.d) $(SC_OBJ:.o=.d) $(PW_OBJ:.o=.d) $(PROG_SRC:%.c=$(BUILD)/%.d) \
-    $(ITEST_SRC:%.c=$(BUILD)/%.d) $(ITEST_UTIL_OBJ:.o=.d) $(BUILD)/tests/bench/bench.d $(BUILD)/tests/chaos/chaos.d $(TEST_SRC:%.c=$(BUILD)/%.d) $(TEST_UTIL_OBJ:.o=.d)
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ---- the test command (README, .ci/run) ------------------------------------
 deps:
@@ -223,10 +236,10 @@ check:
 	@clang-format --dry-run --Werror $(FORMAT_SRC)
 	@if grep -nE '(^|[^_a-zA-Z0-9.>])($(BANNED))[[:space:]]*\(' $(FORMAT_SRC); then \
 	    echo "make check: banned function used (see above): $(BANNED)" >&2; exit 1; fi
-	@if grep -nE '(^|[^_a-zA-Z0-9.>])(malloc|calloc|realloc|strdup|strndup)[[:space:]]*\(' $(filter-out worker/pw_alloc.c,$(wildcard worker/*.c)); then \
+	@if grep -nE '(^|[^_a-zA-Z0-9.>])(malloc|calloc|realloc|strdup|strndup)[[:space:]]*\(' \
+	    $(filter-out worker/pw_alloc.c,$(wildcard worker/*.c worker/*/*.c)); then \
 	    echo "make check: worker/ allocates through pw_alloc.h (pw_malloc, ...), which never returns NULL" >&2; exit 1; fi
-	@if grep -nE '#include "(pw_|sc_)' libprovider/*.[ch] || grep -nE '#include "pw_' schemas/*.[ch]; then \
-	    echo "make check: a layer includes a header from above it (worker -> schemas -> libprovider)" >&2; exit 1; fi
+	@sh ops/check-layers.sh
 	@echo "check: format, banned functions, the worker's allocator and layering OK"
 
 format:

@@ -1,4 +1,4 @@
-/* itest_store.c -- the Redis idempotency store (worker/pw_store.c) against a
+/* itest_store.c -- the Redis idempotency store (worker/store/pw_store.c) against a
  * real redis-server.
  *
  * DESIGN
