@@ -50,6 +50,7 @@
 
 #include "pv_json.h"
 #include "pw_alloc.h"
+#include "pw_backoff.h"
 #include "pw_consume.h"
 #include "pw_engine_int.h"
 #include "pw_keyq.h"
@@ -417,21 +418,6 @@ void pw_cmd_after(pw_cmd *c, int64_t ms, event_callback_fn fn)
     evtimer_add(c->timer, &tv);
 }
 
-int64_t pw_cmd_backoff_ms(int64_t base_ms, int64_t max_ms, int attempts, uint64_t *rng)
-{
-    int64_t d = base_ms > 0 ? base_ms : 1;
-    for (int i = 1; i < attempts && d < max_ms; i++)
-        d *= 2;
-    if (d > max_ms)
-        d = max_ms;
-    uint64_t x = *rng != 0 ? *rng : 0x9e3779b97f4a7c15ULL; /* xorshift64 */
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    *rng = x;
-    return d - d / 2 + (int64_t)(x % (uint64_t)(d / 2 + 1)); /* in [d - d/2, d] */
-}
-
 /* A RETRY outcome: back off and call again, or end FAILED. */
 void pw_cmd_retry_or_fail(pw_cmd *c, const char *why)
 {
@@ -439,7 +425,7 @@ void pw_cmd_retry_or_fail(pw_cmd *c, const char *why)
     pw_config *cfg = e->cfg;
     int64_t elapsed = pw_engine_mono_ms() - c->first_try_ms;
     if (c->attempts < cfg->retry_max_attempts && elapsed < cfg->retry_budget_ms) {
-        int64_t d = pw_cmd_backoff_ms(cfg->retry_base_ms, cfg->retry_max_ms, c->attempts, &e->rng);
+        int64_t d = pw_backoff_ms(cfg->retry_base_ms, cfg->retry_max_ms, c->attempts, &e->rng);
         e->m->retries++;
         pw_cmd_go(c, PW_EV_BACKOFF);
         pw_cmd_after(c, d, pw_cmd_on_timer_call);

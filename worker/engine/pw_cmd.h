@@ -126,10 +126,5 @@ void pw_cmd_reject(pw_cmd *c, const pv_error *err);
 int pw_cmd_give_back(pw_cmd *c);
 /* Runs fn(c) after ms on c's one timer (replacing an armed one). */
 void pw_cmd_after(pw_cmd *c, int64_t ms, event_callback_fn fn);
-/* The wait before call number attempts + 1: base_ms doubled per attempt
- * made, at most max_ms, then jittered into its upper half ([d - d/2, d])
- * from *rng (xorshift64, advanced). Each process seeds its own (pw_engine):
- * a fleet restarted together does not retry in lockstep. */
-int64_t pw_cmd_backoff_ms(int64_t base_ms, int64_t max_ms, int attempts, uint64_t *rng);
 
 #endif
