@@ -42,6 +42,7 @@ typedef struct scenario {
     int workers;
     int n;         /* commands (preloaded), or seconds of sending (open loop) */
     int open_rate; /* > 0: open loop at this many commands per second */
+    int callgrind; /* the worker runs under callgrind: count its instructions */
 } scenario;
 
 typedef struct outcome {
@@ -52,7 +53,24 @@ typedef struct outcome {
     long rss_kb;               /* largest worker VmHWM */
     double cores;              /* CPU of every process of the run / wall time */
     int results;
+    double instructions; /* per command, start-up included (callgrind runs) */
 } outcome;
+
+/* The worker's instruction count from callgrind's output ("summary: N"), 0
+ * when there is none. */
+static double callgrind_total(stack *s)
+{
+    char path[600], line[256];
+    snprintf(path, sizeof(path), "%s/callgrind.0.out", s->dir);
+    FILE *f = fopen(path, "r");
+    double total = 0;
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+        if (strncmp(line, "summary:", 8) == 0 || strncmp(line, "totals:", 7) == 0)
+            total = strtod(line + (line[0] == 's' ? 8 : 7), NULL);
+    if (f != NULL)
+        fclose(f);
+    return total;
+}
 
 static int64_t now_ms(void)
 {
@@ -268,7 +286,7 @@ static outcome run(const scenario *sc, int quick)
         rd_kafka_flush(prod, 60000);
     }
     for (int w = 0; w < sc->workers; w++)
-        worker_up(&s, w);
+        worker_up_with(&s, w, sc->callgrind ? 2 : 0);
 
     static const char *const ckv[] = {"group.id", "bench-reader",      "auto.offset.reset",
                                       "earliest", "fetch.wait.max.ms", "10",
@@ -358,6 +376,13 @@ static outcome run(const scenario *sc, int quick)
     for (int i = 0; i < ninv; i++)
         free(reqs[i]);
     free(reqs);
+    if (sc->callgrind) {
+        /* callgrind writes its count when the worker exits, into the
+         * stack's directory, which stack_down removes */
+        assert_int_equal(it_stop(&s.w[0], SIGTERM, 120000), 0);
+        s.w[0].pid = 0;
+        o.instructions = callgrind_total(&s) / (o.results > 0 ? o.results : 1);
+    }
     stack_down(&s);
     if (getenv("PAYW_BENCH_KEEP_LOGS") == NULL)
         it_test_pass(); /* the scenario ran: its processes' logs are removed */
@@ -369,18 +394,32 @@ int main(int argc, char **argv)
 {
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     scenario scs[] = {
-        {"0ms  inflight=1024 1 worker", 0, 1024, 1, 20000, 0},
-        {"50ms inflight=1    1 worker", 50, 1, 1, 200, 0},
-        {"50ms inflight=64   1 worker", 50, 64, 1, 5000, 0},
-        {"50ms inflight=256  1 worker", 50, 256, 1, 10000, 0},
-        {"50ms inflight=1024 1 worker", 50, 1024, 1, 20000, 0},
-        {"50ms inflight=1024 2 workers", 50, 1024, 2, 20000, 0},
-        {"50ms open loop (half best rate)", 50, 1024, 1, 10, 1}, /* rate set below */
+        {"0ms  inflight=1024 1 worker", 0, 1024, 1, 20000, 0, 0},
+        {"50ms inflight=1    1 worker", 50, 1, 1, 200, 0, 0},
+        {"50ms inflight=64   1 worker", 50, 64, 1, 5000, 0, 0},
+        {"50ms inflight=256  1 worker", 50, 256, 1, 10000, 0, 0},
+        {"50ms inflight=1024 1 worker", 50, 1024, 1, 20000, 0, 0},
+        {"50ms inflight=1024 2 workers", 50, 1024, 2, 20000, 0, 0},
+        {"50ms open loop (half best rate)", 50, 1024, 1, 10, 1, 0}, /* rate set below */
     };
     size_t nsc = sizeof(scs) / sizeof(scs[0]);
     outcome res[sizeof(scs) / sizeof(scs[0])];
     setenv("PAYW_STACK_INVOICES", quick ? "1000" : "5000", 1);
-    const char *only = getenv("PAYW_BENCH_ONLY"); /* run one scenario, by index */
+    const char *only = getenv("PAYW_BENCH_ONLY");    /* run one scenario, by index */
+    const char *cg = getenv("PAYW_BENCH_CALLGRIND"); /* instructions per command */
+    if (cg != NULL) {
+        /* the 0 ms mix, one worker under callgrind: the stable measure of
+         * the worker's cost (timings on a shared VM move by a quarter) */
+        scenario one = scs[0];
+        one.n = (int)strtol(cg, NULL, 10) > 0 ? (int)strtol(cg, NULL, 10) : 2000;
+        one.callgrind = 1;
+        fprintf(stderr, "bench: %s, %d commands, worker under callgrind ...\n", one.name, one.n);
+        outcome r = run(&one, 0);
+        printf("instructions per command: %.0f (callgrind, %d commands of the 0 ms mix, start-up "
+               "included)\n",
+               r.instructions, r.results);
+        return r.results == one.n && r.instructions > 0 ? 0 : 1;
+    }
     char spread[256] = "";
     for (size_t i = 0; i < nsc; i++) {
         memset(&res[i], 0, sizeof(res[i]));

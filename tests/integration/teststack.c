@@ -200,6 +200,8 @@ void worker_up(stack *s, int i)
 
 void worker_up_with(stack *s, int i, int valgrind)
 {
+    char cg_out[600];
+    snprintf(cg_out, sizeof(cg_out), "--callgrind-out-file=%s/callgrind.%d.out", s->dir, i);
     char path[512], addr[64];
     s->metrics_port[i] = it_free_port();
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", s->metrics_port[i]);
@@ -221,8 +223,9 @@ void worker_up_with(stack *s, int i, int valgrind)
                   "--error-exitcode=97",
                   path,
                   NULL};
-    assert_int_equal(it_spawn(&s->w[i], i == 0 ? "worker0" : "worker1", valgrind ? vg : argv, env),
-                     0);
+    char *cg[] = {"valgrind", "--tool=callgrind", cg_out, path, NULL};
+    char **run = valgrind == 2 ? cg : valgrind ? vg : argv;
+    assert_int_equal(it_spawn(&s->w[i], i == 0 ? "worker0" : "worker1", run, env), 0);
 }
 
 void stack_down(stack *s)

@@ -29,6 +29,8 @@ void env_add(stack *s, const char *fmt, const char *a, const char *b);
 void env_set(stack *s, const char *name, const char *value);
 void start_redis(stack *s);
 void stack_up(stack *s);
+/* valgrind: 0 plain, 1 under memcheck (leaks fail its exit), 2 under
+ * callgrind writing <s->dir>/callgrind.<i>.out (the bench's instruction count) */
 void worker_up_with(stack *s, int i, int valgrind);
 void worker_up(stack *s, int i);
 void stack_down(stack *s);
