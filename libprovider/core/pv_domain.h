@@ -1,5 +1,5 @@
 /* pv_domain.h -- the domain types every layer shares: command, result,
- * balance, outcome class and result status (../shared/DESIGN.md §5).
+ * balance, outcome class and result status (docs/DESIGN.md §5).
  *
  * DESIGN
  * A command carries the provider's own documented request parameters as a

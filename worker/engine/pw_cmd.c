@@ -55,6 +55,7 @@
 #include "pw_engine_int.h"
 #include "pw_keyq.h"
 #include "pw_log.h"
+#include "pw_offsets.h"
 #include "pw_prov.h"
 #include "pw_publish.h"
 #include "sc_codec.h"
@@ -186,12 +187,8 @@ void pw_cmd_done(pw_cmd *c)
         c->done_pending = 1; /* a store reply still holds c (a watchdog extend) */
         return;
     }
-    pw_part *pt = pw_engine_part(e, c->partition);
-    if (!c->dropped && pt->assigned) {
-        int64_t pos = pw_track_done(&pt->track, c->offset);
-        if (pos >= 0)
-            pw_consume_store_offset(e, c->partition, pos);
-    }
+    if (!c->dropped)
+        pw_offsets_done(e, c->partition, c->offset);
     pw_cmd *next = c->in_keyq ? pw_keyq_remove(e, c) : NULL;
     pw_cmd_free(c);
     if (next != NULL)

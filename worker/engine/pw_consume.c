@@ -1,5 +1,5 @@
-/* pw_consume.c -- consumption: messages into commands, flow control,
- * offsets and commits, rebalances (see pw_consume.h). */
+/* pw_consume.c -- consumption: messages into commands, flow control and
+ * rebalances (see pw_consume.h; offsets and commits: pw_offsets.h). */
 #include "pw_consume.h"
 
 #include <inttypes.h>
@@ -13,30 +13,12 @@
 #include "pw_engine_int.h"
 #include "pw_keyq.h"
 #include "pw_log.h"
+#include "pw_offsets.h"
 #include "pw_publish.h"
 #include "pw_registry.h"
 #include "sc_codec.h"
 
 static void pw_consume_revoke_check(pw_engine *e, int force);
-
-/* Stores the partition's committable position (committed by the timer). */
-void pw_consume_store_offset(pw_engine *e, int32_t partition, int64_t pos)
-{
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, e->cfg->topic_commands, partition)->offset = pos;
-    rd_kafka_resp_err_t err = rd_kafka_offsets_store(e->consumer, l);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        pw_logline ll;
-        pw_log_begin(&ll, PW_LOG_WARN, "offset not stored");
-        pw_log_int(&ll, "partition", partition);
-        pw_log_int(&ll, "offset", pos);
-        pw_log_str(&ll, "error", rd_kafka_err2str(err));
-        pw_log_end(&ll);
-    } else if (pw_engine_part(e, partition) != NULL) {
-        pw_engine_part(e, partition)->stored = pos;
-    }
-    rd_kafka_topic_partition_list_destroy(l);
-}
 
 /* Decodes m into cmd. With a schema registry, a command written with a
  * schema id the codec has not met is fetched from the registry once (a
@@ -206,19 +188,6 @@ void pw_consume_flow(pw_engine *e)
     }
 }
 
-void pw_consume_on_commit_timer(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    pw_engine *e = arg;
-    rd_kafka_resp_err_t err = rd_kafka_commit(e->consumer, NULL, 1);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        pw_log(PW_LOG_WARN, "offset commit failed", "error", rd_kafka_err2str(err), NULL);
-    /* the consumer queue is polled at least this often, even while a full
-     * backlog leaves the message queue unread (max.poll.interval.ms) */
-    event_active(e->cev, EV_READ, 0);
-}
-
 /* Commands of partition p that are claimed and not yet done. */
 static size_t pw_consume_busy_in(pw_engine *e, int32_t p)
 {
@@ -241,7 +210,7 @@ static void pw_consume_revoke_check(pw_engine *e, int force)
             return;
     /* synchronous, so that the next owner starts where we stopped; while
      * closing asynchronous (pw_engine_free bounds the close) */
-    rd_kafka_commit(e->consumer, NULL, e->closing);
+    pw_offsets_commit(e, !e->closing, "revoke");
     for (int i = 0; i < l->cnt; i++) {
         pw_part *pt = pw_engine_part(e, l->elems[i].partition);
         if (pt == NULL)

@@ -37,6 +37,7 @@
 #include "pw_kafka.h"
 #include "pw_keyq.h"
 #include "pw_log.h"
+#include "pw_offsets.h"
 #include "pw_publish.h"
 
 static int pw_engine_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
@@ -326,7 +327,7 @@ pw_engine *pw_engine_new(struct event_base *base, pw_config *cfg, pw_metrics *m,
     e->pev = event_new(base, e->ppipe[0], EV_READ | EV_PERSIST, pw_engine_on_producer, e);
     event_add(e->cev, NULL);
     event_add(e->pev, NULL);
-    e->commit_timer = event_new(base, -1, EV_PERSIST, pw_consume_on_commit_timer, e);
+    e->commit_timer = event_new(base, -1, EV_PERSIST, pw_offsets_on_commit_timer, e);
     struct timeval ci = {.tv_sec = cfg->commit_interval_ms / 1000,
                          .tv_usec = (cfg->commit_interval_ms % 1000) * 1000};
     evtimer_add(e->commit_timer, &ci);
@@ -394,7 +395,7 @@ static void pw_engine_on_drain_timer(evutil_socket_t fd, short what, void *arg)
     rd_kafka_flush(e->producer, PW_CLOSE_STEP_MS);
     /* asynchronous: a synchronous commit waits for a broker that may be down
      * (pw_engine_free bounds the wait for it while leaving the group) */
-    rd_kafka_commit(e->consumer, NULL, 1);
+    pw_offsets_commit(e, 0, "shutdown");
     if (e->done_cb != NULL)
         e->done_cb(e->done_ud);
 }

@@ -23,22 +23,22 @@ extern char **environ;
 
 /*---- The table ----*/
 
-typedef enum { PW_STR, PW_INT } pw_conf_type;
+typedef enum { PW_STR, PW_INT } pw_config_type;
 
-typedef struct pw_conf_row {
+typedef struct pw_config_row {
     const char *name;
-    pw_conf_type type;
+    pw_config_type type;
     size_t offset;
     const char *dflt; /* NULL: unset (optional) */
     int64_t min, max; /* PW_INT bounds */
     bool secret;
     const char *doc;
-} pw_conf_row;
+} pw_config_row;
 
 #define S(field) PW_STR, offsetof(pw_config, field)
 #define I(field) PW_INT, offsetof(pw_config, field)
 
-static const pw_conf_row pw_config_table[] = {
+static const pw_config_row pw_config_table[] = {
     {"PAYW_BROKERS", S(brokers), "127.0.0.1:9092", 0, 0, false, "Kafka bootstrap servers"},
     {"PAYW_GROUP", S(group), "payworker", 0, 0, false, "consumer group of the fleet"},
     {"PAYW_TOPIC_COMMANDS", S(topic_commands), "payments.commands", 0, 0, false,
@@ -139,7 +139,7 @@ const char *const pw_config_tool_prefixes[] = {
 
 /*---- Sources and problems ----*/
 
-typedef struct pw_conf_src {
+typedef struct pw_config_src {
     const char *const *envp;
     char **file_kv; /* KEY=VALUE lines of PAYW_CONFIG_FILE */
     size_t nfile;
@@ -148,12 +148,12 @@ typedef struct pw_conf_src {
     char *errs; /* the problems, one a line */
     size_t errs_len, errs_cap, nerrs;
     int oom;
-} pw_conf_src;
+} pw_config_src;
 
-static void pw_conf_problem(pw_conf_src *src, const char *fmt, ...)
+static void pw_config_problem(pw_config_src *src, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static void pw_conf_problem(pw_conf_src *src, const char *fmt, ...)
+static void pw_config_problem(pw_config_src *src, const char *fmt, ...)
 {
     char line[1024];
     va_list ap;
@@ -181,7 +181,7 @@ static void pw_conf_problem(pw_conf_src *src, const char *fmt, ...)
 /* Whether a line of errors is about name ("NAME: ..." or "NAME_FILE: ..."):
  * checks that depend on it are skipped (one line per problem), and
  * --print-config shows it as invalid. */
-static bool pw_conf_named(const char *errors, const char *name)
+static bool pw_config_named(const char *errors, const char *name)
 {
     size_t n = strlen(name);
     for (const char *l = errors; l != NULL && *l != '\0';) {
@@ -194,13 +194,13 @@ static bool pw_conf_named(const char *errors, const char *name)
     return false;
 }
 
-static const char *pw_conf_q(char *buf, size_t cap, const char *v)
+static const char *pw_config_q(char *buf, size_t cap, const char *v)
 {
     pv_quote(buf, cap, v, strlen(v));
     return buf;
 }
 
-static const char *pw_conf_lookup(char *const *kv, size_t n, const char *name)
+static const char *pw_config_lookup(char *const *kv, size_t n, const char *name)
 {
     size_t len = strlen(name);
     for (size_t i = 0; i < n; i++)
@@ -209,7 +209,7 @@ static const char *pw_conf_lookup(char *const *kv, size_t n, const char *name)
     return NULL;
 }
 
-static const char *pw_conf_env(const pw_conf_src *src, const char *name)
+static const char *pw_config_env(const pw_config_src *src, const char *name)
 {
     size_t len = strlen(name);
     for (size_t i = 0; src->envp[i] != NULL; i++)
@@ -219,13 +219,13 @@ static const char *pw_conf_env(const pw_conf_src *src, const char *name)
 }
 
 /* Reads a secret file: its whole content minus trailing line breaks. */
-static char *pw_conf_read_file(pw_conf_src *src, const char *path, const char *var)
+static char *pw_config_read_file(pw_config_src *src, const char *path, const char *var)
 {
     char q[PW_QUOTE_MAX];
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        pw_conf_problem(src, "%s_FILE: cannot read \"%s\": %s", var, pw_conf_q(q, sizeof(q), path),
-                        strerror(errno));
+        pw_config_problem(src, "%s_FILE: cannot read \"%s\": %s", var,
+                          pw_config_q(q, sizeof(q), path), strerror(errno));
         return NULL;
     }
     char *buf = pw_malloc(65537);
@@ -244,19 +244,19 @@ static char *pw_conf_read_file(pw_conf_src *src, const char *path, const char *v
 /* The raw value of a variable: environment, its _FILE in the environment,
  * the config file, its _FILE in the config file; NULL if unset (an empty
  * value is unset) or when a _FILE cannot be read (a problem then). */
-static const char *pw_conf_get(pw_conf_src *src, const char *name)
+static const char *pw_config_get(pw_config_src *src, const char *name)
 {
-    const char *v = pw_conf_env(src, name);
+    const char *v = pw_config_env(src, name);
     if (v != NULL && v[0] != '\0')
         return v;
     char fname[PW_NAME_MAX + 8];
     snprintf(fname, sizeof(fname), "%s_FILE", name);
-    const char *path = pw_conf_env(src, fname);
+    const char *path = pw_config_env(src, fname);
     if (path == NULL || path[0] == '\0') {
-        v = pw_conf_lookup(src->file_kv, src->nfile, name);
+        v = pw_config_lookup(src->file_kv, src->nfile, name);
         if (v != NULL && v[0] != '\0')
             return v;
-        path = pw_conf_lookup(src->file_kv, src->nfile, fname);
+        path = pw_config_lookup(src->file_kv, src->nfile, fname);
     }
     if (path == NULL || path[0] == '\0')
         return NULL;
@@ -264,17 +264,17 @@ static const char *pw_conf_get(pw_conf_src *src, const char *name)
         src->oom = 1;
         return NULL;
     }
-    char *content = pw_conf_read_file(src, path, name);
+    char *content = pw_config_read_file(src, path, name);
     if (content == NULL)
         return NULL;
     src->owned[src->nowned++] = content;
     return content;
 }
 
-static void pw_conf_load_file(pw_conf_src *src, pw_config *c)
+static void pw_config_load_file(pw_config_src *src, pw_config *c)
 {
     char q[PW_QUOTE_MAX];
-    const char *path = pw_conf_env(src, "PAYW_CONFIG_FILE");
+    const char *path = pw_config_env(src, "PAYW_CONFIG_FILE");
     if (path == NULL || path[0] == '\0')
         return;
     c->config_file = pw_strdup(path);
@@ -284,8 +284,8 @@ static void pw_conf_load_file(pw_conf_src *src, pw_config *c)
     }
     FILE *f = fopen(path, "r");
     if (f == NULL) {
-        pw_conf_problem(src, "PAYW_CONFIG_FILE: cannot read \"%s\": %s",
-                        pw_conf_q(q, sizeof(q), path), strerror(errno));
+        pw_config_problem(src, "PAYW_CONFIG_FILE: cannot read \"%s\": %s",
+                          pw_config_q(q, sizeof(q), path), strerror(errno));
         return;
     }
     char *line = NULL;
@@ -302,8 +302,8 @@ static void pw_conf_load_file(pw_conf_src *src, pw_config *c)
             continue;
         if (strncmp(p, "PAYW_", 5) != 0 || strchr(p, '=') == NULL) {
             /* the line is not quoted: it may be a secret without its name */
-            pw_conf_problem(src, "PAYW_CONFIG_FILE: \"%s\" line %zu: expected PAYW_NAME=value",
-                            pw_conf_q(q, sizeof(q), path), lineno);
+            pw_config_problem(src, "PAYW_CONFIG_FILE: \"%s\" line %zu: expected PAYW_NAME=value",
+                              pw_config_q(q, sizeof(q), path), lineno);
             continue;
         }
         char **grown = pw_realloc(src->file_kv, (src->nfile + 1) * sizeof(char *));
@@ -322,7 +322,7 @@ static void pw_conf_load_file(pw_conf_src *src, pw_config *c)
     fclose(f);
 }
 
-static void pw_conf_src_free(pw_conf_src *src)
+static void pw_config_src_free(pw_config_src *src)
 {
     for (size_t i = 0; i < src->nfile; i++) {
         memset(src->file_kv[i], 0, strlen(src->file_kv[i]));
@@ -342,7 +342,7 @@ static void pw_conf_src_free(pw_conf_src *src)
  * and line breaks only where breaks is set (PEM text in Kafka properties).
  * Settings end up in events, Redis and logs: PAYW_WORKER_ID with a byte
  * 0xff made every result unencodable. */
-static bool pw_conf_text_ok(const char *v, bool breaks)
+static bool pw_config_text_ok(const char *v, bool breaks)
 {
     const unsigned char *u = (const unsigned char *)v;
     size_t len = strlen(v);
@@ -361,40 +361,40 @@ static bool pw_conf_text_ok(const char *v, bool breaks)
 
 /* 0 when v is text; else a problem quoting shown (NULL: a secret, not
  * quoted) and -1. */
-static int pw_conf_check_text(pw_conf_src *src, const char *name, const char *v, const char *shown,
-                              bool breaks)
+static int pw_config_check_text(pw_config_src *src, const char *name, const char *v,
+                                const char *shown, bool breaks)
 {
     char q[PW_QUOTE_MAX];
-    if (v == NULL || pw_conf_text_ok(v, breaks))
+    if (v == NULL || pw_config_text_ok(v, breaks))
         return 0;
     if (shown == NULL)
-        pw_conf_problem(src,
-                        "%s: the value (a secret: not shown) is not UTF-8 text without "
-                        "control characters",
-                        name);
+        pw_config_problem(src,
+                          "%s: the value (a secret: not shown) is not UTF-8 text without "
+                          "control characters",
+                          name);
     else
-        pw_conf_problem(src, "%s: \"%s\" is not UTF-8 text without control characters", name,
-                        pw_conf_q(q, sizeof(q), shown));
+        pw_config_problem(src, "%s: \"%s\" is not UTF-8 text without control characters", name,
+                          pw_config_q(q, sizeof(q), shown));
     return -1;
 }
 
-static int pw_conf_int(pw_conf_src *src, const char *name, const char *v, int64_t min, int64_t max,
-                       int64_t *out)
+static int pw_config_int(pw_config_src *src, const char *name, const char *v, int64_t min,
+                         int64_t max, int64_t *out)
 {
     char *end, q[PW_QUOTE_MAX];
     errno = 0;
     long long n = strtoll(v, &end, 10);
     if (errno != 0 || end == v || *end != '\0' || n < min || n > max) {
         if (src != NULL)
-            pw_conf_problem(src, "%s: \"%s\" is not a whole number from %" PRId64 " to %" PRId64,
-                            name, pw_conf_q(q, sizeof(q), v), min, max);
+            pw_config_problem(src, "%s: \"%s\" is not a whole number from %" PRId64 " to %" PRId64,
+                              name, pw_config_q(q, sizeof(q), v), min, max);
         return -1;
     }
     *out = n;
     return 0;
 }
 
-static bool pw_conf_listed(const char *list, const char *name)
+static bool pw_config_listed(const char *list, const char *name)
 {
     size_t n = strlen(name);
     for (const char *p = list; *p != '\0';) {
@@ -410,7 +410,7 @@ static bool pw_conf_listed(const char *list, const char *name)
     return false;
 }
 
-static void pw_conf_upper(char *dst, size_t cap, const char *src)
+static void pw_config_upper(char *dst, size_t cap, const char *src)
 {
     size_t i = 0;
     for (; src[i] != '\0' && i + 1 < cap; i++)
@@ -420,7 +420,7 @@ static void pw_conf_upper(char *dst, size_t cap, const char *src)
 
 /* Kafka's rule (kafka.common.internals.Topic): 1..249 of [a-zA-Z0-9._-],
  * neither "." nor "..". */
-static bool pw_conf_topic_ok(const char *t)
+static bool pw_config_topic_ok(const char *t)
 {
     size_t n = strlen(t);
     if (n == 0 || n > 249 || strcmp(t, ".") == 0 || strcmp(t, "..") == 0)
@@ -436,7 +436,7 @@ static bool pw_conf_topic_ok(const char *t)
 
 /* Kafka refuses a topic whose name differs from another's only by '.' for
  * '_' (their metric names collide): such two are the same topic here. */
-static bool pw_conf_topics_collide(const char *a, const char *b)
+static bool pw_config_topics_collide(const char *a, const char *b)
 {
     for (; *a != '\0' && *b != '\0'; a++, b++) {
         char x = *a == '.' ? '_' : *a, y = *b == '.' ? '_' : *b;
@@ -448,7 +448,7 @@ static bool pw_conf_topics_collide(const char *a, const char *b)
 
 /* A URL for messages: whatever stands before '@' in the authority becomes
  * "***" (a user:password the check refuses is never quoted). */
-static void pw_conf_url_shown(const char *url, char *buf, size_t cap)
+static void pw_config_url_shown(const char *url, char *buf, size_t cap)
 {
     const char *a = strstr(url, "://");
     const char *start = a != NULL ? a + 3 : url;
@@ -468,7 +468,7 @@ static void pw_conf_url_shown(const char *url, char *buf, size_t cap)
  * credentials are the provider's settings), no query (the path would follow
  * it), no fragment. libcurl's own parser: what it accepts here is what it
  * will connect to. -1 with why otherwise. */
-static int pw_conf_http_url(const char *url, char *why, size_t cap)
+static int pw_config_http_url(const char *url, char *why, size_t cap)
 {
     CURLU *u = curl_url();
     char *part = NULL;
@@ -531,7 +531,7 @@ out:
 
 /* Optimal string alignment distance (Damerau-Levenshtein with adjacent
  * transpositions), ASCII case folded; large when either is over-long. */
-static size_t pw_conf_distance(const char *a, const char *b)
+static size_t pw_config_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     size_t d[3][PW_NAME_MAX + 1]; /* rows i-2, i-1, i */
@@ -559,12 +559,12 @@ static size_t pw_conf_distance(const char *a, const char *b)
     return d[(la + 1) % 3][lb];
 }
 
-typedef struct pw_conf_names {
+typedef struct pw_config_names {
     char **v;
     size_t n, cap;
-} pw_conf_names;
+} pw_config_names;
 
-static void pw_conf_names_add(pw_conf_src *src, pw_conf_names *names, const char *name)
+static void pw_config_names_add(pw_config_src *src, pw_config_names *names, const char *name)
 {
     if (names->n == names->cap) {
         size_t grow = names->cap == 0 ? 128 : names->cap * 2;
@@ -583,7 +583,7 @@ static void pw_conf_names_add(pw_conf_src *src, pw_conf_names *names, const char
         names->n++;
 }
 
-static void pw_conf_names_free(pw_conf_names *names)
+static void pw_config_names_free(pw_config_names *names)
 {
     for (size_t i = 0; i < names->n; i++)
         free(names->v[i]);
@@ -591,28 +591,28 @@ static void pw_conf_names_free(pw_conf_names *names)
 }
 
 /* Every name the worker reads: the table, PAYW_CONFIG_FILE, each provider's
- * rows and settings, and the _FILE form of each (pw_conf_get reads it). */
-static void pw_conf_known_names(pw_conf_src *src, pw_conf_names *names)
+ * rows and settings, and the _FILE form of each (pw_config_get reads it). */
+static void pw_config_known_names(pw_config_src *src, pw_config_names *names)
 {
     char var[PW_NAME_MAX], up[64];
-    pw_conf_names_add(src, names, "PAYW_CONFIG_FILE");
+    pw_config_names_add(src, names, "PAYW_CONFIG_FILE");
     for (size_t i = 0; i < PW_NROWS; i++)
-        pw_conf_names_add(src, names, pw_config_table[i].name);
+        pw_config_names_add(src, names, pw_config_table[i].name);
     for (size_t k = 0; pv_providers[k] != NULL; k++) {
         const pv_provider *p = pv_providers[k];
         for (size_t r = 0; r < sizeof(pw_provider_rows) / sizeof(pw_provider_rows[0]); r++) {
             snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, pw_provider_rows[r].suffix);
-            pw_conf_names_add(src, names, var);
+            pw_config_names_add(src, names, var);
         }
         for (size_t s = 0; p->settings[s].name != NULL; s++) {
-            pw_conf_upper(up, sizeof(up), p->settings[s].name);
+            pw_config_upper(up, sizeof(up), p->settings[s].name);
             snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, up);
-            pw_conf_names_add(src, names, var);
+            pw_config_names_add(src, names, var);
         }
     }
     for (size_t i = 1, n = names->n; i < n; i++) { /* not PAYW_CONFIG_FILE_FILE */
         snprintf(var, sizeof(var), "%s_FILE", names->v[i]);
-        pw_conf_names_add(src, names, var);
+        pw_config_names_add(src, names, var);
     }
 }
 
@@ -633,7 +633,7 @@ typedef struct pw_kafka_defs {
     int loaded; /* 1 read, -1 could not be read */
 } pw_kafka_defs;
 
-static char *pw_conf_trim(char *s)
+static char *pw_config_trim(char *s)
 {
     while (*s == ' ')
         s++;
@@ -643,7 +643,7 @@ static char *pw_conf_trim(char *s)
     return s;
 }
 
-static int pw_kafka_defs_load(pw_kafka_defs *defs)
+static int pw_config_kafka_defs_load(pw_kafka_defs *defs)
 {
     char *text = NULL;
     size_t len = 0;
@@ -660,7 +660,7 @@ static int pw_kafka_defs_load(pw_kafka_defs *defs)
             *nl = '\0';
         for (char *bar; nc < 3 && (bar = strchr(p, '|')) != NULL; p = bar + 1) {
             *bar = '\0';
-            cols[nc++] = pw_conf_trim(p);
+            cols[nc++] = pw_config_trim(p);
         }
         line = nl != NULL ? nl + 1 : NULL;
         /* the header ("C/P") and the rules ("-----") are not one character */
@@ -689,7 +689,7 @@ static int pw_kafka_defs_load(pw_kafka_defs *defs)
     return rc;
 }
 
-static void pw_kafka_defs_free(pw_kafka_defs *defs)
+static void pw_config_kafka_defs_free(pw_kafka_defs *defs)
 {
     for (size_t i = 0; i < defs->n; i++) {
         free(defs->d[i].name);
@@ -701,7 +701,7 @@ static void pw_kafka_defs_free(pw_kafka_defs *defs)
 /* An environment spelling and a property name are the same property when
  * they match with case folded and '.' read as '_' (log_level and
  * ssl_key have '_' of their own). */
-static bool pw_kafka_same(const char *env, const char *prop)
+static bool pw_config_kafka_same(const char *env, const char *prop)
 {
     for (; *env != '\0' && *prop != '\0'; env++, prop++) {
         char a = *env == '.' ? '_' : (char)tolower((unsigned char)*env);
@@ -712,7 +712,7 @@ static bool pw_kafka_same(const char *env, const char *prop)
     return *env == *prop;
 }
 
-static void pw_kafka_env_name(char *buf, size_t cap, const char *prop)
+static void pw_config_kafka_env_name(char *buf, size_t cap, const char *prop)
 {
     size_t o = (size_t)snprintf(buf, cap, PW_KAFKA_PREFIX);
     for (; *prop != '\0' && o + 1 < cap; prop++)
@@ -722,22 +722,22 @@ static void pw_kafka_env_name(char *buf, size_t cap, const char *prop)
 
 /* Properties whose value is a password or a key: never printed or quoted
  * (librdkafka marks the same ones sensitive). */
-static bool pw_kafka_secret(const char *prop)
+static bool pw_config_kafka_secret(const char *prop)
 {
     return strstr(prop, "password") != NULL || strstr(prop, "secret") != NULL ||
            strstr(prop, "key.pem") != NULL || strcmp(prop, "ssl_key") == 0 ||
            strstr(prop, "oauthbearer.config") != NULL;
 }
 
-static const char *pw_kafka_nearest(const pw_kafka_defs *defs, const char *var, char *buf,
-                                    size_t cap)
+static const char *pw_config_kafka_nearest(const pw_kafka_defs *defs, const char *var, char *buf,
+                                           size_t cap)
 {
     size_t best = 3;
     const char *found = NULL;
     for (size_t i = 0; i < defs->n; i++) {
         char cand[PW_NAME_MAX];
-        pw_kafka_env_name(cand, sizeof(cand), defs->d[i].name);
-        size_t d = pw_conf_distance(var, cand);
+        pw_config_kafka_env_name(cand, sizeof(cand), defs->d[i].name);
+        size_t d = pw_config_distance(var, cand);
         if (d < best) {
             best = d;
             snprintf(buf, cap, "%s", cand);
@@ -747,7 +747,7 @@ static const char *pw_kafka_nearest(const pw_kafka_defs *defs, const char *var, 
     return found;
 }
 
-static bool pw_kafka_have(const pw_config *c, const char *var)
+static bool pw_config_kafka_have(const pw_config *c, const char *var)
 {
     for (size_t i = 0; i < c->nkafka; i++)
         if (strcmp(c->kafka[i].var, var) == 0)
@@ -759,29 +759,29 @@ static bool pw_kafka_have(const pw_config *c, const char *var)
  * takes (set on a scratch conf), kept with its scope. The value is quoted
  * once, by us (librdkafka quotes some values itself: such a message is not
  * repeated), never a secret property's. */
-static void pw_conf_kafka(pw_conf_src *src, pw_config *c, pw_kafka_defs *defs, const char *var,
-                          const char *value)
+static void pw_config_kafka(pw_config_src *src, pw_config *c, pw_kafka_defs *defs, const char *var,
+                            const char *value)
 {
     char q[PW_QUOTE_MAX], near[PW_NAME_MAX], why[512];
     const char *suffix = var + strlen(PW_KAFKA_PREFIX);
     if (defs->loaded == 0)
-        defs->loaded = pw_kafka_defs_load(defs) == 0 ? 1 : -1;
+        defs->loaded = pw_config_kafka_defs_load(defs) == 0 ? 1 : -1;
     if (defs->loaded < 0) {
-        pw_conf_problem(src, "%s: librdkafka's property table could not be read", var);
+        pw_config_problem(src, "%s: librdkafka's property table could not be read", var);
         return;
     }
     const pw_kafka_def *d = NULL;
     for (size_t i = 0; i < defs->n && d == NULL; i++)
-        if (pw_kafka_same(suffix, defs->d[i].name))
+        if (pw_config_kafka_same(suffix, defs->d[i].name))
             d = &defs->d[i];
     if (d == NULL) {
         size_t n = strlen(var);
         if (n >= strlen(PW_KAFKA_PREFIX) + 5 && strcmp(var + n - 5, "_FILE") == 0) {
             snprintf(near, sizeof(near), "%.*s", (int)(n - 5), var);
             for (size_t i = 0; i < defs->n; i++)
-                if (pw_kafka_same(near + strlen(PW_KAFKA_PREFIX), defs->d[i].name)) {
-                    pw_conf_problem(src, "%s: Kafka properties are not read from files (set %s)",
-                                    var, near);
+                if (pw_config_kafka_same(near + strlen(PW_KAFKA_PREFIX), defs->d[i].name)) {
+                    pw_config_problem(src, "%s: Kafka properties are not read from files (set %s)",
+                                      var, near);
                     return;
                 }
         }
@@ -790,22 +790,22 @@ static void pw_conf_kafka(pw_conf_src *src, pw_config *c, pw_kafka_defs *defs, c
         for (; suffix[o] != '\0' && o + 1 < sizeof(prop); o++)
             prop[o] = suffix[o] == '_' ? '.' : (char)tolower((unsigned char)suffix[o]);
         prop[o] = '\0';
-        const char *sugg = pw_kafka_nearest(defs, var, near, sizeof(near));
-        pw_conf_problem(src, "%s: librdkafka has no property %s%s%s%s", var, prop,
-                        sugg != NULL ? "; did you mean " : "", sugg != NULL ? sugg : "",
-                        sugg != NULL ? "?" : "");
+        const char *sugg = pw_config_kafka_nearest(defs, var, near, sizeof(near));
+        pw_config_problem(src, "%s: librdkafka has no property %s%s%s%s", var, prop,
+                          sugg != NULL ? "; did you mean " : "", sugg != NULL ? sugg : "",
+                          sugg != NULL ? "?" : "");
         return;
     }
     if (value == NULL || value[0] == '\0')
         return; /* empty: unset, as every setting */
-    bool secret = pw_kafka_secret(d->name);
-    if (pw_conf_check_text(src, var, value, secret ? NULL : value, true) != 0)
+    bool secret = pw_config_kafka_secret(d->name);
+    if (pw_config_check_text(src, var, value, secret ? NULL : value, true) != 0)
         return;
     rd_kafka_conf_t *scratch = rd_kafka_conf_new();
     rd_kafka_conf_res_t res = rd_kafka_conf_set(scratch, d->name, value, why, sizeof(why));
     rd_kafka_conf_destroy(scratch);
     if (res != RD_KAFKA_CONF_OK) {
-        pw_conf_trim(why);
+        pw_config_trim(why);
         size_t wn = strlen(why);
         while (wn > 0 && (why[wn - 1] == '\n' || why[wn - 1] == ' '))
             why[--wn] = '\0';
@@ -816,12 +816,12 @@ static void pw_conf_kafka(pw_conf_src *src, pw_config *c, pw_kafka_defs *defs, c
         if (d->range[0] != '\0')
             snprintf(range, sizeof(range), " (%s)", d->range);
         if (secret)
-            pw_conf_problem(src, "%s: the value (a secret: not shown) is not valid for %s%s%s", var,
-                            d->name, repeats ? "" : ": ", repeats ? "" : why);
+            pw_config_problem(src, "%s: the value (a secret: not shown) is not valid for %s%s%s",
+                              var, d->name, repeats ? "" : ": ", repeats ? "" : why);
         else
-            pw_conf_problem(src, "%s: \"%s\" is not a valid %s%s%s%s", var,
-                            pw_conf_q(q, sizeof(q), value), d->name, range, repeats ? "" : ": ",
-                            repeats ? "" : why);
+            pw_config_problem(src, "%s: \"%s\" is not a valid %s%s%s%s", var,
+                              pw_config_q(q, sizeof(q), value), d->name, range, repeats ? "" : ": ",
+                              repeats ? "" : why);
         return;
     }
     pw_kafka_prop *grown = pw_realloc(c->kafka, (c->nkafka + 1) * sizeof(*c->kafka));
@@ -843,7 +843,7 @@ static void pw_conf_kafka(pw_conf_src *src, pw_config *c, pw_kafka_defs *defs, c
         src->oom = 1;
 }
 
-const char *pw_kafka_scope_name(pw_kafka_scope scope)
+const char *pw_config_kafka_scope_name(pw_kafka_scope scope)
 {
     return scope == PW_KAFKA_CONSUMER   ? "consumer"
            : scope == PW_KAFKA_PRODUCER ? "producer"
@@ -854,8 +854,8 @@ const char *pw_kafka_scope_name(pw_kafka_scope scope)
  * Kafka property, a tool's own, or refused with the nearest known name. The
  * value of a name that is not a setting is never quoted: it may be a
  * misspelt secret. */
-static void pw_conf_name(pw_conf_src *src, pw_config *c, const pw_conf_names *known,
-                         pw_kafka_defs *defs, const char *entry, bool from_file)
+static void pw_config_name(pw_config_src *src, pw_config *c, const pw_config_names *known,
+                           pw_kafka_defs *defs, const char *entry, bool from_file)
 {
     char name[PW_NAME_MAX];
     const char *eq = strchr(entry, '=');
@@ -868,9 +868,9 @@ static void pw_conf_name(pw_conf_src *src, pw_config *c, const pw_conf_names *kn
             return;
     if (strncmp(name, PW_KAFKA_PREFIX, strlen(PW_KAFKA_PREFIX)) == 0) {
         /* the environment wins over the file */
-        if (!from_file || (pw_conf_env(src, name) == NULL && !pw_conf_named(src->errs, name) &&
-                           !pw_kafka_have(c, name)))
-            pw_conf_kafka(src, c, defs, name, eq != NULL ? eq + 1 : NULL);
+        if (!from_file || (pw_config_env(src, name) == NULL && !pw_config_named(src->errs, name) &&
+                           !pw_config_kafka_have(c, name)))
+            pw_config_kafka(src, c, defs, name, eq != NULL ? eq + 1 : NULL);
         return;
     }
     const char *nearest = NULL;
@@ -879,40 +879,40 @@ static void pw_conf_name(pw_conf_src *src, pw_config *c, const pw_conf_names *kn
         if (strcmp(known->v[i], name) == 0)
             return;
     for (size_t i = 0; i < known->n && best > 0; i++) {
-        size_t d = pw_conf_distance(name, known->v[i]);
+        size_t d = pw_config_distance(name, known->v[i]);
         if (d < best) {
             best = d;
             nearest = known->v[i];
         }
     }
-    if (from_file && pw_conf_env(src, name) != NULL)
+    if (from_file && pw_config_env(src, name) != NULL)
         return; /* told once, from the environment */
     if (nearest != NULL)
-        pw_conf_problem(src, "%s: not a payworker setting; did you mean %s?", name, nearest);
+        pw_config_problem(src, "%s: not a payworker setting; did you mean %s?", name, nearest);
     else
-        pw_conf_problem(src, "%s: not a payworker setting (payworker --help lists them)", name);
+        pw_config_problem(src, "%s: not a payworker setting (payworker --help lists them)", name);
 }
 
-static void pw_conf_names_check(pw_conf_src *src, pw_config *c)
+static void pw_config_names_check(pw_config_src *src, pw_config *c)
 {
-    pw_conf_names known = {0};
+    pw_config_names known = {0};
     pw_kafka_defs defs = {0};
-    pw_conf_known_names(src, &known);
+    pw_config_known_names(src, &known);
     for (size_t i = 0; src->envp[i] != NULL; i++)
-        pw_conf_name(src, c, &known, &defs, src->envp[i], false);
+        pw_config_name(src, c, &known, &defs, src->envp[i], false);
     for (size_t i = 0; i < src->nfile; i++)
-        pw_conf_name(src, c, &known, &defs, src->file_kv[i], true);
-    pw_kafka_defs_free(&defs);
-    pw_conf_names_free(&known);
+        pw_config_name(src, c, &known, &defs, src->file_kv[i], true);
+    pw_config_kafka_defs_free(&defs);
+    pw_config_names_free(&known);
 }
 
 /*---- Loading ----*/
 
-static void pw_conf_rows(pw_conf_src *src, pw_config *c)
+static void pw_config_rows(pw_config_src *src, pw_config *c)
 {
     for (size_t i = 0; i < PW_NROWS; i++) {
-        const pw_conf_row *r = &pw_config_table[i];
-        const char *v = pw_conf_get(src, r->name);
+        const pw_config_row *r = &pw_config_table[i];
+        const char *v = pw_config_get(src, r->name);
         char shown[512];
         const char *quote = v;
         if (v != NULL && r->secret) {
@@ -920,7 +920,7 @@ static void pw_conf_rows(pw_conf_src *src, pw_config *c)
             pw_store_url_shown(v, shown, sizeof(shown));
             quote = strcmp(r->name, "PAYW_REDIS_URL") == 0 ? shown : NULL;
         }
-        if (pw_conf_check_text(src, r->name, v, quote, false) != 0)
+        if (pw_config_check_text(src, r->name, v, quote, false) != 0)
             v = NULL; /* the default stands in; the problem is named */
         if (v == NULL)
             v = r->dflt;
@@ -931,28 +931,28 @@ static void pw_conf_rows(pw_conf_src *src, pw_config *c)
                 src->oom = 1;
         } else {
             int64_t *dst = (int64_t *)((char *)c + r->offset);
-            if (pw_conf_int(src, r->name, v, r->min, r->max, dst) != 0)
-                pw_conf_int(NULL, r->name, r->dflt, r->min, r->max, dst);
+            if (pw_config_int(src, r->name, v, r->min, r->max, dst) != 0)
+                pw_config_int(NULL, r->name, r->dflt, r->min, r->max, dst);
         }
     }
 }
 
-static void pw_conf_rules(pw_conf_src *src, pw_config *c)
+static void pw_config_rules(pw_config_src *src, pw_config *c)
 {
     char q[PW_QUOTE_MAX], why[512];
     if (pw_log_level_parse(c->log_level) < 0)
-        pw_conf_problem(src, "PAYW_LOG_LEVEL: \"%s\" is not debug, info, warn or error",
-                        pw_conf_q(q, sizeof(q), c->log_level));
+        pw_config_problem(src, "PAYW_LOG_LEVEL: \"%s\" is not debug, info, warn or error",
+                          pw_config_q(q, sizeof(q), c->log_level));
     if (strcmp(c->log_format, "logfmt") != 0 && strcmp(c->log_format, "json") != 0)
-        pw_conf_problem(src, "PAYW_LOG_FORMAT: \"%s\" is not logfmt or json",
-                        pw_conf_q(q, sizeof(q), c->log_format));
+        pw_config_problem(src, "PAYW_LOG_FORMAT: \"%s\" is not logfmt or json",
+                          pw_config_q(q, sizeof(q), c->log_format));
     if (c->worker_id == NULL) {
         char host[64] = "worker";
         gethostname(host, sizeof(host) - 1);
         char id[96];
         snprintf(id, sizeof(id), "%s-%ld", host, (long)getpid());
         /* a host name is not ours to trust either */
-        c->worker_id = pw_strdup(pw_conf_text_ok(id, false) ? id : "worker");
+        c->worker_id = pw_strdup(pw_config_text_ok(id, false) ? id : "worker");
         if (c->worker_id == NULL)
             src->oom = 1;
     }
@@ -962,61 +962,62 @@ static void pw_conf_rules(pw_conf_src *src, pw_config *c)
     const char *topics[4] = {c->topic_commands, c->topic_results, c->topic_balances, c->topic_dlq};
     bool ok[4];
     for (int i = 0; i < 4; i++) {
-        ok[i] = !pw_conf_named(src->errs, topic_vars[i]) && pw_conf_topic_ok(topics[i]);
-        if (!ok[i] && !pw_conf_named(src->errs, topic_vars[i]))
-            pw_conf_problem(src,
-                            "%s: \"%s\" is not a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ "
-                            "-, not \".\" or \"..\")",
-                            topic_vars[i], pw_conf_q(q, sizeof(q), topics[i]));
+        ok[i] = !pw_config_named(src->errs, topic_vars[i]) && pw_config_topic_ok(topics[i]);
+        if (!ok[i] && !pw_config_named(src->errs, topic_vars[i]))
+            pw_config_problem(src,
+                              "%s: \"%s\" is not a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ "
+                              "-, not \".\" or \"..\")",
+                              topic_vars[i], pw_config_q(q, sizeof(q), topics[i]));
     }
     for (int i = 0; i < 4; i++)
         for (int j = i + 1; j < 4; j++) {
-            if (!ok[i] || !ok[j] || !pw_conf_topics_collide(topics[i], topics[j]))
+            if (!ok[i] || !ok[j] || !pw_config_topics_collide(topics[i], topics[j]))
                 continue;
-            pw_conf_problem(src, "%s: \"%s\" is the topic of %s too%s: the four topics must differ",
-                            topic_vars[j], pw_conf_q(q, sizeof(q), topics[j]), topic_vars[i],
-                            strcmp(topics[i], topics[j]) == 0
-                                ? ""
-                                : " (Kafka takes '.' and '_' for the same in topic names)");
+            pw_config_problem(src,
+                              "%s: \"%s\" is the topic of %s too%s: the four topics must differ",
+                              topic_vars[j], pw_config_q(q, sizeof(q), topics[j]), topic_vars[i],
+                              strcmp(topics[i], topics[j]) == 0
+                                  ? ""
+                                  : " (Kafka takes '.' and '_' for the same in topic names)");
             ok[j] = false;
         }
 
-    if (!pw_conf_named(src->errs, "PAYW_REDIS_URL") &&
+    if (!pw_config_named(src->errs, "PAYW_REDIS_URL") &&
         pw_store_check_url(c->redis_url, why, sizeof(why)) != 0)
-        pw_conf_problem(src, "PAYW_REDIS_URL: %s", why);
+        pw_config_problem(src, "PAYW_REDIS_URL: %s", why);
 
-    if (c->ca_path != NULL && !pw_conf_named(src->errs, "PAYW_CA_PATH")) {
+    if (c->ca_path != NULL && !pw_config_named(src->errs, "PAYW_CA_PATH")) {
         struct stat st;
         FILE *f = NULL;
-        pw_conf_q(q, sizeof(q), c->ca_path);
+        pw_config_q(q, sizeof(q), c->ca_path);
         if (stat(c->ca_path, &st) != 0)
-            pw_conf_problem(src, "PAYW_CA_PATH: \"%s\": %s", q, strerror(errno));
+            pw_config_problem(src, "PAYW_CA_PATH: \"%s\": %s", q, strerror(errno));
         else if (!S_ISREG(st.st_mode))
             /* libcurl reads it as CURLOPT_CAINFO: a directory fails every
              * TLS handshake later (CURLE_SSL_CACERT_BADFILE) */
-            pw_conf_problem(src,
-                            "PAYW_CA_PATH: \"%s\" is not a file (a PEM bundle of CA "
-                            "certificates is expected)",
-                            q);
+            pw_config_problem(src,
+                              "PAYW_CA_PATH: \"%s\" is not a file (a PEM bundle of CA "
+                              "certificates is expected)",
+                              q);
         else if ((f = fopen(c->ca_path, "r")) == NULL)
-            pw_conf_problem(src, "PAYW_CA_PATH: \"%s\": %s", q, strerror(errno));
+            pw_config_problem(src, "PAYW_CA_PATH: \"%s\": %s", q, strerror(errno));
         if (f != NULL)
             fclose(f);
     }
 
-    if (c->retry_base_ms > c->retry_max_ms && !pw_conf_named(src->errs, "PAYW_RETRY_BASE_MS") &&
-        !pw_conf_named(src->errs, "PAYW_RETRY_MAX_MS"))
-        pw_conf_problem(src,
-                        "PAYW_RETRY_BASE_MS: \"%" PRId64
-                        "\" is more than PAYW_RETRY_MAX_MS (%" PRId64
-                        "): the first back-off cannot exceed the ceiling",
-                        c->retry_base_ms, c->retry_max_ms);
+    if (c->retry_base_ms > c->retry_max_ms && !pw_config_named(src->errs, "PAYW_RETRY_BASE_MS") &&
+        !pw_config_named(src->errs, "PAYW_RETRY_MAX_MS"))
+        pw_config_problem(src,
+                          "PAYW_RETRY_BASE_MS: \"%" PRId64
+                          "\" is more than PAYW_RETRY_MAX_MS (%" PRId64
+                          "): the first back-off cannot exceed the ceiling",
+                          c->retry_base_ms, c->retry_max_ms);
 }
 
 /* The first required setting of pc missing: pv_provider_check_settings is
  * the judge; asked again with each missing one stood in, so that every
  * missing setting is told at once. */
-static void pw_conf_required(pw_conf_src *src, pw_provider_conf *pc)
+static void pw_config_required(pw_config_src *src, pw_provider_conf *pc)
 {
     const pv_provider *p = pc->provider;
     const char *vals[PW_SETTINGS_MAX] = {0};
@@ -1029,10 +1030,10 @@ static void pw_conf_required(pw_conf_src *src, pw_provider_conf *pc)
             break;
         int i = pv_provider_setting_index(p, err.field);
         char up[64], var[PW_NAME_MAX];
-        pw_conf_upper(up, sizeof(up), err.field);
+        pw_config_upper(up, sizeof(up), err.field);
         snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, up);
-        if (!pw_conf_named(src->errs, var)) /* an unreadable _FILE: told already */
-            pw_conf_problem(src, "%s", err.errstr);
+        if (!pw_config_named(src->errs, var)) /* an unreadable _FILE: told already */
+            pw_config_problem(src, "%s", err.errstr);
         pv_error_clear(&err);
         if (i < 0 || i >= PW_SETTINGS_MAX)
             break;
@@ -1040,7 +1041,7 @@ static void pw_conf_required(pw_conf_src *src, pw_provider_conf *pc)
     }
 }
 
-static void pw_conf_providers(pw_conf_src *src, pw_config *c)
+static void pw_config_providers(pw_config_src *src, pw_config *c)
 {
     char q[PW_QUOTE_MAX], why[256], shown[512];
     bool all = strcasecmp(c->providers, "all") == 0;
@@ -1052,12 +1053,12 @@ static void pw_conf_providers(pw_conf_src *src, pw_config *c)
             e++;
         char name[32];
         snprintf(name, sizeof(name), "%.*s", (int)(e - p), p);
-        pw_conf_upper(name, sizeof(name), name);
+        pw_config_upper(name, sizeof(name), name);
         if (name[0] != '\0' && pv_provider_find(name) == NULL)
-            pw_conf_problem(src,
-                            "PAYW_PROVIDERS: \"%s\" is not one of PAYOFIN, SIPAY, PAYWALL, "
-                            "ISBANK, PAYONE",
-                            pw_conf_q(q, sizeof(q), name));
+            pw_config_problem(src,
+                              "PAYW_PROVIDERS: \"%s\" is not one of PAYOFIN, SIPAY, PAYWALL, "
+                              "ISBANK, PAYONE",
+                              pw_config_q(q, sizeof(q), name));
         p = e;
     }
 
@@ -1069,7 +1070,7 @@ static void pw_conf_providers(pw_conf_src *src, pw_config *c)
         pc->provider = p;
         for (size_t r = 0; r < sizeof(pw_provider_rows) / sizeof(pw_provider_rows[0]); r++) {
             snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, pw_provider_rows[r].suffix);
-            const char *v = pw_conf_get(src, var);
+            const char *v = pw_config_get(src, var);
             if (r == 0) {
                 /* kept even when bad: the provider stays enabled, the URL
                  * is the one problem told */
@@ -1078,14 +1079,14 @@ static void pw_conf_providers(pw_conf_src *src, pw_config *c)
                     src->oom = 1;
                 if (v == NULL)
                     continue;
-                pw_conf_url_shown(v, shown, sizeof(shown));
-                if (pw_conf_check_text(src, var, v, shown, false) == 0 &&
-                    pw_conf_http_url(v, why, sizeof(why)) != 0)
-                    pw_conf_problem(src, "%s: \"%s\": %s", var, pw_conf_q(q, sizeof(q), shown),
-                                    why);
+                pw_config_url_shown(v, shown, sizeof(shown));
+                if (pw_config_check_text(src, var, v, shown, false) == 0 &&
+                    pw_config_http_url(v, why, sizeof(why)) != 0)
+                    pw_config_problem(src, "%s: \"%s\": %s", var, pw_config_q(q, sizeof(q), shown),
+                                      why);
                 continue;
             }
-            if (pw_conf_check_text(src, var, v, v, false) != 0)
+            if (pw_config_check_text(src, var, v, v, false) != 0)
                 v = NULL;
             connect_set |= r == 2 && v != NULL;
             if (v == NULL)
@@ -1093,29 +1094,29 @@ static void pw_conf_providers(pw_conf_src *src, pw_config *c)
             int64_t *dst = r == 1   ? &pc->timeout_ms
                            : r == 2 ? &pc->connect_timeout_ms
                                     : &pc->concurrency;
-            if (pw_conf_int(src, var, v, pw_provider_rows[r].min, pw_provider_rows[r].max, dst) !=
+            if (pw_config_int(src, var, v, pw_provider_rows[r].min, pw_provider_rows[r].max, dst) !=
                 0)
-                pw_conf_int(NULL, var, pw_provider_rows[r].dflt, pw_provider_rows[r].min,
-                            pw_provider_rows[r].max, dst);
+                pw_config_int(NULL, var, pw_provider_rows[r].dflt, pw_provider_rows[r].min,
+                              pw_provider_rows[r].max, dst);
         }
         snprintf(var, sizeof(var), "PAYW_%s_CONNECT_TIMEOUT_MS", p->name);
         snprintf(tvar, sizeof(tvar), "PAYW_%s_TIMEOUT_MS", p->name);
-        if (pc->connect_timeout_ms > pc->timeout_ms && !pw_conf_named(src->errs, var) &&
-            !pw_conf_named(src->errs, tvar)) {
+        if (pc->connect_timeout_ms > pc->timeout_ms && !pw_config_named(src->errs, var) &&
+            !pw_config_named(src->errs, tvar)) {
             if (connect_set)
-                pw_conf_problem(src,
-                                "%s: \"%" PRId64 "\" is more than %s (%" PRId64
-                                "): the connection is part of the call",
-                                var, pc->connect_timeout_ms, tvar, pc->timeout_ms);
+                pw_config_problem(src,
+                                  "%s: \"%" PRId64 "\" is more than %s (%" PRId64
+                                  "): the connection is part of the call",
+                                  var, pc->connect_timeout_ms, tvar, pc->timeout_ms);
             else
                 pc->connect_timeout_ms = pc->timeout_ms; /* the default bows to a shorter call */
         }
         for (size_t s = 0; p->settings[s].name != NULL && s < PW_SETTINGS_MAX; s++) {
             char up[64];
-            pw_conf_upper(up, sizeof(up), p->settings[s].name);
+            pw_config_upper(up, sizeof(up), p->settings[s].name);
             snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, up);
-            const char *v = pw_conf_get(src, var);
-            if (pw_conf_check_text(src, var, v, p->settings[s].secret ? NULL : v, false) != 0)
+            const char *v = pw_config_get(src, var);
+            if (pw_config_check_text(src, var, v, p->settings[s].secret ? NULL : v, false) != 0)
                 v = NULL;
             pc->settings[s] = v != NULL ? pw_strdup(v) : NULL;
             if (v != NULL && pc->settings[s] == NULL)
@@ -1128,44 +1129,44 @@ static void pw_conf_providers(pw_conf_src *src, pw_config *c)
             if (pw_provider_int_settings[t].provider != p || i < 0 || pc->settings[i] == NULL)
                 continue;
             char up[64];
-            pw_conf_upper(up, sizeof(up), p->settings[i].name);
+            pw_config_upper(up, sizeof(up), p->settings[i].name);
             snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, up);
-            pw_conf_int(src, var, pc->settings[i], pw_provider_int_settings[t].min,
-                        pw_provider_int_settings[t].max, &n);
+            pw_config_int(src, var, pc->settings[i], pw_provider_int_settings[t].min,
+                          pw_provider_int_settings[t].max, &n);
         }
-        pc->enabled = all ? pc->url != NULL : pw_conf_listed(c->providers, p->name);
+        pc->enabled = all ? pc->url != NULL : pw_config_listed(c->providers, p->name);
         if (!pc->enabled)
             continue;
         snprintf(var, sizeof(var), "PAYW_%s_URL", p->name);
         if (pc->url == NULL)
-            pw_conf_problem(src,
-                            "%s: unset: an http:// or https:// base URL is required for an "
-                            "enabled provider",
-                            var);
-        pw_conf_required(src, pc);
+            pw_config_problem(src,
+                              "%s: unset: an http:// or https:// base URL is required for an "
+                              "enabled provider",
+                              var);
+        pw_config_required(src, pc);
     }
     size_t enabled = 0;
     for (size_t k = 0; k < c->nprov; k++)
         enabled += c->prov[k].enabled;
-    if (enabled == 0 && !pw_conf_named(src->errs, "PAYW_PROVIDERS"))
-        pw_conf_problem(src, "no provider is configured: set PAYW_<PROVIDER>_URL and its "
-                             "credentials (see payworker --help)");
+    if (enabled == 0 && !pw_config_named(src->errs, "PAYW_PROVIDERS"))
+        pw_config_problem(src, "no provider is configured: set PAYW_<PROVIDER>_URL and its "
+                               "credentials (see payworker --help)");
 }
 
 int pw_config_load(pw_config *c, const char *const *envp, char *errstr, size_t cap)
 {
-    pw_conf_src src = {.envp = envp != NULL ? envp : (const char *const *)environ};
+    pw_config_src src = {.envp = envp != NULL ? envp : (const char *const *)environ};
 
     memset(c, 0, sizeof(*c));
     if (cap > 0)
         errstr[0] = '\0';
-    pw_conf_load_file(&src, c);
-    pw_conf_names_check(&src, c); /* first: a misspelt name explains what follows */
-    pw_conf_rows(&src, c);
-    pw_conf_rules(&src, c);
-    pw_conf_providers(&src, c);
+    pw_config_load_file(&src, c);
+    pw_config_names_check(&src, c); /* first: a misspelt name explains what follows */
+    pw_config_rows(&src, c);
+    pw_config_rules(&src, c);
+    pw_config_providers(&src, c);
     if (src.oom)
-        pw_conf_problem(&src, "configuration: out of memory");
+        pw_config_problem(&src, "configuration: out of memory");
     int rc = src.nerrs > 0 || src.oom ? -1 : 0;
     if (rc != 0 && cap > 0) {
         const char *e = src.errs != NULL ? src.errs : "configuration: out of memory";
@@ -1182,7 +1183,7 @@ int pw_config_load(pw_config *c, const char *const *envp, char *errstr, size_t c
     }
     c->errors = src.errs;
     src.errs = NULL;
-    pw_conf_src_free(&src);
+    pw_config_src_free(&src);
     return rc;
 }
 
@@ -1239,7 +1240,7 @@ void pw_config_print_help(FILE *f)
     fprintf(f, "Configuration (environment variables; also PAYW_CONFIG_FILE with KEY=VALUE "
                "lines;\nevery secret may be given as <NAME>_FILE):\n\n");
     for (size_t i = 0; i < PW_NROWS; i++) {
-        const pw_conf_row *r = &pw_config_table[i];
+        const pw_config_row *r = &pw_config_table[i];
         fprintf(f, "  %-32s %s%s%s%s\n", r->name, r->doc, r->dflt != NULL ? " [" : "",
                 r->dflt != NULL ? r->dflt : "", r->dflt != NULL ? "]" : "");
     }
@@ -1256,7 +1257,7 @@ void pw_config_print_help(FILE *f)
         const pv_provider *p = pv_providers[k];
         for (size_t s = 0; p->settings[s].name != NULL; s++) {
             char up[64], var[96];
-            pw_conf_upper(up, sizeof(up), p->settings[s].name);
+            pw_config_upper(up, sizeof(up), p->settings[s].name);
             snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, up);
             fprintf(f, "  %-32s %s%s%s\n", var, p->settings[s].doc,
                     p->settings[s].required ? " (required)" : "",
@@ -1279,7 +1280,7 @@ void pw_config_print_help(FILE *f)
 static void pw_config_print_value(FILE *f, const pw_config *c, const char *name, const char *v,
                                   bool secret)
 {
-    if (pw_conf_named(c->errors, name))
+    if (pw_config_named(c->errors, name))
         fprintf(f, "%s=(invalid)\n", name);
     else if (secret)
         fprintf(f, "%s=%s\n", name, v != NULL ? "(set)" : "(unset)");
@@ -1291,7 +1292,7 @@ void pw_config_print(const pw_config *c, FILE *f)
 {
     pw_config_print_value(f, c, "PAYW_CONFIG_FILE", c->config_file, false);
     for (size_t i = 0; i < PW_NROWS; i++) {
-        const pw_conf_row *r = &pw_config_table[i];
+        const pw_config_row *r = &pw_config_table[i];
         if (r->type == PW_STR) {
             const char *v = *(char *const *)((const char *)c + r->offset);
             if (strcmp(r->name, "PAYW_REDIS_URL") == 0 && v != NULL) {
@@ -1302,7 +1303,7 @@ void pw_config_print(const pw_config *c, FILE *f)
             } else {
                 pw_config_print_value(f, c, r->name, v, r->secret);
             }
-        } else if (pw_conf_named(c->errors, r->name)) {
+        } else if (pw_config_named(c->errors, r->name)) {
             fprintf(f, "%s=(invalid)\n", r->name);
         } else {
             fprintf(f, "%s=%" PRId64 "\n", r->name,
@@ -1319,14 +1320,14 @@ void pw_config_print(const pw_config *c, FILE *f)
         const int64_t vals[3] = {pc->timeout_ms, pc->connect_timeout_ms, pc->concurrency};
         for (int r = 0; r < 3; r++) {
             snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, suffixes[r]);
-            if (pw_conf_named(c->errors, var))
+            if (pw_config_named(c->errors, var))
                 fprintf(f, "%s=(invalid)\n", var);
             else
                 fprintf(f, "%s=%" PRId64 "\n", var, vals[r]);
         }
         for (size_t s = 0; p->settings[s].name != NULL && s < PW_SETTINGS_MAX; s++) {
             char up[64];
-            pw_conf_upper(up, sizeof(up), p->settings[s].name);
+            pw_config_upper(up, sizeof(up), p->settings[s].name);
             snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, up);
             const char *v =
                 pc->settings[s] != NULL ? pc->settings[s] : p->settings[s].default_value;
@@ -1337,7 +1338,7 @@ void pw_config_print(const pw_config *c, FILE *f)
     fprintf(f, "# librdkafka properties (PAYW_KAFKA_*): %zu\n", c->nkafka);
     for (size_t i = 0; i < c->nkafka; i++) {
         const pw_kafka_prop *kp = &c->kafka[i];
-        fprintf(f, "# %s: %s\n", kp->name, pw_kafka_scope_name(kp->scope));
+        fprintf(f, "# %s: %s\n", kp->name, pw_config_kafka_scope_name(kp->scope));
         pw_config_print_value(f, c, kp->var, kp->value, kp->secret);
     }
 }

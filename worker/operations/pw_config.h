@@ -138,6 +138,6 @@ void pw_config_print_help(FILE *f);
 void pw_config_print(const pw_config *c, FILE *f);
 
 /* "consumer", "producer" or "consumer and producer". */
-const char *pw_kafka_scope_name(pw_kafka_scope scope);
+const char *pw_config_kafka_scope_name(pw_kafka_scope scope);
 
 #endif

@@ -45,9 +45,9 @@ typedef struct pw_out {
     size_t len, cap;
 } pw_out;
 
-static void pw_outf(pw_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void pw_metrics_outf(pw_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void pw_outf(pw_out *o, const char *fmt, ...)
+static void pw_metrics_outf(pw_out *o, const char *fmt, ...)
 {
     va_list ap;
     for (;;) {
@@ -75,8 +75,8 @@ char *pw_metrics_render(const pw_metrics *m, size_t *len)
     if (o.buf == NULL)
         return NULL;
     o.buf[0] = '\0';
-    pw_outf(&o, "# HELP payworker_commands_total Commands settled, by provider and result "
-                "status.\n# TYPE payworker_commands_total counter\n");
+    pw_metrics_outf(&o, "# HELP payworker_commands_total Commands settled, by provider and result "
+                        "status.\n# TYPE payworker_commands_total counter\n");
     int nprov = 0;
     while (nprov < PW_METRICS_PROVIDERS && pv_providers[nprov] != NULL)
         nprov++;
@@ -87,37 +87,39 @@ char *pw_metrics_render(const pw_metrics *m, size_t *len)
         const char *name = p < nprov ? pv_providers[p]->name : "none";
         for (int s = 0; s < PV_STATUS__COUNT; s++)
             if (m->commands[p][s] > 0)
-                pw_outf(&o, "payworker_commands_total{provider=\"%s\",status=\"%s\"} %llu\n", name,
-                        pv_status_name((pv_status)s), (unsigned long long)m->commands[p][s]);
+                pw_metrics_outf(
+                    &o, "payworker_commands_total{provider=\"%s\",status=\"%s\"} %llu\n", name,
+                    pv_status_name((pv_status)s), (unsigned long long)m->commands[p][s]);
     }
-    pw_outf(&o, "# HELP payworker_provider_outcomes_total Provider call outcomes by class.\n"
-                "# TYPE payworker_provider_outcomes_total counter\n");
+    pw_metrics_outf(&o,
+                    "# HELP payworker_provider_outcomes_total Provider call outcomes by class.\n"
+                    "# TYPE payworker_provider_outcomes_total counter\n");
     for (int p = 0; p < nprov; p++)
         for (int k = 0; k < PV_OUTCOME__COUNT; k++)
             if (m->outcomes[p][k] > 0)
-                pw_outf(&o,
-                        "payworker_provider_outcomes_total{provider=\"%s\",outcome=\"%s\"} "
-                        "%llu\n",
-                        pv_providers[p]->name, pv_outcome_name((pv_outcome)k),
-                        (unsigned long long)m->outcomes[p][k]);
-    pw_outf(&o, "# HELP payworker_provider_latency_seconds Provider call latency.\n"
-                "# TYPE payworker_provider_latency_seconds histogram\n");
+                pw_metrics_outf(&o,
+                                "payworker_provider_outcomes_total{provider=\"%s\",outcome=\"%s\"} "
+                                "%llu\n",
+                                pv_providers[p]->name, pv_outcome_name((pv_outcome)k),
+                                (unsigned long long)m->outcomes[p][k]);
+    pw_metrics_outf(&o, "# HELP payworker_provider_latency_seconds Provider call latency.\n"
+                        "# TYPE payworker_provider_latency_seconds histogram\n");
     for (int p = 0; p < nprov; p++) {
         uint64_t cum = 0;
         for (int b = 0; b < PW_LATENCY_BUCKETS; b++) {
             cum += m->latency_bucket[p][b];
-            pw_outf(&o,
-                    "payworker_provider_latency_seconds_bucket{provider=\"%s\",le=\"%g\"} "
-                    "%llu\n",
-                    pv_providers[p]->name, pw_latency_le[b], (unsigned long long)cum);
+            pw_metrics_outf(&o,
+                            "payworker_provider_latency_seconds_bucket{provider=\"%s\",le=\"%g\"} "
+                            "%llu\n",
+                            pv_providers[p]->name, pw_latency_le[b], (unsigned long long)cum);
         }
-        pw_outf(&o,
-                "payworker_provider_latency_seconds_bucket{provider=\"%s\",le=\"+Inf\"} %llu\n"
-                "payworker_provider_latency_seconds_sum{provider=\"%s\"} %.6f\n"
-                "payworker_provider_latency_seconds_count{provider=\"%s\"} %llu\n",
-                pv_providers[p]->name, (unsigned long long)m->latency_count[p],
-                pv_providers[p]->name, m->latency_sum_s[p], pv_providers[p]->name,
-                (unsigned long long)m->latency_count[p]);
+        pw_metrics_outf(
+            &o,
+            "payworker_provider_latency_seconds_bucket{provider=\"%s\",le=\"+Inf\"} %llu\n"
+            "payworker_provider_latency_seconds_sum{provider=\"%s\"} %.6f\n"
+            "payworker_provider_latency_seconds_count{provider=\"%s\"} %llu\n",
+            pv_providers[p]->name, (unsigned long long)m->latency_count[p], pv_providers[p]->name,
+            m->latency_sum_s[p], pv_providers[p]->name, (unsigned long long)m->latency_count[p]);
     }
     static const struct {
         const char *name, *help;
@@ -151,23 +153,24 @@ char *pw_metrics_render(const pw_metrics *m, size_t *len)
          offsetof(pw_metrics, produce_refused)},
     };
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
-        pw_outf(&o, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", counters[i].name,
-                counters[i].help, counters[i].name, counters[i].name,
-                (unsigned long long)*(const uint64_t *)((const char *)m + counters[i].off));
-    pw_outf(&o,
-            "# HELP payworker_inflight Commands in flight.\n# TYPE payworker_inflight "
-            "gauge\npayworker_inflight %lld\n",
-            (long long)m->inflight);
+        pw_metrics_outf(&o, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", counters[i].name,
+                        counters[i].help, counters[i].name, counters[i].name,
+                        (unsigned long long)*(const uint64_t *)((const char *)m + counters[i].off));
+    pw_metrics_outf(&o,
+                    "# HELP payworker_inflight Commands in flight.\n# TYPE payworker_inflight "
+                    "gauge\npayworker_inflight %lld\n",
+                    (long long)m->inflight);
     if (m->consumer_lag >= 0)
-        pw_outf(&o,
-                "# HELP payworker_consumer_lag Messages behind the partition ends "
-                "(librdkafka statistics).\n# TYPE payworker_consumer_lag gauge\n"
-                "payworker_consumer_lag %lld\n",
-                (long long)m->consumer_lag);
-    pw_outf(&o,
-            "# HELP payworker_up Readiness inputs.\n# TYPE payworker_up gauge\n"
-            "payworker_up{dependency=\"redis\"} %d\npayworker_up{dependency=\"kafka\"} %d\n",
-            m->redis_up, m->kafka_up);
+        pw_metrics_outf(&o,
+                        "# HELP payworker_consumer_lag Messages behind the partition ends "
+                        "(librdkafka statistics).\n# TYPE payworker_consumer_lag gauge\n"
+                        "payworker_consumer_lag %lld\n",
+                        (long long)m->consumer_lag);
+    pw_metrics_outf(
+        &o,
+        "# HELP payworker_up Readiness inputs.\n# TYPE payworker_up gauge\n"
+        "payworker_up{dependency=\"redis\"} %d\npayworker_up{dependency=\"kafka\"} %d\n",
+        m->redis_up, m->kafka_up);
     *len = o.len;
     return o.buf;
 }
