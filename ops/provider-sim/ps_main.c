@@ -1,4 +1,4 @@
-/* provider-sim.c -- one HTTP server that simulates the five payment providers
+/* ps_main.c -- one HTTP server that simulates the five payment providers
  * (Payofin, Sipay, Paywall, İş Bankası, PayOne) at their documented paths,
  * with deterministic invoices, balances that go down, double-payment
  * detection and fault injection (issue 4).
