@@ -1,6 +1,7 @@
 /* ps_control.c -- the control endpoints (/_sim/...): invoices, stats, ledger, faults,
  * reset, config. */
 #include "ps_int.h"
+#include "pw_log.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -412,7 +413,8 @@ static void ps_control_faults_set(ps_sim *sim, struct evhttp_request *req)
     for (int i = 0; i < PS_NPROV; i++)
         if (p == PS_NPROV || p == i)
             sim->faults[i] = f;
-    ps_log("info", "msg=\"faults set\" provider=%s", p == PS_NPROV ? "ALL" : ps_provider_names[p]);
+    pw_log(PW_LOG_INFO, "faults set", "provider", p == PS_NPROV ? "ALL" : ps_provider_names[p],
+           NULL);
     ps_jw w;
     ps_buf_reset(&sim->out);
     ps_jw_init(&w, &sim->out);
@@ -438,8 +440,11 @@ static void ps_control_reset(ps_sim *sim, struct evhttp_request *req)
     memset(sim->tokens, 0, sizeof(sim->tokens));
     memcpy(sim->faults, sim->start_faults, sizeof(sim->faults));
     ps_rng_seed(&sim->fault_rng, sim->cfg.seed, 100);
-    ps_log("info", "msg=\"state reset\" seed=%" PRId64 " invoices=%" PRId64, sim->cfg.seed,
-           sim->cfg.invoices);
+    pw_logline l;
+    pw_log_begin(&l, PW_LOG_INFO, "state reset");
+    pw_log_int(&l, "seed", sim->cfg.seed);
+    pw_log_int(&l, "invoices", sim->cfg.invoices);
+    pw_log_end(&l);
     ps_jw w;
     ps_buf_reset(&sim->out);
     ps_jw_init(&w, &sim->out);

@@ -1,4 +1,4 @@
-/* ps_fmt.c -- bounded text formatting (ps_fmt, ps_vmsg) and the log line (ps_log). */
+/* ps_fmt.c -- bounded text formatting (ps_fmt, ps_vmsg). */
 #include "ps_int.h"
 
 #include <inttypes.h>
@@ -6,17 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A log line on stderr: "provider-sim level=LEVEL <fmt>". */
-void ps_log(const char *level, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "provider-sim level=%s %s\n", level, msg);
-}
 
 /* snprintf for texts whose buffers are sized for their values: false (and
  * the text cut, never overrun) if one did not fit after all. */

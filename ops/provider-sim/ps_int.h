@@ -424,7 +424,6 @@ extern const size_t ps_noptions;
 
 /* ps_fmt.c */
 bool ps_fmt(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void ps_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ps_vmsg(char *buf, size_t cap, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 

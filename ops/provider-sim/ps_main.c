@@ -1,5 +1,6 @@
 /* ps_main.c -- the options (one table), start-up and shutdown, main(). */
 #include "ps_int.h"
+#include "pw_log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -233,7 +234,11 @@ static void ps_on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
     ps_sim *sim = arg;
-    ps_log("info", "msg=\"signal %d: stopping\" held=%zu", (int)sig, sim->nheld);
+    pw_logline l;
+    pw_log_begin(&l, PW_LOG_INFO, "stopping");
+    pw_log_int(&l, "signal", (int64_t)sig);
+    pw_log_int(&l, "held", (int64_t)sim->nheld);
+    pw_log_end(&l);
     event_base_loopbreak(sim->base);
 }
 
@@ -267,6 +272,9 @@ int main(int argc, char **argv)
     int rc = ps_parse_args(&sim, argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
+    /* the worker's log lines (logfmt on stderr); --verbose adds one debug
+     * line per answer */
+    pw_log_setup(sim.cfg.verbose ? PW_LOG_DEBUG : PW_LOG_INFO, 0, 2);
     if (!ps_load_isbank(&sim))
         return 2;
     if (!ps_state_generate(&sim.st, &sim.cfg)) {
@@ -326,9 +334,13 @@ int main(int argc, char **argv)
     printf("listening=%s%s%s:%d\n", v6 ? "[" : "", sim.cfg.bind, v6 ? "]" : "", port);
     fflush(stdout);
 
-    ps_log("info",
-           "msg=started port=%d seed=%" PRId64 " invoices=%" PRId64 " isbank_service=%" PRId64,
-           port, sim.cfg.seed, sim.cfg.invoices, sim.isbank_service_id);
+    pw_logline l;
+    pw_log_begin(&l, PW_LOG_INFO, "started");
+    pw_log_int(&l, "port", port);
+    pw_log_int(&l, "seed", sim.cfg.seed);
+    pw_log_int(&l, "invoices", sim.cfg.invoices);
+    pw_log_int(&l, "isbank_service", sim.isbank_service_id);
+    pw_log_end(&l);
     event_base_dispatch(sim.base);
 out:
     if (sigterm != NULL)

@@ -2,6 +2,7 @@
  * holding and resetting requests, running a call through its fault and its
  * handler. */
 #include "ps_int.h"
+#include "pw_log.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -95,9 +96,15 @@ const char *ps_reason(int status)
 static void ps_send(ps_call *c)
 {
     bool attached = evhttp_request_get_connection(c->req) != NULL;
-    if (c->sim->cfg.verbose)
-        ps_log("debug", "provider=%s path=%s status=%d fault=%s", ps_provider_names[c->provider],
-               c->route->path, c->status, ps_fault_names[c->fault]);
+    if (c->sim->cfg.verbose) {
+        pw_logline l;
+        pw_log_begin(&l, PW_LOG_DEBUG, "answer");
+        pw_log_str(&l, "provider", ps_provider_names[c->provider]);
+        pw_log_str(&l, "path", c->route->path);
+        pw_log_int(&l, "status", c->status);
+        pw_log_str(&l, "fault", ps_fault_names[c->fault]);
+        pw_log_end(&l);
+    }
     evhttp_send_reply(c->req, c->status, ps_reason(c->status), NULL); /* frees req in time */
     ps_ledger_mark(c, attached);
 }
@@ -183,8 +190,10 @@ static void ps_hold_call(ps_call *c, ps_hold kind, int64_t delay_ms)
             struct evhttp_request *old = o->call.req;
             ps_held_unlink(sim, o);
             free(o);
-            ps_log("warn", "msg=\"blackhole limit %d reached: oldest connection reset\"",
-                   PS_BLACKHOLE_MAX);
+            pw_logline l;
+            pw_log_begin(&l, PW_LOG_WARN, "blackhole limit reached: oldest connection reset");
+            pw_log_int(&l, "limit", PS_BLACKHOLE_MAX);
+            pw_log_end(&l);
             ps_reset_connection(old);
             break;
         }
