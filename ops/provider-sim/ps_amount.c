@@ -57,7 +57,7 @@ void ps_amount(char *buf, size_t cap, int64_t minor, int exponent, int decimals)
 }
 
 /* Amounts in TRY kuruş (2 digits). */
-void ps_try(char *buf, size_t cap, int64_t kurus, int decimals)
+void ps_amount_try(char *buf, size_t cap, int64_t kurus, int decimals)
 {
     ps_amount(buf, cap, kurus, 2, decimals);
 }

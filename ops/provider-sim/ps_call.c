@@ -9,46 +9,46 @@
 #include <string.h>
 #include <strings.h>
 
-void ps_count(ps_call *c, ps_stat s)
+void ps_call_count(ps_call *c, ps_stat s)
 {
-    ps_stats_of(c)->n[s]++;
+    ps_call_stats(c)->n[s]++;
 }
 
 /*---- Reading requests ----*/
 
-ps_stats *ps_stats_of(ps_call *c)
+ps_stats *ps_call_stats(ps_call *c)
 {
     return &c->sim->stats[c->provider];
 }
 
-const char *ps_in_header(ps_call *c, const char *name)
+const char *ps_call_in_header(ps_call *c, const char *name)
 {
     return evhttp_find_header(evhttp_request_get_input_headers(c->req), name);
 }
 
-void ps_out_header(ps_call *c, const char *name, const char *value)
+void ps_call_out_header(ps_call *c, const char *name, const char *value)
 {
     evhttp_add_header(evhttp_request_get_output_headers(c->req), name, value);
 }
 
 /* True when the header `name` is present and equals `want`. */
-bool ps_header_is(ps_call *c, const char *name, const char *want)
+bool ps_call_header_is(ps_call *c, const char *name, const char *want)
 {
-    const char *v = ps_in_header(c, name);
+    const char *v = ps_call_in_header(c, name);
     return v != NULL && strcmp(v, want) == 0;
 }
 
 /* True when the request says its body is a form. */
-bool ps_is_form(ps_call *c)
+bool ps_call_is_form(ps_call *c)
 {
-    const char *ct = ps_in_header(c, "Content-Type");
+    const char *ct = ps_call_in_header(c, "Content-Type");
     static const char form[] = "application/x-www-form-urlencoded";
     return ct != NULL && strncasecmp(ct, form, sizeof(form) - 1) == 0 &&
            (ct[sizeof(form) - 1] == '\0' || ct[sizeof(form) - 1] == ';' ||
             ct[sizeof(form) - 1] == ' ');
 }
 
-static int ps_hexval(char c)
+static int ps_call_hexval(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -62,7 +62,7 @@ static int ps_hexval(char c)
 /* Decodes application/x-www-form-urlencoded text s[0..n) ('+' is a blank,
  * %XX a byte) into out (room for n+1 bytes). Returns the length or -1 for a
  * bad escape. */
-static long ps_form_decode(const char *s, size_t n, char *out)
+static long ps_call_form_decode(const char *s, size_t n, char *out)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
@@ -71,7 +71,7 @@ static long ps_form_decode(const char *s, size_t n, char *out)
         } else if (s[i] == '%') {
             if (i + 2 >= n)
                 return -1; /* "%" or "%X" at the end */
-            int hi = ps_hexval(s[i + 1]), lo = ps_hexval(s[i + 2]);
+            int hi = ps_call_hexval(s[i + 1]), lo = ps_call_hexval(s[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             out[o++] = (char)(hi * 16 + lo);
@@ -88,7 +88,7 @@ static long ps_form_decode(const char *s, size_t n, char *out)
  * NUL-terminated string (*out, the caller frees it; *len its length; it may
  * hold NUL bytes). Returns 1 found, 0 absent, -1 malformed. The first of
  * repeated fields wins. */
-int ps_form_get(const char *body, size_t n, const char *name, char **out, size_t *len)
+int ps_call_form_get(const char *body, size_t n, const char *name, char **out, size_t *len)
 {
     size_t i = 0;
     while (i < n) {
@@ -99,7 +99,7 @@ int ps_form_get(const char *body, size_t n, const char *name, char **out, size_t
         size_t klen = eq != NULL ? (size_t)(eq - seg) : seglen;
         char key[128];
         if (klen < sizeof(key)) {
-            long kl = ps_form_decode(seg, klen, key);
+            long kl = ps_call_form_decode(seg, klen, key);
             if (kl < 0)
                 return -1;
             if ((size_t)kl == strlen(name) && memcmp(key, name, (size_t)kl) == 0) {
@@ -108,7 +108,7 @@ int ps_form_get(const char *body, size_t n, const char *name, char **out, size_t
                 char *v = malloc(vlen + 1);
                 if (v == NULL)
                     return -1;
-                long vl = ps_form_decode(val, vlen, v);
+                long vl = ps_call_form_decode(val, vlen, v);
                 if (vl < 0) {
                     free(v);
                     return -1;
@@ -125,7 +125,7 @@ int ps_form_get(const char *body, size_t n, const char *name, char **out, size_t
 
 /* The text of an identifier given as a JSON string or integer. False for
  * other types, for NUL bytes and for text that does not fit. */
-bool ps_json_text(json_object *v, char *buf, size_t cap)
+bool ps_call_json_text(json_object *v, char *buf, size_t cap)
 {
     if (v == NULL)
         return false;
@@ -148,7 +148,7 @@ bool ps_json_text(json_object *v, char *buf, size_t cap)
 }
 
 /* Quotes a JSON value for a message: its type and a bounded excerpt. */
-void ps_describe(json_object *v, char *buf, size_t cap)
+void ps_call_describe(json_object *v, char *buf, size_t cap)
 {
     if (v == NULL)
         snprintf(buf, cap, "nothing");
@@ -159,7 +159,7 @@ void ps_describe(json_object *v, char *buf, size_t cap)
 /*---- Writing answers ----*/
 
 /* Starts the answer of the call: the JSON writer over the sim's buffer. */
-void ps_answer(ps_call *c, int status, ps_jw *w)
+void ps_call_answer(ps_call *c, int status, ps_jw *w)
 {
     ps_buf_reset(&c->sim->out);
     ps_jw_init(w, &c->sim->out);
@@ -168,16 +168,16 @@ void ps_answer(ps_call *c, int status, ps_jw *w)
 
 /* ASP.NET's ProblemDetails for a request the provider cannot read (the .NET
  * providers answer model-binding failures so): HTTP 400 naming the field. */
-void ps_problem(ps_call *c, const char *field, const char *fmt, ...)
+void ps_call_problem(ps_call *c, const char *field, const char *fmt, ...)
 {
     char msg[PS_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    ps_vmsg(msg, sizeof(msg), fmt, ap);
+    ps_fmt_vmsg(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     ps_jw w;
-    ps_answer(c, 400, &w);
-    ps_count(c, PS_ST_BAD);
+    ps_call_answer(c, 400, &w);
+    ps_call_count(c, PS_ST_BAD);
     ps_jw_obj(&w);
     ps_jw_kstr(&w, "type", "https://tools.ietf.org/html/rfc7231#section-6.5.1");
     ps_jw_kstr(&w, "title", "One or more validation errors occurred.");
@@ -193,7 +193,7 @@ void ps_problem(ps_call *c, const char *field, const char *fmt, ...)
 }
 
 /* Parses the body as a JSON object into c->root; on failure msg says why. */
-bool ps_json_body(ps_call *c, char *msg, size_t cap)
+bool ps_call_json_body(ps_call *c, char *msg, size_t cap)
 {
     pv_error err = {0};
     if (pv_json_parse(c->body, c->body_len, "request body", &c->root, &err) != PV_OK) {
@@ -203,19 +203,19 @@ bool ps_json_body(ps_call *c, char *msg, size_t cap)
     }
     if (!json_object_is_type(c->root, json_type_object)) {
         char d[128];
-        ps_describe(c->root, d, sizeof(d));
+        ps_call_describe(c->root, d, sizeof(d));
         snprintf(msg, cap, "request body: expected a JSON object, got %s", d);
         return false;
     }
     return true;
 }
 
-/* ps_json_body answering ProblemDetails on failure. */
-bool ps_json_body_or_problem(ps_call *c)
+/* ps_call_json_body answering ProblemDetails on failure. */
+bool ps_call_json_body_or_problem(ps_call *c)
 {
     char msg[PS_MSG_MAX];
-    if (ps_json_body(c, msg, sizeof(msg)))
+    if (ps_call_json_body(c, msg, sizeof(msg)))
         return true;
-    ps_problem(c, "$", "%s", msg);
+    ps_call_problem(c, "$", "%s", msg);
     return false;
 }

@@ -29,7 +29,7 @@ static void ps_control_send(ps_sim *sim, struct evhttp_request *req, int status)
     }
     evbuffer_add(ob, sim->out.data != NULL ? sim->out.data : "", sim->out.len);
     ps_buf_reset(&sim->out);
-    evhttp_send_reply(req, status, ps_reason(status), NULL);
+    evhttp_send_reply(req, status, ps_server_reason(status), NULL);
 }
 
 void ps_control_error(ps_sim *sim, struct evhttp_request *req, int status, const char *fmt, ...)
@@ -37,7 +37,7 @@ void ps_control_error(ps_sim *sim, struct evhttp_request *req, int status, const
     char msg[PS_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    ps_vmsg(msg, sizeof(msg), fmt, ap);
+    ps_fmt_vmsg(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     ps_jw w;
     ps_buf_reset(&sim->out);
@@ -48,7 +48,7 @@ void ps_control_error(ps_sim *sim, struct evhttp_request *req, int status, const
     ps_control_send(sim, req, status);
 }
 
-static void ps_invoices_payofin(ps_sim *sim, ps_jw *w)
+static void ps_control_invoices_payofin(ps_sim *sim, ps_jw *w)
 {
     const ps_state *st = &sim->st;
     ps_jw_kamount(w, "merchant_balance", st->payofin_balance, 2, 2);
@@ -74,7 +74,7 @@ static void ps_invoices_payofin(ps_sim *sim, ps_jw *w)
     ps_jw_end_arr(w);
 }
 
-static void ps_invoices_sipay(ps_sim *sim, ps_jw *w)
+static void ps_control_invoices_sipay(ps_sim *sim, ps_jw *w)
 {
     const ps_state *st = &sim->st;
     ps_jw_key(w, "wallets");
@@ -105,7 +105,7 @@ static void ps_invoices_sipay(ps_sim *sim, ps_jw *w)
     ps_jw_end_arr(w);
 }
 
-static void ps_invoices_paywall(ps_sim *sim, ps_jw *w)
+static void ps_control_invoices_paywall(ps_sim *sim, ps_jw *w)
 {
     const ps_state *st = &sim->st;
     ps_jw_key(w, "payments");
@@ -119,7 +119,7 @@ static void ps_invoices_paywall(ps_sim *sim, ps_jw *w)
     ps_jw_end_arr(w);
 }
 
-static void ps_invoices_isbank(ps_sim *sim, ps_jw *w)
+static void ps_control_invoices_isbank(ps_sim *sim, ps_jw *w)
 {
     const ps_state *st = &sim->st;
     ps_jw_kint(w, "service_id", sim->isbank_service_id);
@@ -163,7 +163,7 @@ static void ps_invoices_isbank(ps_sim *sim, ps_jw *w)
     ps_jw_end_arr(w);
 }
 
-static void ps_invoices_payone(ps_sim *sim, ps_jw *w)
+static void ps_control_invoices_payone(ps_sim *sim, ps_jw *w)
 {
     const ps_state *st = &sim->st;
     char t[24];
@@ -184,11 +184,11 @@ static void ps_invoices_payone(ps_sim *sim, ps_jw *w)
     ps_jw_end_arr(w);
 }
 
-static void ps_invoices_of(ps_sim *sim, ps_jw *w, int p)
+static void ps_control_invoices_of(ps_sim *sim, ps_jw *w, int p)
 {
     static void (*const fns[PS_NPROV])(ps_sim *, ps_jw *) = {
-        ps_invoices_payofin, ps_invoices_sipay,  ps_invoices_paywall,
-        ps_invoices_isbank,  ps_invoices_payone,
+        ps_control_invoices_payofin, ps_control_invoices_sipay,  ps_control_invoices_paywall,
+        ps_control_invoices_isbank,  ps_control_invoices_payone,
     };
     ps_jw_obj(w);
     ps_jw_kstr(w, "provider", ps_provider_names[p]);
@@ -197,16 +197,17 @@ static void ps_invoices_of(ps_sim *sim, ps_jw *w, int p)
 }
 
 /* The query parameter `name` of the control request, or NULL. */
-static const char *ps_query_param(struct evkeyvalq *q, const char *name)
+static const char *ps_control_query_param(struct evkeyvalq *q, const char *name)
 {
     return evhttp_find_header(q, name);
 }
 
 /* Reads ?provider=: *p gets the provider, PS_NPROV when absent or ALL. */
-static bool ps_query_provider(ps_sim *sim, struct evhttp_request *req, struct evkeyvalq *q, int *p)
+static bool ps_control_query_provider(ps_sim *sim, struct evhttp_request *req, struct evkeyvalq *q,
+                                      int *p)
 {
-    const char *v = ps_query_param(q, "provider");
-    *p = v != NULL ? ps_provider_parse(v, strlen(v)) : PS_NPROV;
+    const char *v = ps_control_query_param(q, "provider");
+    *p = v != NULL ? ps_faults_provider_parse(v, strlen(v)) : PS_NPROV;
     if (*p >= 0)
         return true;
     char qt[96];
@@ -219,18 +220,18 @@ static bool ps_query_provider(ps_sim *sim, struct evhttp_request *req, struct ev
 static void ps_control_invoices(ps_sim *sim, struct evhttp_request *req, struct evkeyvalq *q)
 {
     int p;
-    if (!ps_query_provider(sim, req, q, &p))
+    if (!ps_control_query_provider(sim, req, q, &p))
         return;
     ps_jw w;
     ps_buf_reset(&sim->out);
     ps_jw_init(&w, &sim->out);
     if (p != PS_NPROV) {
-        ps_invoices_of(sim, &w, p);
+        ps_control_invoices_of(sim, &w, p);
     } else {
         ps_jw_obj(&w);
         for (int i = 0; i < PS_NPROV; i++) {
             ps_jw_key(&w, ps_provider_names[i]);
-            ps_invoices_of(sim, &w, i);
+            ps_control_invoices_of(sim, &w, i);
         }
         ps_jw_end(&w);
     }
@@ -263,16 +264,16 @@ static void ps_control_stats(ps_sim *sim, struct evhttp_request *req)
     ps_jw_kint(&w, "blackholes", (int64_t)sim->nblackholes);
     ps_jw_kint(&w, "ledger_entries", (int64_t)sim->ledger.n);
     ps_jw_kint(&w, "ledger_dropped", (int64_t)sim->ledger.dropped);
-    ps_jw_kint(&w, "uptime_ms", ps_now_ms() - sim->started_ms);
+    ps_jw_kint(&w, "uptime_ms", ps_time_now_ms() - sim->started_ms);
     ps_jw_end(&w);
     ps_control_send(sim, req, 200);
 }
 
 /* An unsigned query parameter, def when absent. */
-static bool ps_query_u64(ps_sim *sim, struct evhttp_request *req, struct evkeyvalq *q,
-                         const char *name, uint64_t def, uint64_t *out)
+static bool ps_control_query_u64(ps_sim *sim, struct evhttp_request *req, struct evkeyvalq *q,
+                                 const char *name, uint64_t def, uint64_t *out)
 {
-    const char *v = ps_query_param(q, name);
+    const char *v = ps_control_query_param(q, name);
     int64_t i64;
     *out = def;
     if (v == NULL)
@@ -294,8 +295,9 @@ static void ps_control_ledger(ps_sim *sim, struct evhttp_request *req, struct ev
     int p;
     uint64_t since, limit;
     char t[40];
-    if (!ps_query_provider(sim, req, q, &p) || !ps_query_u64(sim, req, q, "since", 0, &since) ||
-        !ps_query_u64(sim, req, q, "limit", 100000, &limit))
+    if (!ps_control_query_provider(sim, req, q, &p) ||
+        !ps_control_query_u64(sim, req, q, "since", 0, &since) ||
+        !ps_control_query_u64(sim, req, q, "limit", 100000, &limit))
         return;
     ps_jw w;
     ps_buf_reset(&sim->out);
@@ -375,12 +377,12 @@ static void ps_control_faults_set(ps_sim *sim, struct evhttp_request *req)
         return;
     }
     json_object *pv = pv_json_member(root, "provider");
-    int p =
-        pv != NULL && json_object_is_type(pv, json_type_string)
-            ? ps_provider_parse(json_object_get_string(pv), (size_t)json_object_get_string_len(pv))
-            : -1;
+    int p = pv != NULL && json_object_is_type(pv, json_type_string)
+                ? ps_faults_provider_parse(json_object_get_string(pv),
+                                           (size_t)json_object_get_string_len(pv))
+                : -1;
     if (p < 0) {
-        ps_describe(pv, d, sizeof(d));
+        ps_call_describe(pv, d, sizeof(d));
         ps_control_error(sim, req, 400,
                          "provider: %s is not one of PAYOFIN SIPAY PAYWALL ISBANK PAYONE ALL", d);
         json_object_put(root);
@@ -398,12 +400,12 @@ static void ps_control_faults_set(ps_sim *sim, struct evhttp_request *req)
                    json_object_is_type(val, json_type_double)) {
             v = json_object_get_double(val);
         } else {
-            ps_describe(val, d, sizeof(d));
+            ps_call_describe(val, d, sizeof(d));
             ps_control_error(sim, req, 400, "%s: %s must be a number", key, d);
             json_object_put(root);
             return;
         }
-        if (!ps_fault_set(&f, key, v, msg, sizeof(msg))) {
+        if (!ps_faults_set(&f, key, v, msg, sizeof(msg))) {
             ps_control_error(sim, req, 400, "%s", msg);
             json_object_put(root);
             return;

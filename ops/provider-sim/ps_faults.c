@@ -44,7 +44,7 @@ static const struct ps_fault_key {
 /*---- Drawing a fault ----*/
 
 /* The late rate: late_ms alone makes every answer late. */
-static double ps_rate_late(const ps_faults *f)
+static double ps_faults_rate_late(const ps_faults *f)
 {
     if (f->late_ms <= 0)
         return 0;
@@ -52,7 +52,7 @@ static double ps_rate_late(const ps_faults *f)
 }
 
 /* One draw decides the call's fault (DESIGN). */
-ps_fault ps_fault_draw(ps_sim *sim, const ps_faults *f)
+ps_fault ps_faults_draw(ps_sim *sim, const ps_faults *f)
 {
     const struct {
         ps_fault fault;
@@ -63,7 +63,7 @@ ps_fault ps_fault_draw(ps_sim *sim, const ps_faults *f)
         {PS_F_429, f->rate_429},
         {PS_F_BLACKHOLE, f->rate_blackhole},
         {PS_F_MALFORMED, f->rate_malformed},
-        {PS_F_LATE, ps_rate_late(f)},
+        {PS_F_LATE, ps_faults_rate_late(f)},
         {PS_F_PAID_5XX, f->rate_paid_5xx},
         {PS_F_RESET_AFTER, f->rate_reset_after},
         {PS_F_BADTEXT, f->rate_badtext},
@@ -83,12 +83,12 @@ ps_fault ps_fault_draw(ps_sim *sim, const ps_faults *f)
 }
 
 /* An answer from the "gateway" in front of the provider: 5xx or 429. */
-void ps_fault_answer(ps_call *c, int status)
+void ps_faults_answer(ps_call *c, int status)
 {
     ps_jw w;
-    ps_answer(c, status, &w);
+    ps_call_answer(c, status, &w);
     if (status == 429)
-        ps_out_header(c, "Retry-After", "1");
+        ps_call_out_header(c, "Retry-After", "1");
     ps_jw_obj(&w);
     ps_jw_kint(&w, "status", status);
     ps_jw_kstr(&w, "error", status == 429 ? "Too Many Requests" : "simulated server error");
@@ -105,7 +105,7 @@ void ps_faults_default(ps_faults *f)
 
 /* Sets one fault key from a number (booleans as 0/1). msg says what is
  * wrong otherwise. */
-bool ps_fault_set(ps_faults *f, const char *name, double v, char *msg, size_t cap)
+bool ps_faults_set(ps_faults *f, const char *name, double v, char *msg, size_t cap)
 {
     const struct ps_fault_key *k = NULL;
     for (size_t i = 0; i < PS_NFAULT_KEYS; i++)
@@ -179,7 +179,7 @@ void ps_faults_json(ps_jw *w, const ps_faults *f)
 }
 
 /* A provider name (any case); PS_NPROV for ALL or "*"; -1 when unknown. */
-int ps_provider_parse(const char *s, size_t n)
+int ps_faults_provider_parse(const char *s, size_t n)
 {
     if ((n == 3 && strncasecmp(s, "ALL", 3) == 0) || (n == 1 && s[0] == '*'))
         return PS_NPROV;
@@ -190,11 +190,11 @@ int ps_provider_parse(const char *s, size_t n)
 }
 
 /* --fault PROVIDER:key=value[,key=value...] */
-bool ps_fault_arg(ps_sim *sim, const char *arg)
+bool ps_faults_arg(ps_sim *sim, const char *arg)
 {
     char msg[PS_MSG_MAX], name[64], q[96];
     const char *colon = strchr(arg, ':');
-    int p = colon != NULL ? ps_provider_parse(arg, (size_t)(colon - arg)) : -1;
+    int p = colon != NULL ? ps_faults_provider_parse(arg, (size_t)(colon - arg)) : -1;
     pv_quote(q, sizeof(q), arg, strlen(arg));
     if (p < 0) {
         fprintf(stderr,
@@ -226,7 +226,7 @@ bool ps_fault_arg(ps_sim *sim, const char *arg)
         for (int i = 0; i < PS_NPROV; i++) {
             if (p != PS_NPROV && p != i)
                 continue;
-            if (!parsed || !ps_fault_set(&sim->faults[i], name, v, msg, sizeof(msg))) {
+            if (!parsed || !ps_faults_set(&sim->faults[i], name, v, msg, sizeof(msg))) {
                 if (!parsed)
                     snprintf(msg, sizeof(msg), "%s: \"%s\" is not a number", name, val);
                 fprintf(stderr, "provider-sim: --fault \"%s\": %s\n", q, msg);

@@ -1,4 +1,4 @@
-/* ps_fmt.c -- bounded text formatting (ps_fmt, ps_vmsg). */
+/* ps_fmt.c -- bounded text formatting (ps_fmt, ps_fmt_vmsg). */
 #include "ps_int.h"
 
 #include <inttypes.h>
@@ -19,7 +19,7 @@ bool ps_fmt(char *buf, size_t cap, const char *fmt, ...)
 }
 
 /* vsnprintf, for the messages of the refusals. */
-void ps_vmsg(char *buf, size_t cap, const char *fmt, va_list ap)
+void ps_fmt_vmsg(char *buf, size_t cap, const char *fmt, va_list ap)
 {
     vsnprintf(buf, cap, fmt, ap);
 }

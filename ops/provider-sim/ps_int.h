@@ -424,7 +424,7 @@ extern const size_t ps_noptions;
 
 /* ps_fmt.c */
 bool ps_fmt(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void ps_vmsg(char *buf, size_t cap, const char *fmt, va_list ap)
+void ps_fmt_vmsg(char *buf, size_t cap, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
 /* ps_buf.c */
@@ -444,15 +444,15 @@ void ps_jw_knull(ps_jw *w, const char *key);
 void ps_jw_kraw(ps_jw *w, const char *key, const char *text);
 void ps_jw_kstr(ps_jw *w, const char *key, const char *s);
 void ps_jw_str(ps_jw *w, const char *s);
-size_t ps_utf8_len(const unsigned char *s, size_t n);
+size_t ps_jw_utf8_len(const unsigned char *s, size_t n);
 
 /* ps_amount.c */
 void ps_amount(char *buf, size_t cap, int64_t minor, int exponent, int decimals);
-void ps_try(char *buf, size_t cap, int64_t kurus, int decimals);
+void ps_amount_try(char *buf, size_t cap, int64_t kurus, int decimals);
 
 /* ps_time.c */
-void ps_istanbul(struct tm *tm, int *offset_s, long *ticks);
-int64_t ps_now_ms(void);
+void ps_time_istanbul(struct tm *tm, int *offset_s, long *ticks);
+int64_t ps_time_now_ms(void);
 
 /* ps_rng.c */
 uint64_t ps_rng_next(ps_rng *r);
@@ -474,27 +474,27 @@ void ps_ledger_mark(ps_call *c, bool answered);
 /* ps_oauth.c */
 void ps_oauth_token(ps_call *c, const char *client_id, const char *client_secret,
                     const char *scope_granted);
-bool ps_token_check(ps_sim *sim, ps_pid p, const char *auth);
+bool ps_oauth_token_check(ps_sim *sim, ps_pid p, const char *auth);
 
 /* ps_state.c */
 void ps_state_free(ps_state *st);
 bool ps_state_generate(ps_state *st, const ps_config *cfg);
 
 /* ps_call.c */
-void ps_answer(ps_call *c, int status, ps_jw *w);
-void ps_count(ps_call *c, ps_stat s);
-void ps_describe(json_object *v, char *buf, size_t cap);
-int ps_form_get(const char *body, size_t n, const char *name, char **out, size_t *len);
-bool ps_header_is(ps_call *c, const char *name, const char *want);
-const char *ps_in_header(ps_call *c, const char *name);
-bool ps_is_form(ps_call *c);
-bool ps_json_body(ps_call *c, char *msg, size_t cap);
-bool ps_json_body_or_problem(ps_call *c);
-bool ps_json_text(json_object *v, char *buf, size_t cap);
-void ps_out_header(ps_call *c, const char *name, const char *value);
-void ps_problem(ps_call *c, const char *field, const char *fmt, ...)
+void ps_call_answer(ps_call *c, int status, ps_jw *w);
+void ps_call_count(ps_call *c, ps_stat s);
+void ps_call_describe(json_object *v, char *buf, size_t cap);
+int ps_call_form_get(const char *body, size_t n, const char *name, char **out, size_t *len);
+bool ps_call_header_is(ps_call *c, const char *name, const char *want);
+const char *ps_call_in_header(ps_call *c, const char *name);
+bool ps_call_is_form(ps_call *c);
+bool ps_call_json_body(ps_call *c, char *msg, size_t cap);
+bool ps_call_json_body_or_problem(ps_call *c);
+bool ps_call_json_text(json_object *v, char *buf, size_t cap);
+void ps_call_out_header(ps_call *c, const char *name, const char *value);
+void ps_call_problem(ps_call *c, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-ps_stats *ps_stats_of(ps_call *c);
+ps_stats *ps_call_stats(ps_call *c);
 
 /* ps_payofin.c */
 void ps_payofin_check(ps_call *c);
@@ -518,18 +518,18 @@ void ps_payone_complete(ps_call *c);
 void ps_payone_inquire(ps_call *c);
 
 /* ps_server.c */
-void ps_held_unlink(ps_sim *sim, ps_held *h);
-void ps_on_request(struct evhttp_request *req, void *arg);
-const char *ps_reason(int status);
+void ps_server_held_unlink(ps_sim *sim, ps_held *h);
+void ps_server_on_request(struct evhttp_request *req, void *arg);
+const char *ps_server_reason(int status);
 
 /* ps_faults.c */
-void ps_fault_answer(ps_call *c, int status);
-bool ps_fault_arg(ps_sim *sim, const char *arg);
-ps_fault ps_fault_draw(ps_sim *sim, const ps_faults *f);
-bool ps_fault_set(ps_faults *f, const char *name, double v, char *msg, size_t cap);
+void ps_faults_answer(ps_call *c, int status);
+bool ps_faults_arg(ps_sim *sim, const char *arg);
+ps_fault ps_faults_draw(ps_sim *sim, const ps_faults *f);
+bool ps_faults_set(ps_faults *f, const char *name, double v, char *msg, size_t cap);
 void ps_faults_default(ps_faults *f);
 void ps_faults_json(ps_jw *w, const ps_faults *f);
-int ps_provider_parse(const char *s, size_t n);
+int ps_faults_provider_parse(const char *s, size_t n);
 
 /* ps_control.c */
 void ps_control(ps_sim *sim, struct evhttp_request *req, const char *path, const char *query);

@@ -16,8 +16,8 @@
 static void ps_isbank_gateway_error(ps_call *c, const char *more)
 {
     ps_jw w;
-    ps_answer(c, 401, &w);
-    ps_count(c, PS_ST_AUTH);
+    ps_call_answer(c, 401, &w);
+    ps_call_count(c, PS_ST_AUTH);
     ps_jw_obj(&w);
     ps_jw_kstr(&w, "httpCode", "401");
     ps_jw_kstr(&w, "httpMessage", "Unauthorized");
@@ -28,8 +28,8 @@ static void ps_isbank_gateway_error(ps_call *c, const char *more)
 static bool ps_isbank_gateway(ps_call *c)
 {
     const ps_config *cfg = &c->sim->cfg;
-    if (ps_header_is(c, "X-IBM-client-id", cfg->isbank_client_id) &&
-        ps_header_is(c, "X-IBM-client-secret", cfg->isbank_client_secret))
+    if (ps_call_header_is(c, "X-IBM-client-id", cfg->isbank_client_id) &&
+        ps_call_header_is(c, "X-IBM-client-secret", cfg->isbank_client_secret))
         return true;
     ps_isbank_gateway_error(c, "Invalid client id or secret.");
     return false;
@@ -37,7 +37,7 @@ static bool ps_isbank_gateway(ps_call *c)
 
 static bool ps_isbank_bearer(ps_call *c)
 {
-    if (ps_token_check(c->sim, PS_ISBANK, ps_in_header(c, "Authorization")))
+    if (ps_oauth_token_check(c->sim, PS_ISBANK, ps_call_in_header(c, "Authorization")))
         return true;
     ps_isbank_gateway_error(c, "Cannot pass the security checks that are required by the target "
                                "API or operation, Enable debug headers for more details.");
@@ -57,10 +57,10 @@ typedef struct ps_infos {
     char msg[PS_INFOS_MAX][256];
 } ps_infos;
 
-static void ps_infos_add(ps_infos *in, const char *code, const char *fmt, ...)
+static void ps_isbank_infos_add(ps_infos *in, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void ps_infos_add(ps_infos *in, const char *code, const char *fmt, ...)
+static void ps_isbank_infos_add(ps_infos *in, const char *code, const char *fmt, ...)
 {
     if (in->n == PS_INFOS_MAX) {
         in->more++;
@@ -68,7 +68,7 @@ static void ps_infos_add(ps_infos *in, const char *code, const char *fmt, ...)
     }
     va_list ap;
     va_start(ap, fmt);
-    ps_vmsg(in->msg[in->n], sizeof(in->msg[in->n]), fmt, ap);
+    ps_fmt_vmsg(in->msg[in->n], sizeof(in->msg[in->n]), fmt, ap);
     va_end(ap);
     in->code[in->n++] = code;
 }
@@ -77,8 +77,8 @@ static void ps_infos_add(ps_infos *in, const char *code, const char *fmt, ...)
 static void ps_isbank_refuse(ps_call *c, int http, const ps_infos *in)
 {
     ps_jw w;
-    ps_answer(c, http, &w);
-    ps_count(c, http == 400 ? PS_ST_BAD : PS_ST_DECLINES);
+    ps_call_answer(c, http, &w);
+    ps_call_count(c, http == 400 ? PS_ST_BAD : PS_ST_DECLINES);
     ps_jw_obj(&w);
     ps_jw_knull(&w, "data");
     ps_jw_key(&w, "infos");
@@ -114,7 +114,7 @@ static void ps_isbank_refuse1(ps_call *c, int http, const char *code, const char
     ps_infos in = {0};
     va_list ap;
     va_start(ap, fmt);
-    ps_vmsg(in.msg[0], sizeof(in.msg[0]), fmt, ap);
+    ps_fmt_vmsg(in.msg[0], sizeof(in.msg[0]), fmt, ap);
     va_end(ap);
     in.code[0] = code;
     in.n = 1;
@@ -136,7 +136,7 @@ void ps_isbank_service(ps_call *c)
         return;
     }
     ps_jw w;
-    ps_answer(c, 200, &w);
+    ps_call_answer(c, 200, &w);
     ps_buf_add(&sim->out, sim->isbank_raw, sim->isbank_raw_len);
 }
 
@@ -153,7 +153,7 @@ typedef struct ps_isb_check {
     ps_infos infos;
 } ps_isb_check;
 
-static bool ps_isb_truthy(json_object *v)
+static bool ps_isbank_truthy(json_object *v)
 {
     if (v == NULL)
         return false;
@@ -164,16 +164,16 @@ static bool ps_isb_truthy(json_object *v)
 }
 
 /* A length bound: an integer or a string of digits; absent = no bound. */
-static bool ps_isb_bound(json_object *pl, const char *key, int64_t *out)
+static bool ps_isbank_bound(json_object *pl, const char *key, int64_t *out)
 {
     char t[24];
     json_object *v = pl != NULL ? pv_json_member(pl, key) : NULL;
-    if (!ps_json_text(v, t, sizeof(t)) || t[0] == '\0' || strspn(t, "0123456789") != strlen(t))
+    if (!ps_call_json_text(v, t, sizeof(t)) || t[0] == '\0' || strspn(t, "0123456789") != strlen(t))
         return false;
     return pv_parse_int64(t, strlen(t), out) == PV_OK;
 }
 
-static bool ps_isb_blank(const char *s, size_t n)
+static bool ps_isbank_blank(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (s[i] != ' ' && s[i] != '\n' && s[i] != '\r' && s[i] != '\t')
@@ -181,16 +181,16 @@ static bool ps_isb_blank(const char *s, size_t n)
     return true;
 }
 
-static const char *ps_isb_name(json_object *field)
+static const char *ps_isbank_name(json_object *field)
 {
     json_object *v = pv_json_member(field, "name");
     if (v == NULL || !json_object_is_type(v, json_type_string) ||
-        ps_isb_blank(json_object_get_string(v), (size_t)json_object_get_string_len(v)))
+        ps_isbank_blank(json_object_get_string(v), (size_t)json_object_get_string_len(v)))
         return NULL;
     return json_object_get_string(v);
 }
 
-static ps_isb_input *ps_isb_find(ps_isb_check *k, const char *name)
+static ps_isb_input *ps_isbank_find(ps_isb_check *k, const char *name)
 {
     for (size_t i = 0; i < k->n; i++)
         if (strcmp(k->in[i].name, name) == 0)
@@ -199,10 +199,10 @@ static ps_isb_input *ps_isb_find(ps_isb_check *k, const char *name)
 }
 
 /* Checks one named (non-group) field of the service object. */
-static void ps_isb_check_field(ps_isb_check *k, json_object *f, const char *name)
+static void ps_isbank_check_field(ps_isb_check *k, json_object *f, const char *name)
 {
     char q[96];
-    ps_isb_input *in = ps_isb_find(k, name);
+    ps_isb_input *in = ps_isbank_find(k, name);
     if (in != NULL)
         in->used = true;
     json_object *items = pv_json_member(f, "items");
@@ -211,16 +211,16 @@ static void ps_isb_check_field(ps_isb_check *k, json_object *f, const char *name
         for (size_t i = 0; i < json_object_array_length(items); i++)
             if (pv_json_member(json_object_array_get_idx(items, i), "key") != NULL)
                 nitems++;
-    if (in == NULL || (!in->selected && ps_isb_blank(in->value, in->value_len))) {
-        if (ps_isb_truthy(pv_json_member(f, "required")))
-            ps_infos_add(&k->infos, "2001", "%s: required", name);
+    if (in == NULL || (!in->selected && ps_isbank_blank(in->value, in->value_len))) {
+        if (ps_isbank_truthy(pv_json_member(f, "required")))
+            ps_isbank_infos_add(&k->infos, "2001", "%s: required", name);
         return;
     }
     pv_quote(q, sizeof(q), in->value, in->value_len);
     if (nitems > 0) {
         if (!in->selected) {
-            ps_infos_add(&k->infos, "2001",
-                         "%s: an enumerated field, give it in selected_input_values", name);
+            ps_isbank_infos_add(&k->infos, "2001",
+                                "%s: an enumerated field, give it in selected_input_values", name);
             return;
         }
         for (size_t i = 0; i < json_object_array_length(items); i++) {
@@ -230,12 +230,12 @@ static void ps_isb_check_field(ps_isb_check *k, json_object *f, const char *name
                 memcmp(json_object_get_string(key), in->value, in->value_len) == 0)
                 return;
         }
-        ps_infos_add(&k->infos, "2001", "%s: key \"%s\" is not one of its items", name, q);
+        ps_isbank_infos_add(&k->infos, "2001", "%s: key \"%s\" is not one of its items", name, q);
         return;
     }
     if (in->selected) {
-        ps_infos_add(&k->infos, "2001",
-                     "%s: not an enumerated field, give it in basic_input_values", name);
+        ps_isbank_infos_add(&k->infos, "2001",
+                            "%s: not an enumerated field, give it in basic_input_values", name);
         return;
     }
     /* length in code points, and the type */
@@ -243,9 +243,9 @@ static void ps_isb_check_field(ps_isb_check *k, json_object *f, const char *name
     bool control = false, digits = true;
     for (size_t i = 0; i < in->value_len;) {
         unsigned char ch = (unsigned char)in->value[i];
-        size_t l = ps_utf8_len((const unsigned char *)in->value + i, in->value_len - i);
+        size_t l = ps_jw_utf8_len((const unsigned char *)in->value + i, in->value_len - i);
         if (l == 0) {
-            ps_infos_add(&k->infos, "2001", "%s: \"%s\" is not UTF-8 text", name, q);
+            ps_isbank_infos_add(&k->infos, "2001", "%s: \"%s\" is not UTF-8 text", name, q);
             return;
         }
         if (ch < 0x20 || ch == 0x7f)
@@ -257,33 +257,35 @@ static void ps_isb_check_field(ps_isb_check *k, json_object *f, const char *name
     }
     json_object *pl = pv_json_member(f, "parameter_length");
     int64_t min, max;
-    if (ps_isb_bound(pl, "min", &min) && (int64_t)points < min)
-        ps_infos_add(&k->infos, "2001", "%s: \"%s\" is %zu characters, the minimum is %" PRId64,
-                     name, q, points, min);
-    if (ps_isb_bound(pl, "max", &max) && (int64_t)points > max)
-        ps_infos_add(&k->infos, "2001", "%s: \"%s\" is %zu characters, the maximum is %" PRId64,
-                     name, q, points, max);
+    if (ps_isbank_bound(pl, "min", &min) && (int64_t)points < min)
+        ps_isbank_infos_add(&k->infos, "2001",
+                            "%s: \"%s\" is %zu characters, the minimum is %" PRId64, name, q,
+                            points, min);
+    if (ps_isbank_bound(pl, "max", &max) && (int64_t)points > max)
+        ps_isbank_infos_add(&k->infos, "2001",
+                            "%s: \"%s\" is %zu characters, the maximum is %" PRId64, name, q,
+                            points, max);
     json_object *type = pv_json_member(f, "parameter_type");
     const char *t = type != NULL && json_object_is_type(type, json_type_string)
                         ? json_object_get_string(type)
                         : "";
     if (strcasecmp(t, "Numeric") == 0 && !digits)
-        ps_infos_add(&k->infos, "2001", "%s: \"%s\" must hold digits only", name, q);
+        ps_isbank_infos_add(&k->infos, "2001", "%s: \"%s\" must hold digits only", name, q);
     else if (control)
-        ps_infos_add(&k->infos, "2001", "%s: \"%s\" holds control characters", name, q);
+        ps_isbank_infos_add(&k->infos, "2001", "%s: \"%s\" holds control characters", name, q);
 }
 
 /* Collects the input values of the payment; false (and an info) when a
  * list or an entry is malformed. */
-static bool ps_isb_collect(ps_isb_check *k, json_object *root, const char *list, bool selected)
+static bool ps_isbank_collect(ps_isb_check *k, json_object *root, const char *list, bool selected)
 {
     char d[128];
     json_object *arr = pv_json_member(root, list);
     if (arr == NULL)
         return true;
     if (!json_object_is_type(arr, json_type_array)) {
-        ps_describe(arr, d, sizeof(d));
-        ps_infos_add(&k->infos, "2000", "%s: expected an array, got %s", list, d);
+        ps_call_describe(arr, d, sizeof(d));
+        ps_isbank_infos_add(&k->infos, "2000", "%s: expected an array, got %s", list, d);
         return false;
     }
     for (size_t i = 0; i < json_object_array_length(arr); i++) {
@@ -294,18 +296,19 @@ static bool ps_isb_collect(ps_isb_check *k, json_object *root, const char *list,
         if (!json_object_is_type(e, json_type_object) || name == NULL ||
             !json_object_is_type(name, json_type_string) ||
             (val != NULL && !json_object_is_type(val, json_type_string))) {
-            ps_describe(e, d, sizeof(d));
-            ps_infos_add(&k->infos, "2000", "%s[%zu]: %s is not {name, %s}", list, i, d,
-                         selected ? "selected_item{key, value}" : "value");
+            ps_call_describe(e, d, sizeof(d));
+            ps_isbank_infos_add(&k->infos, "2000", "%s[%zu]: %s is not {name, %s}", list, i, d,
+                                selected ? "selected_item{key, value}" : "value");
             return false;
         }
         if (k->n == PS_INPUTS_MAX) {
-            ps_infos_add(&k->infos, "2000", "%s: more than %d input values", list, PS_INPUTS_MAX);
+            ps_isbank_infos_add(&k->infos, "2000", "%s: more than %d input values", list,
+                                PS_INPUTS_MAX);
             return false;
         }
         const char *nm = json_object_get_string(name);
-        if (ps_isb_find(k, nm) != NULL) {
-            ps_infos_add(&k->infos, "2001", "%s: given twice", nm);
+        if (ps_isbank_find(k, nm) != NULL) {
+            ps_isbank_infos_add(&k->infos, "2001", "%s: given twice", nm);
             continue;
         }
         ps_isb_input *in = &k->in[k->n++];
@@ -318,7 +321,7 @@ static bool ps_isb_collect(ps_isb_check *k, json_object *root, const char *list,
 }
 
 /* Validates the inputs against the service object's fields. */
-static void ps_isb_check_inputs(ps_isb_check *k, json_object *spec)
+static void ps_isbank_check_inputs(ps_isb_check *k, json_object *spec)
 {
     json_object *fields =
         pv_json_member(pv_json_member(pv_json_member(spec, "data"), "free_collection_query_specs"),
@@ -328,7 +331,7 @@ static void ps_isb_check_inputs(ps_isb_check *k, json_object *spec)
                     : 0;
     for (size_t i = 0; i < nf; i++) {
         json_object *f = json_object_array_get_idx(fields, i);
-        const char *name = ps_isb_name(f);
+        const char *name = ps_isbank_name(f);
         if (name == NULL)
             continue;
         json_object *kids = pv_json_member(f, "input_fields");
@@ -337,36 +340,37 @@ static void ps_isb_check_inputs(ps_isb_check *k, json_object *spec)
                         : 0;
         bool group = false, given = false;
         for (size_t j = 0; j < nk; j++) {
-            const char *kn = ps_isb_name(json_object_array_get_idx(kids, j));
+            const char *kn = ps_isbank_name(json_object_array_get_idx(kids, j));
             if (kn == NULL)
                 continue;
             group = true;
-            if (ps_isb_find(k, kn) != NULL)
+            if (ps_isbank_find(k, kn) != NULL)
                 given = true;
         }
         if (!group) {
-            ps_isb_check_field(k, f, name);
+            ps_isbank_check_field(k, f, name);
             continue;
         }
         /* a group (the Address): its fields are checked when it is required
          * or when any of them is given */
-        if (!given && !ps_isb_truthy(pv_json_member(f, "required")))
+        if (!given && !ps_isbank_truthy(pv_json_member(f, "required")))
             continue;
         for (size_t j = 0; j < nk; j++) {
             json_object *kid = json_object_array_get_idx(kids, j);
-            const char *kn = ps_isb_name(kid);
+            const char *kn = ps_isbank_name(kid);
             if (kn != NULL)
-                ps_isb_check_field(k, kid, kn);
+                ps_isbank_check_field(k, kid, kn);
         }
     }
     for (size_t i = 0; i < k->n; i++)
         if (!k->in[i].used)
-            ps_infos_add(&k->infos, "2001", "%s: not an input of this service", k->in[i].name);
+            ps_isbank_infos_add(&k->infos, "2001", "%s: not an input of this service",
+                                k->in[i].name);
 }
 
 /* Validates the amount against amount_input; *minor gets it. */
-static void ps_isb_check_amount(ps_isb_check *k, json_object *spec, json_object *root,
-                                const char *currency, int64_t *minor)
+static void ps_isbank_check_amount(ps_isb_check *k, json_object *spec, json_object *root,
+                                   const char *currency, int64_t *minor)
 {
     char d[128], lo[48], hi[48];
     pv_money m, mn, mx;
@@ -386,18 +390,18 @@ static void ps_isb_check_amount(ps_isb_check *k, json_object *spec, json_object 
             range = r;
     }
     if (cur == NULL || (nr > 0 && range == NULL)) {
-        ps_infos_add(&k->infos, "2002", "currency_code: \"%s\" is not accepted by this service",
-                     currency);
+        ps_isbank_infos_add(&k->infos, "2002",
+                            "currency_code: \"%s\" is not accepted by this service", currency);
         return;
     }
     json_object *v = pv_json_member(root, "amount");
-    ps_describe(v, d, sizeof(d));
+    ps_call_describe(v, d, sizeof(d));
     if (v == NULL || pv_json_value_money(v, "amount", currency, &m, &err) != PV_OK || m.rounded ||
         m.minor <= 0) {
         pv_error_clear(&err);
-        ps_infos_add(&k->infos, "2002",
-                     "amount: %s must be a positive amount of %s with at most %d decimals", d,
-                     currency, cur->exponent);
+        ps_isbank_infos_add(&k->infos, "2002",
+                            "amount: %s must be a positive amount of %s with at most %d decimals",
+                            d, currency, cur->exponent);
         return;
     }
     *minor = m.minor;
@@ -409,14 +413,14 @@ static void ps_isb_check_amount(ps_isb_check *k, json_object *spec, json_object 
         (m.minor < mn.minor || m.minor > mx.minor)) {
         ps_amount(lo, sizeof(lo), mn.minor, cur->exponent, -1);
         ps_amount(hi, sizeof(hi), mx.minor, cur->exponent, -1);
-        ps_infos_add(&k->infos, "2002", "amount: %s %s is outside %s..%s", m.text, currency, lo,
-                     hi);
+        ps_isbank_infos_add(&k->infos, "2002", "amount: %s %s is outside %s..%s", m.text, currency,
+                            lo, hi);
     }
     pv_error_clear(&err);
     json_object *frac = pv_json_member(ai, "decimal_fraction_allowed");
-    if (frac != NULL && !ps_isb_truthy(frac) && m.minor % ps_pow10[cur->exponent] != 0)
-        ps_infos_add(&k->infos, "2002", "amount: %s has a fraction, the service takes none",
-                     m.text);
+    if (frac != NULL && !ps_isbank_truthy(frac) && m.minor % ps_pow10[cur->exponent] != 0)
+        ps_isbank_infos_add(&k->infos, "2002", "amount: %s has a fraction, the service takes none",
+                            m.text);
 }
 
 /* execution_date as the seed writes it: Istanbul time, 7 digits, offset. */
@@ -425,7 +429,7 @@ static void ps_isbank_now(char *buf, size_t cap)
     struct tm tm;
     int off;
     long ticks;
-    ps_istanbul(&tm, &off, &ticks);
+    ps_time_istanbul(&tm, &off, &ticks);
     ps_fmt(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%07ld%c%02d:%02d", tm.tm_year + 1900,
            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ticks, off < 0 ? '-' : '+',
            abs(off) / 3600, abs(off) % 3600 / 60);
@@ -434,7 +438,7 @@ static void ps_isbank_now(char *buf, size_t cap)
 /* A payment_reference: 1..64 visible ASCII characters. */
 static bool ps_isbank_reference(json_object *v, char *buf, size_t cap)
 {
-    if (v == NULL || !json_object_is_type(v, json_type_string) || !ps_json_text(v, buf, cap) ||
+    if (v == NULL || !json_object_is_type(v, json_type_string) || !ps_call_json_text(v, buf, cap) ||
         buf[0] == '\0' || strlen(buf) > PS_REF_MAX)
         return false;
     for (const char *p = buf; *p != '\0'; p++)
@@ -453,14 +457,14 @@ void ps_isbank_pay(ps_call *c)
 
     if (!ps_isbank_gateway(c) || !ps_isbank_bearer(c))
         return;
-    if (!ps_json_body(c, msg, sizeof(msg))) {
+    if (!ps_call_json_body(c, msg, sizeof(msg))) {
         ps_isbank_refuse1(c, 400, "2000", "%s", msg);
         return;
     }
     json_object *sv = pv_json_member(c->root, "service_id");
     if (sv == NULL || !json_object_is_type(sv, json_type_int) ||
         pv_json_value_int64(sv, "service_id", &service_id, &ignored) != PV_OK) {
-        ps_describe(sv, d, sizeof(d));
+        ps_call_describe(sv, d, sizeof(d));
         ps_isbank_refuse1(c, 400, "2000", "service_id: %s must be an integer", d);
         return;
     }
@@ -470,7 +474,7 @@ void ps_isbank_pay(ps_call *c)
     }
     json_object *rv = pv_json_member(c->root, "payment_reference");
     if (!ps_isbank_reference(rv, ref, sizeof(ref))) {
-        ps_describe(rv, d, sizeof(d));
+        ps_call_describe(rv, d, sizeof(d));
         ps_isbank_refuse1(c, 400, "2000",
                           "payment_reference: %s must be 1..%d visible ASCII characters", d,
                           PS_REF_MAX);
@@ -478,8 +482,8 @@ void ps_isbank_pay(ps_call *c)
     }
     json_object *cv = pv_json_member(c->root, "currency_code");
     if (cv == NULL || !json_object_is_type(cv, json_type_string) ||
-        !ps_json_text(cv, currency, sizeof(currency))) {
-        ps_describe(cv, d, sizeof(d));
+        !ps_call_json_text(cv, currency, sizeof(currency))) {
+        ps_call_describe(cv, d, sizeof(d));
         ps_isbank_refuse1(c, 400, "2000", "currency_code: %s must be an ISO 4217 code", d);
         return;
     }
@@ -488,10 +492,10 @@ void ps_isbank_pay(ps_call *c)
         ps_isbank_refuse1(c, 503, "2099", "out of memory");
         return;
     }
-    if (ps_isb_collect(k, c->root, "basic_input_values", false) &&
-        ps_isb_collect(k, c->root, "selected_input_values", true))
-        ps_isb_check_inputs(k, sim->isbank_spec);
-    ps_isb_check_amount(k, sim->isbank_spec, c->root, currency, &minor);
+    if (ps_isbank_collect(k, c->root, "basic_input_values", false) &&
+        ps_isbank_collect(k, c->root, "selected_input_values", true))
+        ps_isbank_check_inputs(k, sim->isbank_spec);
+    ps_isbank_check_amount(k, sim->isbank_spec, c->root, currency, &minor);
     if (k->infos.n > 0) {
         ps_isbank_refuse(c, 400, &k->infos);
         free(k);
@@ -499,7 +503,7 @@ void ps_isbank_pay(ps_call *c)
     }
     free(k);
     if (ps_map_get(&st->isbank_paid, ref, strlen(ref), &paid)) {
-        ps_count(c, PS_ST_DOUBLE);
+        ps_call_count(c, PS_ST_DOUBLE);
         ps_isbank_refuse1(c, 409, "2010",
                           "payment_reference \"%s\" was already paid (payment_id %" PRId64 ")", ref,
                           paid);
@@ -522,7 +526,7 @@ void ps_isbank_pay(ps_call *c)
     ps_amount(amount, sizeof(amount), minor, pv_currency_by_alpha(currency)->exponent, -1);
 
     ps_jw w;
-    ps_answer(c, 200, &w);
+    ps_call_answer(c, 200, &w);
     ps_jw_obj(&w);
     ps_jw_key(&w, "data");
     ps_jw_obj(&w);

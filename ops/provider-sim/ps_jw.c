@@ -24,7 +24,7 @@ static void ps_jw_sep(ps_jw *w)
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-size_t ps_utf8_len(const unsigned char *s, size_t n)
+size_t ps_jw_utf8_len(const unsigned char *s, size_t n)
 {
     size_t len;
     uint32_t cp;
@@ -65,7 +65,7 @@ static void ps_jw_escape(ps_buf *b, const char *s, size_t n)
     ps_buf_add(b, "\"", 1);
     while (i < n) {
         unsigned char c = p[i];
-        size_t l = ps_utf8_len(p + i, n - i);
+        size_t l = ps_jw_utf8_len(p + i, n - i);
         if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f && l > 0) {
             i += l;
             continue;

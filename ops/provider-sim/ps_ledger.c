@@ -17,7 +17,7 @@ void ps_ledger_clear(ps_ledger *l)
 
 /* Copies a request id, cut at a character boundary when it is too long (so
  * that the ledger's JSON stays valid UTF-8). */
-static void ps_rid_copy(char *dst, size_t cap, const char *src)
+static void ps_ledger_rid_copy(char *dst, size_t cap, const char *src)
 {
     size_t n = strlen(src);
     if (n >= cap) {
@@ -52,17 +52,17 @@ void ps_ledger_add(ps_call *c, const char *query_id, int64_t minor, const char *
     ps_entry *e = &l->e[l->n++];
     memset(e, 0, sizeof(*e));
     e->seq = l->next_seq++;
-    e->at_ms = ps_now_ms();
+    e->at_ms = ps_time_now_ms();
     e->minor = minor;
     e->provider = (uint8_t)c->provider;
     snprintf(e->currency, sizeof(e->currency), "%s", currency);
     snprintf(e->query_id, sizeof(e->query_id), "%s", query_id);
     snprintf(e->reference, sizeof(e->reference), "%s", reference);
     const char *rid = evhttp_find_header(evhttp_request_get_input_headers(c->req), "X-Request-Id");
-    ps_rid_copy(e->request_id, sizeof(e->request_id), rid != NULL ? rid : "");
+    ps_ledger_rid_copy(e->request_id, sizeof(e->request_id), rid != NULL ? rid : "");
     if (c->nledger < PS_CALL_LEDGER_MAX)
         c->ledger[c->nledger++] = e->seq;
-    ps_count(c, PS_ST_PAYMENTS);
+    ps_call_count(c, PS_ST_PAYMENTS);
 }
 
 static ps_entry *ps_ledger_find(ps_ledger *l, uint64_t seq)

@@ -69,7 +69,7 @@ const size_t ps_noptions = PS_NOPTIONS;
 
 /*---- Start-up ----*/
 
-static void ps_usage(FILE *out)
+static void ps_main_usage(FILE *out)
 {
     fprintf(out, "usage: provider-sim [--option value | --option=value]...\n"
                  "Simulates Payofin, Sipay, Paywall, İş Bankası and PayOne over HTTP.\n"
@@ -83,7 +83,7 @@ static void ps_usage(FILE *out)
     }
 }
 
-static bool ps_option_set(ps_sim *sim, const struct ps_option *o, const char *value)
+static bool ps_main_option_set(ps_sim *sim, const struct ps_option *o, const char *value)
 {
     char *field = (char *)&sim->cfg + o->off;
     switch (o->type) {
@@ -109,16 +109,17 @@ static bool ps_option_set(ps_sim *sim, const struct ps_option *o, const char *va
         *(bool *)(void *)field = true;
         return true;
     case PS_OPT_FAULT:
-        return ps_fault_arg(sim, value);
+        return ps_faults_arg(sim, value);
     }
     return false;
 }
 
 /* Returns 0 to run, 1 when --help was printed, -1 on a bad argument. */
-static int ps_parse_args(ps_sim *sim, int argc, char **argv)
+static int ps_main_parse_args(ps_sim *sim, int argc, char **argv)
 {
     for (size_t i = 0; i < PS_NOPTIONS; i++)
-        if (ps_options[i].def != NULL && !ps_option_set(sim, &ps_options[i], ps_options[i].def))
+        if (ps_options[i].def != NULL &&
+            !ps_main_option_set(sim, &ps_options[i], ps_options[i].def))
             return -1;
     for (int i = 0; i < PS_NPROV; i++)
         ps_faults_default(&sim->faults[i]);
@@ -139,7 +140,7 @@ static int ps_parse_args(ps_sim *sim, int argc, char **argv)
             return -1;
         }
         if (strcmp(o->name, "help") == 0) {
-            ps_usage(stdout);
+            ps_main_usage(stdout);
             return 1;
         }
         const char *value = NULL;
@@ -156,7 +157,7 @@ static int ps_parse_args(ps_sim *sim, int argc, char **argv)
             fprintf(stderr, "provider-sim: --%s needs a value\n", o->name);
             return -1;
         }
-        if (!ps_option_set(sim, o, value))
+        if (!ps_main_option_set(sim, o, value))
             return -1;
     }
     memcpy(sim->start_faults, sim->faults, sizeof(sim->faults));
@@ -164,7 +165,7 @@ static int ps_parse_args(ps_sim *sim, int argc, char **argv)
 }
 
 /* Reads a whole (small) file; NULL when it cannot. */
-static char *ps_read_file(const char *path, size_t *len)
+static char *ps_main_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL)
@@ -187,12 +188,12 @@ static char *ps_read_file(const char *path, size_t *len)
 
 /* Loads the İş Bankası service object: the path as given, else (relative)
  * searched upwards from the binary's directory. */
-static bool ps_load_isbank(ps_sim *sim)
+static bool ps_main_load_isbank(ps_sim *sim)
 {
     const char *rel = sim->cfg.isbank_service;
     char path[4096], dir[4096];
     size_t len = 0;
-    char *raw = ps_read_file(rel, &len);
+    char *raw = ps_main_read_file(rel, &len);
     if (raw == NULL && rel[0] != '/') {
         ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
         if (n > 0) {
@@ -203,7 +204,7 @@ static bool ps_load_isbank(ps_sim *sim)
                     break;
                 *slash = '\0';
                 if (ps_fmt(path, sizeof(path), "%s/%s", dir, rel))
-                    raw = ps_read_file(path, &len);
+                    raw = ps_main_read_file(path, &len);
             }
         }
     }
@@ -230,7 +231,7 @@ static bool ps_load_isbank(ps_sim *sim)
     return true;
 }
 
-static void ps_on_signal(evutil_socket_t sig, short what, void *arg)
+static void ps_main_on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
     ps_sim *sim = arg;
@@ -242,14 +243,14 @@ static void ps_on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(sim->base);
 }
 
-static void ps_shutdown(ps_sim *sim)
+static void ps_main_shutdown(ps_sim *sim)
 {
     /* held requests still attached to a connection go with it in
      * evhttp_free; detached ones are ours */
     while (sim->held_head != NULL) {
         ps_held *h = sim->held_head;
         struct evhttp_request *req = h->call.req;
-        ps_held_unlink(sim, h);
+        ps_server_held_unlink(sim, h);
         free(h);
         if (evhttp_request_get_connection(req) == NULL)
             evhttp_request_free(req);
@@ -269,24 +270,24 @@ int main(int argc, char **argv)
 {
     static ps_sim sim; /* large: not on the stack */
     struct event *sigterm = NULL, *sigint = NULL;
-    int rc = ps_parse_args(&sim, argc, argv);
+    int rc = ps_main_parse_args(&sim, argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
     /* the worker's log lines (logfmt on stderr); --verbose adds one debug
      * line per answer */
     pw_log_setup(sim.cfg.verbose ? PW_LOG_DEBUG : PW_LOG_INFO, 0, 2);
-    if (!ps_load_isbank(&sim))
+    if (!ps_main_load_isbank(&sim))
         return 2;
     if (!ps_state_generate(&sim.st, &sim.cfg)) {
         fprintf(stderr, "provider-sim: out of memory generating %" PRId64 " invoices\n",
                 sim.cfg.invoices);
-        ps_shutdown(&sim);
+        ps_main_shutdown(&sim);
         return 1;
     }
     ps_rng_seed(&sim.fault_rng, sim.cfg.seed, 100);
     ps_rng_seed(&sim.token_rng, sim.cfg.seed, 101);
     sim.ledger.next_seq = sim.ledger.base_seq = 1;
-    sim.started_ms = ps_now_ms();
+    sim.started_ms = ps_time_now_ms();
     signal(SIGPIPE, SIG_IGN);
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -298,18 +299,18 @@ int main(int argc, char **argv)
     sim.http = sim.base != NULL ? evhttp_new(sim.base) : NULL;
     if (sim.http == NULL) {
         fprintf(stderr, "provider-sim: cannot create the event loop\n");
-        ps_shutdown(&sim);
+        ps_main_shutdown(&sim);
         return 1;
     }
     evhttp_set_max_body_size(sim.http, (ev_ssize_t)sim.cfg.max_body);
     evhttp_set_max_headers_size(sim.http, PS_HEADERS_MAX);
     evhttp_set_timeout(sim.http, PS_IDLE_TIMEOUT_S);
     evhttp_set_default_content_type(sim.http, PS_JSON_TYPE);
-    evhttp_set_gencb(sim.http, ps_on_request, &sim);
+    evhttp_set_gencb(sim.http, ps_server_on_request, &sim);
     /* the handlers are in place before the listening= line: a SIGTERM sent
      * right after reading it stops the simulator cleanly */
-    sigterm = evsignal_new(sim.base, SIGTERM, ps_on_signal, &sim);
-    sigint = evsignal_new(sim.base, SIGINT, ps_on_signal, &sim);
+    sigterm = evsignal_new(sim.base, SIGTERM, ps_main_on_signal, &sim);
+    sigint = evsignal_new(sim.base, SIGINT, ps_main_on_signal, &sim);
     if (sigterm == NULL || sigint == NULL || event_add(sigterm, NULL) != 0 ||
         event_add(sigint, NULL) != 0) {
         fprintf(stderr, "provider-sim: cannot install signal handlers\n");
@@ -347,7 +348,7 @@ out:
         event_free(sigterm);
     if (sigint != NULL)
         event_free(sigint);
-    ps_shutdown(&sim);
+    ps_main_shutdown(&sim);
     libevent_global_shutdown();
     return rc;
 }

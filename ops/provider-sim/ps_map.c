@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t ps_hash(const char *s, size_t n)
+static uint64_t ps_map_hash(const char *s, size_t n)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
     for (size_t i = 0; i < n; i++) {
@@ -19,7 +19,7 @@ bool ps_map_get(const ps_map *m, const char *key, size_t n, int64_t *out)
 {
     if (m->cap == 0)
         return false;
-    for (size_t i = ps_hash(key, n) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+    for (size_t i = ps_map_hash(key, n) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
         const ps_slot *s = &m->slots[i];
         if (s->key == NULL)
             return false;
@@ -42,7 +42,7 @@ static bool ps_map_grow(ps_map *m)
         ps_slot *s = &m->slots[i];
         if (s->key == NULL)
             continue;
-        size_t j = ps_hash(s->key, strlen(s->key)) & (bigger.cap - 1);
+        size_t j = ps_map_hash(s->key, strlen(s->key)) & (bigger.cap - 1);
         while (bigger.slots[j].key != NULL)
             j = (j + 1) & (bigger.cap - 1);
         bigger.slots[j] = *s;
@@ -58,7 +58,7 @@ static bool ps_map_put(ps_map *m, const char *key, size_t n, int64_t value)
 {
     if ((m->n + 1) * 10 > m->cap * 7 && !ps_map_grow(m))
         return false;
-    size_t i = ps_hash(key, n) & (m->cap - 1);
+    size_t i = ps_map_hash(key, n) & (m->cap - 1);
     while (m->slots[i].key != NULL) {
         if (strlen(m->slots[i].key) == n && memcmp(m->slots[i].key, key, n) == 0) {
             m->slots[i].value = value;

@@ -12,19 +12,19 @@
 
 /* Issues a token for provider p: "<slot in hex>.<32 hex digits>"; the slot
  * makes the check O(1). */
-static const char *ps_token_issue(ps_sim *sim, ps_pid p)
+static const char *ps_oauth_token_issue(ps_sim *sim, ps_pid p)
 {
     ps_tokens *ts = &sim->tokens[p];
     unsigned slot = ts->next++ % PS_TOKENS;
     ps_token *t = &ts->t[slot];
     uint64_t a = ps_rng_next(&sim->token_rng), b = ps_rng_next(&sim->token_rng);
     snprintf(t->value, sizeof(t->value), "%02x.%016" PRIx64 "%016" PRIx64, slot, a, b);
-    t->expires_ms = ps_now_ms() + sim->cfg.token_ttl_s * 1000;
+    t->expires_ms = ps_time_now_ms() + sim->cfg.token_ttl_s * 1000;
     return t->value;
 }
 
 /* True when `auth` is "Bearer <a live token of provider p>". */
-bool ps_token_check(ps_sim *sim, ps_pid p, const char *auth)
+bool ps_oauth_token_check(ps_sim *sim, ps_pid p, const char *auth)
 {
     if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
         return false;
@@ -37,7 +37,7 @@ bool ps_token_check(ps_sim *sim, ps_pid p, const char *auth)
     if (errno != 0 || end != tok + 2 || slot >= PS_TOKENS)
         return false;
     const ps_token *t = &sim->tokens[p].t[slot];
-    return t->value[0] != '\0' && strcmp(t->value, tok) == 0 && ps_now_ms() < t->expires_ms;
+    return t->value[0] != '\0' && strcmp(t->value, tok) == 0 && ps_time_now_ms() < t->expires_ms;
 }
 
 /*---- OAuth2 client credentials (Sipay, İş Bankası) ----*/
@@ -45,8 +45,8 @@ bool ps_token_check(ps_sim *sim, ps_pid p, const char *auth)
 static void ps_oauth_error(ps_call *c, int status, const char *error, const char *description)
 {
     ps_jw w;
-    ps_answer(c, status, &w);
-    ps_count(c, status == 401 ? PS_ST_AUTH : PS_ST_BAD);
+    ps_call_answer(c, status, &w);
+    ps_call_count(c, status == 401 ? PS_ST_AUTH : PS_ST_BAD);
     ps_jw_obj(&w);
     ps_jw_kstr(&w, "error", error);
     ps_jw_kstr(&w, "error_description", description);
@@ -55,11 +55,11 @@ static void ps_oauth_error(ps_call *c, int status, const char *error, const char
 
 /* Reads a form field into buf ("" when absent). False when malformed or
  * too long. */
-static bool ps_form_field(ps_call *c, const char *name, char *buf, size_t cap)
+static bool ps_oauth_form_field(ps_call *c, const char *name, char *buf, size_t cap)
 {
     char *v = NULL;
     size_t len = 0;
-    int rc = ps_form_get(c->body, c->body_len, name, &v, &len);
+    int rc = ps_call_form_get(c->body, c->body_len, name, &v, &len);
     buf[0] = '\0';
     if (rc == 0)
         return true;
@@ -77,15 +77,15 @@ void ps_oauth_token(ps_call *c, const char *client_id, const char *client_secret
                     const char *scope_granted)
 {
     char grant[64], id[256], secret[256], scope[256];
-    if (!ps_is_form(c)) {
+    if (!ps_call_is_form(c)) {
         ps_oauth_error(c, 400, "invalid_request",
                        "Content-Type must be application/x-www-form-urlencoded");
         return;
     }
-    if (!ps_form_field(c, "grant_type", grant, sizeof(grant)) ||
-        !ps_form_field(c, "client_id", id, sizeof(id)) ||
-        !ps_form_field(c, "client_secret", secret, sizeof(secret)) ||
-        !ps_form_field(c, "scope", scope, sizeof(scope))) {
+    if (!ps_oauth_form_field(c, "grant_type", grant, sizeof(grant)) ||
+        !ps_oauth_form_field(c, "client_id", id, sizeof(id)) ||
+        !ps_oauth_form_field(c, "client_secret", secret, sizeof(secret)) ||
+        !ps_oauth_form_field(c, "scope", scope, sizeof(scope))) {
         ps_oauth_error(c, 400, "invalid_request", "the form body is malformed");
         return;
     }
@@ -112,10 +112,10 @@ void ps_oauth_token(ps_call *c, const char *client_id, const char *client_secret
             s += strspn(s, " ");
         }
     }
-    const char *token = ps_token_issue(c->sim, c->provider);
+    const char *token = ps_oauth_token_issue(c->sim, c->provider);
     ps_jw w;
-    ps_answer(c, 200, &w);
-    ps_out_header(c, "Cache-Control", "no-store");
+    ps_call_answer(c, 200, &w);
+    ps_call_out_header(c, "Cache-Control", "no-store");
     ps_jw_obj(&w);
     ps_jw_kstr(&w, "access_token", token);
     ps_jw_kint(&w, "expires_in", c->sim->cfg.token_ttl_s);

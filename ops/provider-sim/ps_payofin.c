@@ -18,16 +18,16 @@ static void ps_payofin_refuse(ps_call *c, const char *data_key, int code, const 
     char msg[PS_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    ps_vmsg(msg, sizeof(msg), fmt, ap);
+    ps_fmt_vmsg(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     ps_jw w;
-    ps_answer(c, 200, &w);
+    ps_call_answer(c, 200, &w);
     /* -22 is counted as an auth failure by the caller; -8 and -14..-17 say
      * the request was wrong; the others refuse the payment */
     if (code == -8 || (code <= -14 && code >= -17))
-        ps_count(c, PS_ST_BAD);
+        ps_call_count(c, PS_ST_BAD);
     else if (code != -22)
-        ps_count(c, PS_ST_DECLINES);
+        ps_call_count(c, PS_ST_DECLINES);
     ps_jw_obj(&w);
     ps_jw_knull(&w, data_key);
     ps_jw_kbool(&w, "result", false);
@@ -40,13 +40,13 @@ static void ps_payofin_refuse(ps_call *c, const char *data_key, int code, const 
 static bool ps_payofin_auth(ps_call *c, const char *data_key)
 {
     const ps_config *cfg = &c->sim->cfg;
-    if (ps_header_is(c, "ApiKey", cfg->payofin_api_key) &&
-        ps_header_is(c, "SecretKey", cfg->payofin_secret_key))
+    if (ps_call_header_is(c, "ApiKey", cfg->payofin_api_key) &&
+        ps_call_header_is(c, "SecretKey", cfg->payofin_secret_key))
         return true;
-    ps_count(c, PS_ST_AUTH);
+    ps_call_count(c, PS_ST_AUTH);
     /* it echoes the key it got, as careless gateways do: the worker must
      * never repeat it (issue 11, secrets) */
-    const char *got = ps_in_header(c, "ApiKey");
+    const char *got = ps_call_in_header(c, "ApiKey");
     if (got != NULL)
         ps_payofin_refuse(c, data_key, -22,
                           "ApiKey/SecretKey: invalid credentials (ApiKey=%.40s not recognised)",
@@ -69,7 +69,7 @@ static ps_payofin_invoice *ps_payofin_by_id(ps_state *st, int64_t id)
 static void ps_payofin_now(char *buf, size_t cap)
 {
     struct tm tm;
-    ps_istanbul(&tm, NULL, NULL);
+    ps_time_istanbul(&tm, NULL, NULL);
     ps_fmt(buf, cap, "%02d.%02d.%04d %02d:%02d:%02d", tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900,
            tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
@@ -81,7 +81,7 @@ static void ps_payofin_paid_text(const ps_payofin_invoice *inv, char *buf, size_
     if (inv->paid_partial) /* whole lira */
         ps_fmt(buf, cap, "%" PRId64 ".0", inv->paid_amount / 100);
     else
-        ps_try(buf, cap, inv->paid_amount, 2);
+        ps_amount_try(buf, cap, inv->paid_amount, 2);
 }
 
 void ps_payofin_pay(ps_call *c)
@@ -91,13 +91,13 @@ void ps_payofin_pay(ps_call *c)
     char d[128], amount[48];
     int64_t id, partial = 0;
 
-    if (!ps_payofin_auth(c, data) || !ps_json_body_or_problem(c))
+    if (!ps_payofin_auth(c, data) || !ps_call_json_body_or_problem(c))
         return;
     json_object *idv = pv_json_member(c->root, "invoiceQueryId");
     pv_error ignored = {0};
     if (idv == NULL || !json_object_is_type(idv, json_type_int) ||
         pv_json_value_int64(idv, "invoiceQueryId", &id, &ignored) != PV_OK) {
-        ps_describe(idv, d, sizeof(d));
+        ps_call_describe(idv, d, sizeof(d));
         ps_payofin_refuse(c, data, -19, "invoiceQueryId: %s is not an invoice query id", d);
         return;
     }
@@ -108,7 +108,7 @@ void ps_payofin_pay(ps_call *c)
     }
     json_object *pa = pv_json_member(c->root, "partialAmount");
     if (pa != NULL) {
-        ps_describe(pa, d, sizeof(d));
+        ps_call_describe(pa, d, sizeof(d));
         if (!json_object_is_type(pa, json_type_int) ||
             pv_json_value_int64(pa, "partialAmount", &partial, &ignored) != PV_OK || partial <= 0) {
             ps_payofin_refuse(c, data, -8, "partialAmount: %s must be a positive integer", d);
@@ -116,7 +116,7 @@ void ps_payofin_pay(ps_call *c)
         }
     }
     if (inv->paid) {
-        ps_count(c, PS_ST_DOUBLE);
+        ps_call_count(c, PS_ST_DOUBLE);
         ps_payofin_refuse(c, data, -10,
                           "invoiceQueryId %" PRId64 ": already paid (invoicePaymentId %" PRId64
                           " on %s)",
@@ -126,7 +126,7 @@ void ps_payofin_pay(ps_call *c)
     int64_t pay = inv->amount;
     if (pa != NULL) {
         if (partial > inv->amount / 100 || partial * 100 > inv->amount) {
-            ps_try(amount, sizeof(amount), inv->amount, 2);
+            ps_amount_try(amount, sizeof(amount), inv->amount, 2);
             ps_payofin_refuse(c, data, -20,
                               "partialAmount: %" PRId64 " is greater than the invoice amount %s",
                               partial, amount);
@@ -135,7 +135,7 @@ void ps_payofin_pay(ps_call *c)
         pay = partial * 100;
     }
     if (pay > 2000000) {
-        ps_try(amount, sizeof(amount), pay, 2);
+        ps_amount_try(amount, sizeof(amount), pay, 2);
         ps_payofin_refuse(c, data, -5, "amount %s is over 20,000 TL per transaction", amount);
         return;
     }
@@ -155,7 +155,7 @@ void ps_payofin_pay(ps_call *c)
     ps_ledger_add(c, qid, pay, "TRY", ref);
 
     ps_jw w;
-    ps_answer(c, 200, &w);
+    ps_call_answer(c, 200, &w);
     ps_jw_obj(&w);
     ps_jw_key(&w, data);
     ps_jw_obj(&w);
@@ -182,7 +182,7 @@ static bool ps_payofin_param(json_object *root, const char *key, bool optional, 
         buf[0] = '\0';
         return optional;
     }
-    return ps_json_text(v, buf, cap) && (optional || buf[0] != '\0');
+    return ps_call_json_text(v, buf, cap) && (optional || buf[0] != '\0');
 }
 
 void ps_payofin_query(ps_call *c)
@@ -200,11 +200,11 @@ void ps_payofin_query(ps_call *c)
     };
     char val[4][64], key[160], d[128];
 
-    if (!ps_payofin_auth(c, data) || !ps_json_body_or_problem(c))
+    if (!ps_payofin_auth(c, data) || !ps_call_json_body_or_problem(c))
         return;
     for (size_t i = 0; i < 4; i++) {
         if (!ps_payofin_param(c->root, params[i].key, params[i].optional, val[i], sizeof(val[i]))) {
-            ps_describe(pv_json_member(c->root, params[i].key), d, sizeof(d));
+            ps_call_describe(pv_json_member(c->root, params[i].key), d, sizeof(d));
             ps_payofin_refuse(c, data, params[i].code, "%s: %s is not valid", params[i].key, d);
             return;
         }
@@ -233,7 +233,7 @@ void ps_payofin_query(ps_call *c)
         return;
     }
     ps_jw w;
-    ps_answer(c, 200, &w);
+    ps_call_answer(c, 200, &w);
     ps_jw_obj(&w);
     ps_jw_key(&w, data);
     ps_jw_arr(&w);
@@ -258,13 +258,13 @@ void ps_payofin_check(ps_call *c)
     char d[128], amount[48];
     int64_t id;
 
-    if (!ps_payofin_auth(c, data) || !ps_json_body_or_problem(c))
+    if (!ps_payofin_auth(c, data) || !ps_call_json_body_or_problem(c))
         return;
     json_object *v = pv_json_member(c->root, "invoicePaymentId");
     pv_error ignored = {0};
     if (v == NULL || !json_object_is_type(v, json_type_int) ||
         pv_json_value_int64(v, "invoicePaymentId", &id, &ignored) != PV_OK) {
-        ps_describe(v, d, sizeof(d));
+        ps_call_describe(v, d, sizeof(d));
         ps_payofin_refuse(c, data, -11, "invoicePaymentId: %s is not a payment id", d);
         return;
     }
@@ -275,7 +275,7 @@ void ps_payofin_check(ps_call *c)
     const ps_payofin_invoice *inv =
         &st->payofin[st->payofin_payments[id - st->payofin_payment_base]];
     ps_jw w;
-    ps_answer(c, 200, &w);
+    ps_call_answer(c, 200, &w);
     ps_jw_obj(&w);
     ps_jw_key(&w, data);
     ps_jw_obj(&w);

@@ -32,8 +32,8 @@ static void ps_payone_error(ps_call *c, const char *code, const char *detail)
     snprintf(msg, sizeof(msg), "%s%s%s", e != NULL ? e->message : "Error",
              detail != NULL ? ": " : "", detail != NULL ? detail : "");
     ps_jw w;
-    ps_answer(c, 200, &w);
-    ps_count(c, e != NULL ? e->stat : PS_ST_DECLINES);
+    ps_call_answer(c, 200, &w);
+    ps_call_count(c, e != NULL ? e->stat : PS_ST_DECLINES);
     ps_jw_obj(&w);
     ps_jw_kstr(&w, "Error", code);
     ps_jw_kstr(&w, "ErrorMessage", msg);
@@ -49,30 +49,30 @@ static bool ps_payone_request(ps_call *c)
     char *json = NULL, msg[PS_MSG_MAX];
     size_t len = 0;
 
-    if (!ps_is_form(c)) {
-        ps_problem(c, field, "Content-Type must be application/x-www-form-urlencoded");
+    if (!ps_call_is_form(c)) {
+        ps_call_problem(c, field, "Content-Type must be application/x-www-form-urlencoded");
         return false;
     }
-    int rc = ps_form_get(c->body, c->body_len, field, &json, &len);
+    int rc = ps_call_form_get(c->body, c->body_len, field, &json, &len);
     if (rc <= 0) {
-        ps_problem(c, field, "form field %s is %s", field, rc == 0 ? "missing" : "malformed");
+        ps_call_problem(c, field, "form field %s is %s", field, rc == 0 ? "missing" : "malformed");
         return false;
     }
     const char *saved = c->body;
     size_t saved_len = c->body_len;
     c->body = json;
     c->body_len = len;
-    bool ok = ps_json_body(c, msg, sizeof(msg));
+    bool ok = ps_call_json_body(c, msg, sizeof(msg));
     c->body = saved;
     c->body_len = saved_len;
     free(json);
     if (!ok) {
-        ps_problem(c, field, "%s", msg);
+        ps_call_problem(c, field, "%s", msg);
         return false;
     }
     char t[256];
     json_object *mid = pv_json_member(c->root, "merchantID");
-    if (!ps_json_text(mid, t, sizeof(t)) || strcmp(t, cfg->payone_merchant_id) != 0) {
+    if (!ps_call_json_text(mid, t, sizeof(t)) || strcmp(t, cfg->payone_merchant_id) != 0) {
         ps_payone_error(c, "00007", NULL);
         return false;
     }
@@ -82,7 +82,7 @@ static bool ps_payone_request(ps_call *c)
         ps_payone_error(c, "00021", NULL);
         return false;
     }
-    if (!ps_json_text(tok, t, sizeof(t)) || strcmp(t, cfg->payone_token) != 0) {
+    if (!ps_call_json_text(tok, t, sizeof(t)) || strcmp(t, cfg->payone_token) != 0) {
         ps_payone_error(c, "00022", NULL);
         return false;
     }
@@ -100,7 +100,7 @@ static ps_payone_invoice *ps_payone_find(ps_state *st, const char *id)
 static bool ps_payone_amount(json_object *v, int64_t *out)
 {
     char t[32];
-    if (!ps_json_text(v, t, sizeof(t)) || t[0] == '\0' || strlen(t) > 18 ||
+    if (!ps_call_json_text(v, t, sizeof(t)) || t[0] == '\0' || strlen(t) > 18 ||
         strspn(t, "0123456789") != strlen(t))
         return false;
     return pv_parse_int64(t, strlen(t), out) == PV_OK;
@@ -127,9 +127,10 @@ void ps_payone_complete(ps_call *c)
                    ? json_object_array_length(list)
                    : 0;
     if (n == 0 || n > PS_PAYONE_BATCH) {
-        ps_describe(list, d, sizeof(d));
-        ps_problem(c, "invoicesDetails", "invoicesDetails: %s must be an array of 1..%d invoices",
-                   d, PS_PAYONE_BATCH);
+        ps_call_describe(list, d, sizeof(d));
+        ps_call_problem(c, "invoicesDetails",
+                        "invoicesDetails: %s must be an array of 1..%d invoices", d,
+                        PS_PAYONE_BATCH);
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -141,7 +142,7 @@ void ps_payone_complete(ps_call *c)
         const char *bad = NULL;
         json_object *badv = NULL;
         if (idv == NULL || !json_object_is_type(idv, json_type_string) ||
-            !ps_json_text(idv, it->id, sizeof(it->id)) || it->id[0] == '\0') {
+            !ps_call_json_text(idv, it->id, sizeof(it->id)) || it->id[0] == '\0') {
             bad = "invoiceID";
             badv = idv;
         } else if (!ps_payone_amount(av, &it->amount)) {
@@ -149,7 +150,7 @@ void ps_payone_complete(ps_call *c)
             badv = av;
         } else {
             it->currency = cv != NULL && json_object_is_type(cv, json_type_string) &&
-                                   ps_json_text(cv, t, sizeof(t))
+                                   ps_call_json_text(cv, t, sizeof(t))
                                ? pv_currency_by_numeric(t)
                                : NULL;
             if (it->currency == NULL) {
@@ -159,8 +160,8 @@ void ps_payone_complete(ps_call *c)
         }
         if (bad != NULL) {
             snprintf(path, sizeof(path), "invoicesDetails[%zu].%s", i, bad);
-            ps_describe(badv, d, sizeof(d));
-            ps_problem(c, path, "%s: %s is not valid", path, d);
+            ps_call_describe(badv, d, sizeof(d));
+            ps_call_problem(c, path, "%s: %s is not valid", path, d);
             return;
         }
     }
@@ -184,13 +185,13 @@ void ps_payone_complete(ps_call *c)
             return;
         }
         if (it->inv->completed) {
-            ps_count(c, PS_ST_DOUBLE);
+            ps_call_count(c, PS_ST_DOUBLE);
             ps_payone_error(c, "00036", it->id);
             return;
         }
     }
     ps_jw w;
-    ps_answer(c, 200, &w);
+    ps_call_answer(c, 200, &w);
     ps_jw_obj(&w);
     ps_jw_kstr(&w, "authenticationToken", cfg->payone_token);
     ps_jw_kstr(&w, "merchantID", cfg->payone_merchant_id);
@@ -222,7 +223,7 @@ void ps_payone_complete(ps_call *c)
                    tm.tm_min, tm.tm_sec, st->payone_next_rrn++);
             ps_ledger_add(c, inv->id, it->amount, inv->currency->alpha, inv->rrn);
         } else {
-            ps_count(c, PS_ST_DECLINES);
+            ps_call_count(c, PS_ST_DECLINES);
         }
         snprintf(t, sizeof(t), "%" PRId64, it->amount);
         ps_jw_obj(&w);
@@ -246,9 +247,9 @@ void ps_payone_inquire(ps_call *c)
         return;
     json_object *idv = pv_json_member(c->root, "invoiceID");
     if (idv == NULL || !json_object_is_type(idv, json_type_string) ||
-        !ps_json_text(idv, id, sizeof(id)) || id[0] == '\0') {
-        ps_describe(idv, d, sizeof(d));
-        ps_problem(c, "invoiceID", "invoiceID: %s is not valid", d);
+        !ps_call_json_text(idv, id, sizeof(id)) || id[0] == '\0') {
+        ps_call_describe(idv, d, sizeof(d));
+        ps_call_problem(c, "invoiceID", "invoiceID: %s is not valid", d);
         return;
     }
     const ps_payone_invoice *inv = ps_payone_find(&c->sim->st, id);
@@ -258,7 +259,7 @@ void ps_payone_inquire(ps_call *c)
     }
     snprintf(t, sizeof(t), "%" PRId64, inv->completed ? inv->completed_amount : inv->preauth);
     ps_jw w;
-    ps_answer(c, 200, &w);
+    ps_call_answer(c, 200, &w);
     ps_jw_obj(&w);
     ps_jw_kstr(&w, "merchantID", c->sim->cfg.payone_merchant_id);
     ps_jw_kstr(&w, "invoiceID", inv->id);

@@ -16,11 +16,11 @@ static void ps_paywall_refuse(ps_call *c, int http, int code, const char *fmt, .
     char msg[PS_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    ps_vmsg(msg, sizeof(msg), fmt, ap);
+    ps_fmt_vmsg(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     ps_jw w;
-    ps_answer(c, http, &w);
-    ps_count(c, http == 401 ? PS_ST_AUTH : http == 400 ? PS_ST_BAD : PS_ST_DECLINES);
+    ps_call_answer(c, http, &w);
+    ps_call_count(c, http == 401 ? PS_ST_AUTH : http == 400 ? PS_ST_BAD : PS_ST_DECLINES);
     ps_jw_obj(&w);
     ps_jw_kint(&w, "ErrorCode", code);
     ps_jw_kbool(&w, "Result", false);
@@ -73,12 +73,12 @@ void ps_paywall_debt(ps_call *c)
     char q[96];
     int64_t id, idx;
 
-    if (!ps_header_is(c, "apikeypublic", cfg->paywall_key_public) ||
-        !ps_header_is(c, "apiclientpublic", cfg->paywall_client_public)) {
+    if (!ps_call_header_is(c, "apikeypublic", cfg->paywall_key_public) ||
+        !ps_call_header_is(c, "apiclientpublic", cfg->paywall_client_public)) {
         ps_paywall_refuse(c, 401, 1001, "apikeypublic/apiclientpublic: not recognised");
         return;
     }
-    const char *pid = ps_in_header(c, "paymentid");
+    const char *pid = ps_call_in_header(c, "paymentid");
     size_t len = pid != NULL ? strlen(pid) : 0;
     if (pid == NULL || len == 0 || len > 18 || strspn(pid, "0123456789") != len ||
         pv_parse_int64(pid, len, &id) != PV_OK || id <= 0) {
@@ -94,7 +94,7 @@ void ps_paywall_debt(ps_call *c)
     }
     const ps_paywall_payment *p = &st->paywall[idx];
     ps_jw w;
-    ps_answer(c, 200, &w);
+    ps_call_answer(c, 200, &w);
     ps_jw_obj(&w);
     ps_jw_kint(&w, "ErrorCode", 0);
     ps_jw_kbool(&w, "Result", true);

@@ -46,8 +46,8 @@ static const ps_route ps_routes[] = {
 };
 #define PS_NROUTES (sizeof(ps_routes) / sizeof(ps_routes[0]))
 
-static const ps_route *ps_route_find(const char *path, bool *path_known,
-                                     enum evhttp_cmd_type method)
+static const ps_route *ps_server_route_find(const char *path, bool *path_known,
+                                            enum evhttp_cmd_type method)
 {
     *path_known = false;
     for (size_t i = 0; i < PS_NROUTES; i++) {
@@ -67,7 +67,7 @@ static const ps_route *ps_route_find(const char *path, bool *path_known,
 
 /* Reason phrases for the statuses the simulator sends (libevent calls 429
  * "Client Error"). */
-const char *ps_reason(int status)
+const char *ps_server_reason(int status)
 {
     static const struct {
         int status;
@@ -93,7 +93,7 @@ const char *ps_reason(int status)
 
 /*---- Sending, holding, faults ----*/
 
-static void ps_send(ps_call *c)
+static void ps_server_send(ps_call *c)
 {
     bool attached = evhttp_request_get_connection(c->req) != NULL;
     if (c->sim->cfg.verbose) {
@@ -105,13 +105,13 @@ static void ps_send(ps_call *c)
         pw_log_str(&l, "fault", ps_fault_names[c->fault]);
         pw_log_end(&l);
     }
-    evhttp_send_reply(c->req, c->status, ps_reason(c->status), NULL); /* frees req in time */
+    evhttp_send_reply(c->req, c->status, ps_server_reason(c->status), NULL); /* frees req in time */
     ps_ledger_mark(c, attached);
 }
 
 /* Closes the request's connection with an RST (SO_LINGER 0); frees the
  * request with it. Never called from inside an evhttp callback. */
-static void ps_reset_connection(struct evhttp_request *req)
+static void ps_server_reset_connection(struct evhttp_request *req)
 {
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     if (evcon == NULL) { /* detached: we own the request */
@@ -134,7 +134,7 @@ static void ps_reset_connection(struct evhttp_request *req)
     evhttp_connection_free(evcon);
 }
 
-void ps_held_unlink(ps_sim *sim, ps_held *h)
+void ps_server_held_unlink(ps_sim *sim, ps_held *h)
 {
     if (h->prev != NULL)
         h->prev->next = h->next;
@@ -152,26 +152,26 @@ void ps_held_unlink(ps_sim *sim, ps_held *h)
     h->timer = NULL;
 }
 
-static void ps_execute(ps_call *c);
+static void ps_server_execute(ps_call *c);
 
-static void ps_held_fire(evutil_socket_t fd, short what, void *arg)
+static void ps_server_held_fire(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     ps_held *h = arg;
     ps_call c = h->call;
     ps_hold kind = h->kind;
-    ps_held_unlink(c.sim, h);
+    ps_server_held_unlink(c.sim, h);
     free(h);
     switch (kind) {
     case PS_HOLD_LATENCY:
-        ps_execute(&c);
+        ps_server_execute(&c);
         break;
     case PS_HOLD_RESET:
-        ps_reset_connection(c.req);
+        ps_server_reset_connection(c.req);
         break;
     case PS_HOLD_LATE:
-        ps_send(&c);
+        ps_server_send(&c);
         break;
     case PS_HOLD_BLACKHOLE:
         break;
@@ -180,7 +180,7 @@ static void ps_held_fire(evutil_socket_t fd, short what, void *arg)
 
 /* Keeps the call's request: for delay_ms (a timer), or for good (a
  * blackhole, delay_ms < 0). When it cannot, the request is answered now. */
-static void ps_hold_call(ps_call *c, ps_hold kind, int64_t delay_ms)
+static void ps_server_hold_call(ps_call *c, ps_hold kind, int64_t delay_ms)
 {
     ps_sim *sim = c->sim;
     if (kind == PS_HOLD_BLACKHOLE && sim->nblackholes >= PS_BLACKHOLE_MAX) {
@@ -188,19 +188,19 @@ static void ps_hold_call(ps_call *c, ps_hold kind, int64_t delay_ms)
             if (o->kind != PS_HOLD_BLACKHOLE)
                 continue;
             struct evhttp_request *old = o->call.req;
-            ps_held_unlink(sim, o);
+            ps_server_held_unlink(sim, o);
             free(o);
             pw_logline l;
             pw_log_begin(&l, PW_LOG_WARN, "blackhole limit reached: oldest connection reset");
             pw_log_int(&l, "limit", PS_BLACKHOLE_MAX);
             pw_log_end(&l);
-            ps_reset_connection(old);
+            ps_server_reset_connection(old);
             break;
         }
     }
     ps_held *h = calloc(1, sizeof(*h));
     if (h == NULL) {
-        ps_send(c);
+        ps_server_send(c);
         return;
     }
     h->call = *c;
@@ -208,14 +208,14 @@ static void ps_hold_call(ps_call *c, ps_hold kind, int64_t delay_ms)
     h->call.body = NULL;
     h->kind = kind;
     if (kind != PS_HOLD_BLACKHOLE) {
-        h->timer = evtimer_new(sim->base, ps_held_fire, h);
+        h->timer = evtimer_new(sim->base, ps_server_held_fire, h);
         struct timeval tv = {.tv_sec = (time_t)(delay_ms / 1000),
                              .tv_usec = (suseconds_t)(delay_ms % 1000) * 1000};
         if (h->timer == NULL || evtimer_add(h->timer, &tv) != 0) {
             if (h->timer != NULL)
                 event_free(h->timer);
             free(h);
-            ps_send(c);
+            ps_server_send(c);
             return;
         }
     } else {
@@ -231,7 +231,7 @@ static void ps_hold_call(ps_call *c, ps_hold kind, int64_t delay_ms)
 }
 
 /* The first needle in d[0..n), or NULL. */
-static const char *ps_find(const char *d, size_t n, const char *needle)
+static const char *ps_server_find(const char *d, size_t n, const char *needle)
 {
     size_t k = strlen(needle);
     for (size_t i = 0; k <= n && i <= n - k; i++)
@@ -243,7 +243,7 @@ static const char *ps_find(const char *d, size_t n, const char *needle)
 /* Moves the answer written in the sim's buffer into the request; a
  * malformed fault keeps its first half and appends garbage, a badtext one
  * puts two bytes that are not UTF-8 into its text. */
-static void ps_commit_body(ps_call *c)
+static void ps_server_commit_body(ps_call *c)
 {
     ps_buf *out = &c->sim->out;
     struct evbuffer *ob = evhttp_request_get_output_buffer(c->req);
@@ -257,10 +257,10 @@ static void ps_commit_body(ps_call *c)
          * its message (the first "...essage":"), else of its first string */
         const char *d = out->data;
         size_t cut = 0;
-        const char *m = ps_find(d, out->len, "essage\":\"");
+        const char *m = ps_server_find(d, out->len, "essage\":\"");
         if (m != NULL) {
             cut = (size_t)(m - d) + 9;
-        } else if ((m = ps_find(d, out->len, "\":\"")) != NULL) {
+        } else if ((m = ps_server_find(d, out->len, "\":\"")) != NULL) {
             cut = (size_t)(m - d) + 3;
         }
         evbuffer_add(ob, d, cut);
@@ -277,22 +277,22 @@ static void ps_commit_body(ps_call *c)
 }
 
 /* Runs the call: the fault decided on arrival, then the provider. */
-static void ps_execute(ps_call *c)
+static void ps_server_execute(ps_call *c)
 {
-    ps_stats *s = ps_stats_of(c);
+    ps_stats *s = ps_call_stats(c);
     const ps_faults *f = &c->sim->faults[c->provider];
 
     switch (c->fault) {
     case PS_F_RESET:
         s->faults[PS_F_RESET]++;
-        ps_hold_call(c, PS_HOLD_RESET, 0); /* not from inside the evhttp callback */
+        ps_server_hold_call(c, PS_HOLD_RESET, 0); /* not from inside the evhttp callback */
         return;
     case PS_F_5XX:
     case PS_F_429:
         s->faults[c->fault]++;
-        ps_fault_answer(c, c->fault == PS_F_5XX ? (int)f->status_5xx : 429);
-        ps_commit_body(c);
-        ps_send(c);
+        ps_faults_answer(c, c->fault == PS_F_5XX ? (int)f->status_5xx : 429);
+        ps_server_commit_body(c);
+        ps_server_send(c);
         return;
     default:
         break;
@@ -312,46 +312,46 @@ static void ps_execute(ps_call *c)
     c->body = NULL;
     if (c->fault == PS_F_PAID_5XX) { /* processed, then the gateway's 500 instead */
         evhttp_clear_headers(evhttp_request_get_output_headers(c->req));
-        ps_fault_answer(c, (int)f->status_5xx);
+        ps_faults_answer(c, (int)f->status_5xx);
     }
-    ps_commit_body(c);
+    ps_server_commit_body(c);
     switch (c->fault) {
     case PS_F_MALFORMED:
         s->faults[PS_F_MALFORMED]++;
-        ps_send(c);
+        ps_server_send(c);
         break;
     case PS_F_BLACKHOLE:
         s->faults[PS_F_BLACKHOLE]++;
         ps_ledger_mark(c, false);
-        ps_hold_call(c, PS_HOLD_BLACKHOLE, -1);
+        ps_server_hold_call(c, PS_HOLD_BLACKHOLE, -1);
         break;
     case PS_F_LATE:
         s->faults[PS_F_LATE]++;
         ps_ledger_mark(c, false);
-        ps_hold_call(c, PS_HOLD_LATE, f->late_ms);
+        ps_server_hold_call(c, PS_HOLD_LATE, f->late_ms);
         break;
     case PS_F_PAID_5XX:
         s->faults[PS_F_PAID_5XX]++;
-        ps_send(c); /* answered (a 500); the ledger's fault says which */
+        ps_server_send(c); /* answered (a 500); the ledger's fault says which */
         break;
     case PS_F_BADTEXT:
         s->faults[PS_F_BADTEXT]++;
-        ps_send(c); /* answered, with text that is not UTF-8 */
+        ps_server_send(c); /* answered, with text that is not UTF-8 */
         break;
     case PS_F_RESET_AFTER:
         s->faults[PS_F_RESET_AFTER]++;
         ps_ledger_mark(c, false);
-        ps_hold_call(c, PS_HOLD_RESET, 0); /* not from inside the evhttp callback */
+        ps_server_hold_call(c, PS_HOLD_RESET, 0); /* not from inside the evhttp callback */
         break;
     default:
-        ps_send(c);
+        ps_server_send(c);
         break;
     }
 }
 
 /*---- The request entry point ----*/
 
-void ps_on_request(struct evhttp_request *req, void *arg)
+void ps_server_on_request(struct evhttp_request *req, void *arg)
 {
     ps_sim *sim = arg;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
@@ -363,7 +363,7 @@ void ps_on_request(struct evhttp_request *req, void *arg)
         return;
     }
     bool known;
-    const ps_route *r = ps_route_find(path, &known, evhttp_request_get_command(req));
+    const ps_route *r = ps_server_route_find(path, &known, evhttp_request_get_command(req));
     if (r == NULL) {
         char q[96];
         pv_quote(q, sizeof(q), path, strlen(path));
@@ -377,19 +377,19 @@ void ps_on_request(struct evhttp_request *req, void *arg)
     c.req = req;
     c.route = r;
     c.provider = r->provider;
-    ps_count(&c, PS_ST_REQUESTS);
+    ps_call_count(&c, PS_ST_REQUESTS);
     const ps_faults *f = &sim->faults[r->provider];
     int64_t delay = 0;
     if (r->payment || !f->only_payments) {
-        c.fault = ps_fault_draw(sim, f);
+        c.fault = ps_faults_draw(sim, f);
         delay = f->latency_ms;
         if (f->jitter_ms > 0)
             delay += ps_rng_range(&sim->fault_rng, 0, f->jitter_ms);
     }
     if (delay > 0) {
         sim->stats[r->provider].faults[PS_F_LATENCY]++;
-        ps_hold_call(&c, PS_HOLD_LATENCY, delay);
+        ps_server_hold_call(&c, PS_HOLD_LATENCY, delay);
         return;
     }
-    ps_execute(&c);
+    ps_server_execute(&c);
 }

@@ -35,11 +35,11 @@ static void ps_sipay_refuse(ps_call *c, int http, const char *code, const char *
     char msg[PS_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    ps_vmsg(msg, sizeof(msg), fmt, ap);
+    ps_fmt_vmsg(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     ps_jw w;
-    ps_answer(c, http, &w);
-    ps_count(c, http == 200 ? PS_ST_DECLINES : PS_ST_BAD);
+    ps_call_answer(c, http, &w);
+    ps_call_count(c, http == 200 ? PS_ST_DECLINES : PS_ST_BAD);
     ps_jw_obj(&w);
     ps_jw_kint(&w, "status", 1);
     ps_jw_kstr(&w, "code", code);
@@ -53,11 +53,11 @@ static bool ps_sipay_text(ps_call *c, const char *key, char *buf, size_t cap)
 {
     char d[128];
     json_object *v = pv_json_member(c->root, key);
-    if (v != NULL && json_object_is_type(v, json_type_string) && ps_json_text(v, buf, cap) &&
+    if (v != NULL && json_object_is_type(v, json_type_string) && ps_call_json_text(v, buf, cap) &&
         buf[0] != '\0')
         return true;
-    ps_describe(v, d, sizeof(d));
-    ps_problem(c, key, "%s: %s must be a non-empty string", key, d);
+    ps_call_describe(v, d, sizeof(d));
+    ps_call_problem(c, key, "%s: %s must be a non-empty string", key, d);
     return false;
 }
 
@@ -70,8 +70,8 @@ static bool ps_sipay_amount(ps_call *c, const char *key, int64_t *minor)
     pv_error err = {0};
     json_object *v = pv_json_member(c->root, key);
     if (v == NULL || pv_json_value_money(v, key, "TRY", &m, &err) != PV_OK || m.rounded) {
-        ps_describe(v, d, sizeof(d));
-        ps_problem(c, key, "%s: %s must be an amount in TRY with at most 2 decimals", key, d);
+        ps_call_describe(v, d, sizeof(d));
+        ps_call_problem(c, key, "%s: %s must be an amount in TRY with at most 2 decimals", key, d);
         pv_error_clear(&err);
         return false;
     }
@@ -108,7 +108,7 @@ static void ps_sipay_wallet_info(ps_jw *w, const ps_wallet *wal)
     if (wal->monthly_out == 0)
         snprintf(t, sizeof(t), "0.0");
     else
-        ps_try(t, sizeof(t), wal->monthly_out, 2);
+        ps_amount_try(t, sizeof(t), wal->monthly_out, 2);
     ps_jw_kraw(w, "monthly_outgoing_total", t);
     ps_jw_kint(w, "access_level_status_id", 1);
     ps_jw_kstr(w, "access_level_status", "Aktif");
@@ -149,29 +149,29 @@ void ps_sipay_pay(ps_call *c)
     int64_t type_id, tenant, invoice_amount, payment_amount, idx;
     pv_error ignored = {0};
 
-    if (!ps_token_check(c->sim, PS_SIPAY, ps_in_header(c, "Authorization")) ||
-        !ps_header_is(c, "x-client-id", c->sim->cfg.sipay_client_id)) {
+    if (!ps_oauth_token_check(c->sim, PS_SIPAY, ps_call_in_header(c, "Authorization")) ||
+        !ps_call_header_is(c, "x-client-id", c->sim->cfg.sipay_client_id)) {
         ps_jw w;
-        ps_answer(c, 401, &w); /* no body: the bearer scheme's challenge says it */
-        ps_count(c, PS_ST_AUTH);
-        ps_out_header(c, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+        ps_call_answer(c, 401, &w); /* no body: the bearer scheme's challenge says it */
+        ps_call_count(c, PS_ST_AUTH);
+        ps_call_out_header(c, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
         return;
     }
-    if (!ps_json_body_or_problem(c))
+    if (!ps_call_json_body_or_problem(c))
         return;
     json_object *tv = pv_json_member(c->root, "tenant_id");
     if (tv != NULL && (!json_object_is_type(tv, json_type_int) ||
                        pv_json_value_int64(tv, "tenant_id", &tenant, &ignored) != PV_OK)) {
-        ps_describe(tv, d, sizeof(d));
-        ps_problem(c, "tenant_id", "tenant_id: %s must be an integer", d);
+        ps_call_describe(tv, d, sizeof(d));
+        ps_call_problem(c, "tenant_id", "tenant_id: %s must be an integer", d);
         return;
     }
     json_object *av = pv_json_member(c->root, "account_type_id");
     if (av == NULL || !json_object_is_type(av, json_type_int) ||
         pv_json_value_int64(av, "account_type_id", &type_id, &ignored) != PV_OK ||
         (type_id != 1 && type_id != 2)) {
-        ps_describe(av, d, sizeof(d));
-        ps_problem(c, "account_type_id", "account_type_id: %s must be 1 or 2", d);
+        ps_call_describe(av, d, sizeof(d));
+        ps_call_problem(c, "account_type_id", "account_type_id: %s must be 1 or 2", d);
         return;
     }
     for (size_t i = 0; i < NTEXT; i++)
@@ -194,7 +194,7 @@ void ps_sipay_pay(ps_call *c)
     }
     ps_sipay_invoice *inv = &st->sipay[idx];
     if (inv->paid) {
-        ps_count(c, PS_ST_DOUBLE);
+        ps_call_count(c, PS_ST_DOUBLE);
         ps_sipay_refuse(c, 200, "301", "duplicate external transaction id \"%s\": already paid",
                         inv->oid);
         return;
@@ -211,8 +211,8 @@ void ps_sipay_pay(ps_call *c)
         return;
     }
     if (invoice_amount != inv->amount || payment_amount <= 0 || payment_amount > inv->amount) {
-        ps_try(a1, sizeof(a1), inv->amount, 2);
-        ps_try(a2, sizeof(a2), payment_amount, 2);
+        ps_amount_try(a1, sizeof(a1), inv->amount, 2);
+        ps_amount_try(a2, sizeof(a2), payment_amount, 2);
         ps_sipay_refuse(c, 400, "400",
                         "%s: the invoice amount is %s; payment_amount %s must be above 0 and "
                         "at most that",
@@ -221,7 +221,7 @@ void ps_sipay_pay(ps_call *c)
         return;
     }
     if (wal->cash < payment_amount) {
-        ps_try(a1, sizeof(a1), wal->cash, 2);
+        ps_amount_try(a1, sizeof(a1), wal->cash, 2);
         ps_sipay_refuse(c, 200, "311", "insufficient balance: wallet %s holds %s", wal->number, a1);
         return;
     }
@@ -239,7 +239,7 @@ void ps_sipay_pay(ps_call *c)
     ps_ledger_add(c, inv->oid, payment_amount, "TRY", ptid);
 
     ps_jw w;
-    ps_answer(c, 200, &w);
+    ps_call_answer(c, 200, &w);
     ps_jw_obj(&w);
     ps_jw_kint(&w, "status", 0);
     ps_jw_kstr(&w, "code", "100");

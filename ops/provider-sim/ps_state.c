@@ -8,7 +8,7 @@
 
 /*---- Generating the state ----*/
 
-static bool ps_gen_payofin(ps_state *st, int64_t seed)
+static bool ps_state_gen_payofin(ps_state *st, int64_t seed)
 {
     static const char *const soots[] = {"1001", "2002", "3003"};
     ps_rng r;
@@ -56,8 +56,8 @@ static bool ps_gen_payofin(ps_state *st, int64_t seed)
     return true;
 }
 
-static void ps_wallet_init(ps_wallet *w, const char *id, const char *account, const char *number,
-                           int64_t cash)
+static void ps_state_wallet_init(ps_wallet *w, const char *id, const char *account,
+                                 const char *number, int64_t cash)
 {
     /* the seed's limits, in 1/10000 TRY */
     static const int64_t limits[PS_NLIMITS] = {10000000000, 9960040060, 9960040060,
@@ -70,7 +70,7 @@ static void ps_wallet_init(ps_wallet *w, const char *id, const char *account, co
     memcpy(w->limits, limits, sizeof(limits));
 }
 
-static bool ps_gen_sipay(ps_state *st, int64_t seed)
+static bool ps_state_gen_sipay(ps_state *st, int64_t seed)
 {
     ps_rng r;
     int64_t total = 0;
@@ -107,15 +107,15 @@ static bool ps_gen_sipay(ps_state *st, int64_t seed)
     }
     /* wallet 0 is the sample's: it can pay every invoice and ends at the
      * sample's 899.47; wallet 1 holds 10.00, less than any invoice (311) */
-    ps_wallet_init(&st->wallets[0], "45X9XX21", "28XX01", "25XX25", 89947 + total);
-    ps_wallet_init(&st->wallets[1], "45X9XX22", "28XX02", "25XX26", 1000);
+    ps_state_wallet_init(&st->wallets[0], "45X9XX21", "28XX01", "25XX25", 89947 + total);
+    ps_state_wallet_init(&st->wallets[1], "45X9XX22", "28XX02", "25XX26", 1000);
     st->sipay_next_payment = 9623002189;
     st->sipay_next_transaction = 7304;
     return true;
 }
 
-static void ps_debt_seed(ps_debt *d, int64_t id, int type, int64_t debt, int64_t sub_id,
-                         int64_t discount, const char *calc)
+static void ps_state_debt_seed(ps_debt *d, int64_t id, int type, int64_t debt, int64_t sub_id,
+                               int64_t discount, const char *calc)
 {
     d->debt_id = id;
     d->type = type;
@@ -129,7 +129,7 @@ static void ps_debt_seed(ps_debt *d, int64_t id, int type, int64_t debt, int64_t
     snprintf(d->calc, sizeof(d->calc), "%s", calc);
 }
 
-static bool ps_gen_paywall(ps_state *st, int64_t seed)
+static bool ps_state_gen_paywall(ps_state *st, int64_t seed)
 {
     ps_rng r;
     char key[24];
@@ -144,10 +144,10 @@ static bool ps_gen_paywall(ps_state *st, int64_t seed)
         p->first = st->ndebts;
         if (i == 0) { /* paymentid 123456 carries the seed's two debts */
             p->id = 123456;
-            ps_debt_seed(&st->debts[st->ndebts++], 947, 2, 12000, 466722, 0,
-                         "2023-09-15T14:53:58.5074");
-            ps_debt_seed(&st->debts[st->ndebts++], 948, 1, 990, 465176, 1000,
-                         "2023-09-15T14:53:58.530093");
+            ps_state_debt_seed(&st->debts[st->ndebts++], 947, 2, 12000, 466722, 0,
+                               "2023-09-15T14:53:58.5074");
+            ps_state_debt_seed(&st->debts[st->ndebts++], 948, 1, 990, 465176, 1000,
+                               "2023-09-15T14:53:58.530093");
             p->n = 2;
         } else {
             p->id = 200000 + (int64_t)i;
@@ -183,7 +183,7 @@ static bool ps_gen_paywall(ps_state *st, int64_t seed)
     return true;
 }
 
-static bool ps_gen_isbank(ps_state *st, int64_t seed)
+static bool ps_state_gen_isbank(ps_state *st, int64_t seed)
 {
     static const char *const names[] = {"Ayşe Yılmaz", "Mehmet Demir", "Zeynep Kaya",
                                         "Ali Çelik",   "Elif Şahin",   "Mustafa Öztürk"};
@@ -220,7 +220,7 @@ static bool ps_gen_isbank(ps_state *st, int64_t seed)
     return true;
 }
 
-static bool ps_gen_payone(ps_state *st, int64_t seed)
+static bool ps_state_gen_payone(ps_state *st, int64_t seed)
 {
     static const char *const currencies[] = {"840", "400", "682"}; /* USD, JOD, SAR */
     ps_rng r;
@@ -273,9 +273,9 @@ bool ps_state_generate(ps_state *st, const ps_config *cfg)
 {
     memset(st, 0, sizeof(*st));
     st->n = (size_t)cfg->invoices;
-    if (ps_gen_payofin(st, cfg->seed) && ps_gen_sipay(st, cfg->seed) &&
-        ps_gen_paywall(st, cfg->seed) && ps_gen_isbank(st, cfg->seed) &&
-        ps_gen_payone(st, cfg->seed))
+    if (ps_state_gen_payofin(st, cfg->seed) && ps_state_gen_sipay(st, cfg->seed) &&
+        ps_state_gen_paywall(st, cfg->seed) && ps_state_gen_isbank(st, cfg->seed) &&
+        ps_state_gen_payone(st, cfg->seed))
         return true;
     ps_state_free(st);
     return false;

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-int64_t ps_now_ms(void)
+int64_t ps_time_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -15,7 +15,7 @@ int64_t ps_now_ms(void)
 
 /* Istanbul wall-clock time of a UTC instant, its offset in seconds, and the
  * 100 ns ticks within the second (for .NET's 7-digit fractions). */
-void ps_istanbul(struct tm *tm, int *offset_s, long *ticks)
+void ps_time_istanbul(struct tm *tm, int *offset_s, long *ticks)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
