@@ -1,10 +1,10 @@
 /* ps_int.h -- the provider simulator's shared types and functions.
  *
  * ops/provider-sim/ is one program (ops/README.md maps its files): one HTTP
- * server that simulates the five payment providers
- * (Payofin, Sipay, Paywall, İş Bankası, PayOne) at their documented paths,
- * with deterministic invoices, balances that go down, double-payment
- * detection and fault injection (issue 4).
+ * server that simulates the five payment providers (Payofin, Sipay, Paywall,
+ * İş Bankası, PayOne) at their documented paths, with deterministic invoices,
+ * balances that go down, double-payment detection and fault injection
+ * (issue 4).
  *
  * DESIGN
  * One libevent loop, one thread: an evhttp server whose single generic
@@ -12,11 +12,12 @@
  * handler that reads the request the way the provider's document describes
  * it and writes an answer in exactly the seed's shape: same keys, same order,
  * same casing, the same number formats (Sipay's 196.5000 / 0.000000, Payofin's
- * 110740.99 and 1.0, Paywall's 120.00). The simulator is an independent reading of
- * the documents (shared/seeds, shared/PROVIDERS.md): it uses libprovider only
- * for exact money (pv_money), bounded JSON reading (pv_json) and Istanbul time
- * (pv_time), never the adapters, so that a misreading shared with them cannot
- * cancel out in the tests.
+ * 110740.99 and 1.0, Paywall's 120.00). The simulator is an independent
+ * reading of the documents (shared/seeds, shared/PROVIDERS.md): it uses
+ * libprovider only for exact money (pv_money), bounded JSON reading (pv_json)
+ * and Istanbul time (pv_time), never the adapters, so that a misreading shared
+ * with them cannot cancel out in the tests; of the worker it uses only the
+ * logger (pw_log.h).
  *
  * Money never passes through a double: amounts are int64 minor units, parsed
  * from the JSON number's text (pv_json keeps it) and written by ps_amount with
