@@ -26,8 +26,10 @@ run() {
     label=$1
     shift
     out="$log_dir/out"
+    t0=$(date +%s)
     "$@" >"$out" 2>&1
     rc=$?
+    secs=$(($(date +%s) - t0))
     p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
     f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
     if [ -z "$p$f" ]; then # not cmocka: a plain "N passed, N failed" closing line
@@ -42,10 +44,10 @@ run() {
     passed=$((passed + p))
     failed=$((failed + f))
     if [ "$f" -ne 0 ]; then
-        echo "FAIL $label (exit $rc)"
+        echo "FAIL $label (exit $rc, ${secs} s)"
         sed 's/^/    /' "$out" | tail -n 60
     else
-        echo "ok   $label: $p passed"
+        echo "ok   $label: $p passed (${secs} s)"
     fi
 }
 
