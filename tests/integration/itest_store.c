@@ -34,6 +34,7 @@
 #include <cmocka.h>
 
 #include "pw_store.h"
+#include "pw_store_int.h" /* the script table */
 
 #define MS_DAY (24LL * 3600 * 1000)
 
@@ -1401,13 +1402,6 @@ static void test_unknowns_index(void **state)
 
 /*---- The scripts as files -------------------------------------------------*/
 
-/* What the build compiled in (schemas/embed.c from worker/store/scripts/). */
-extern const char pw_store_lua_claim[], pw_store_lua_extend[], pw_store_lua_finish[],
-    pw_store_lua_record[], pw_store_lua_resolve[], pw_store_lua_lookup[], pw_store_lua_unknowns[];
-extern const size_t pw_store_lua_claim_len, pw_store_lua_extend_len, pw_store_lua_finish_len,
-    pw_store_lua_record_len, pw_store_lua_resolve_len, pw_store_lua_lookup_len,
-    pw_store_lua_unknowns_len;
-
 /* A file's bytes (kept copy, NUL-terminated). */
 static char *read_file(const char *path, size_t *len)
 {
@@ -1423,31 +1417,19 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
-/* Every script runs as it is in the repository: the embedded text is the
- * file's, byte for byte, and holds no NUL (it is sent as a C string). */
+/* Every script runs as it is in the repository: what the store sends (its
+ * script table, compiled in by schemas/embed.c) is the file's text, byte for
+ * byte (so it holds no NUL either: it is sent as a C string). */
 static void test_scripts_embedded_from_files(void **state)
 {
     (void)state;
-    static const struct {
-        const char *name, *text;
-        const size_t *len;
-    } scripts[] = {
-        {"claim", pw_store_lua_claim, &pw_store_lua_claim_len},
-        {"extend", pw_store_lua_extend, &pw_store_lua_extend_len},
-        {"finish", pw_store_lua_finish, &pw_store_lua_finish_len},
-        {"record", pw_store_lua_record, &pw_store_lua_record_len},
-        {"resolve", pw_store_lua_resolve, &pw_store_lua_resolve_len},
-        {"lookup", pw_store_lua_lookup, &pw_store_lua_lookup_len},
-        {"unknowns", pw_store_lua_unknowns, &pw_store_lua_unknowns_len},
-    };
-    for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
+    for (int i = 0; i < PW_SCRIPT_COUNT; i++) {
         char path[128];
-        snprintf(path, sizeof(path), "worker/store/scripts/%s.lua", scripts[i].name);
+        snprintf(path, sizeof(path), "worker/store/scripts/%s.lua", pw_store_script_name[i]);
         size_t len = 0;
         const char *file = read_file(path, &len);
-        if (len != *scripts[i].len || memcmp(file, scripts[i].text, len) != 0)
+        if (strlen(pw_store_lua[i]) != len || memcmp(file, pw_store_lua[i], len) != 0)
             fail_msg("%s: the embedded script differs from the file (rebuild)", path);
-        assert_int_equal(strlen(scripts[i].text), len);
         /* and Redis compiles it */
         redisReply *r = rcall("SCRIPT LOAD %b", file, len);
         assert_int_equal(r->type, REDIS_REPLY_STRING);
