@@ -157,7 +157,7 @@ static void pw_store_down(pw_store *s, const char *why)
     event_del(s->ping_timer);
     snprintf(s->why, sizeof(s->why), "%s", why);
     pw_store_report(s, PW_STORE_DOWN, s->why);
-    pw_store_fail_ops(s, 1, s->why);
+    pw_store_op_fail_all(s, 1, s->why);
     pw_store_schedule(s);
 }
 
@@ -389,7 +389,7 @@ static void pw_store_on_ping_timer(evutil_socket_t fd, short what, void *arg)
     pw_store_enter(s);
     if (s->ready && !s->ping_out && !s->closing) {
         pw_store_args none = {0};
-        if (pw_store_submit(s, PW_SCRIPT_PING, &none, pw_store_on_ping_reply, s) == 0)
+        if (pw_store_op_submit(s, PW_SCRIPT_PING, &none, pw_store_on_ping_reply, s) == 0)
             s->ping_out = 1;
     }
     pw_store_leave(s);
@@ -409,7 +409,7 @@ pw_store *pw_store_new(struct event_base *base, const char *url, const pw_store_
         snprintf(errstr, cap, "redis store: out of memory");
         return NULL;
     }
-    if (pw_store_parse_url(url, &s->addr, errstr, cap) != 0) {
+    if (pw_store_url_parse(url, &s->addr, errstr, cap) != 0) {
         free(s);
         return NULL;
     }
@@ -434,7 +434,7 @@ pw_store *pw_store_new(struct event_base *base, const char *url, const pw_store_
     s->reported = -1;
     snprintf(s->why, sizeof(s->why), "redis %s: connecting", s->addr.display);
     if (getrandom(&s->rng, sizeof(s->rng), GRND_NONBLOCK) != (ssize_t)sizeof(s->rng))
-        s->rng = (uint64_t)pw_store_now_ms() ^ ((uint64_t)getpid() << 32);
+        s->rng = (uint64_t)pw_store_args_now_ms() ^ ((uint64_t)getpid() << 32);
     if (s->rng == 0)
         s->rng = 0x9e3779b97f4a7c15ULL;
     s->retry_timer = evtimer_new(base, pw_store_on_retry_timer, s);
@@ -468,7 +468,7 @@ static void pw_store_destroy(pw_store *s)
     event_free(s->handshake_timer);
     event_free(s->ping_timer);
     s->depth++; /* "store closed" callbacks cannot re-enter the destruction */
-    pw_store_fail_ops(s, 0, "store closed");
+    pw_store_op_fail_all(s, 0, "store closed");
     if (ac != NULL)
         redisAsyncFree(ac); /* ops still held by hiredis are freed by their callbacks */
     free(s);
@@ -489,11 +489,11 @@ int pw_store_claim(pw_store *store, const pw_store_claim_args *args, pw_store_cb
     pw_store_args a = {0};
     if (store == NULL || store->closing || cb == NULL)
         return -1;
-    if (pw_store_build_claim(&a, args, store->opts.retention_ms) != 0) {
+    if (pw_store_args_build_claim(&a, args, store->opts.retention_ms) != 0) {
         pw_store_args_clear(&a);
         return -1;
     }
-    return pw_store_submit(store, PW_SCRIPT_CLAIM, &a, cb, ud);
+    return pw_store_op_submit(store, PW_SCRIPT_CLAIM, &a, cb, ud);
 }
 
 int pw_store_extend(pw_store *store, const char *key, const char *token, int64_t ttl_ms,
@@ -502,11 +502,11 @@ int pw_store_extend(pw_store *store, const char *key, const char *token, int64_t
     pw_store_args a = {0};
     if (store == NULL || store->closing || cb == NULL)
         return -1;
-    if (pw_store_build_extend(&a, key, token, ttl_ms) != 0) {
+    if (pw_store_args_build_extend(&a, key, token, ttl_ms) != 0) {
         pw_store_args_clear(&a);
         return -1;
     }
-    return pw_store_submit(store, PW_SCRIPT_EXTEND, &a, cb, ud);
+    return pw_store_op_submit(store, PW_SCRIPT_EXTEND, &a, cb, ud);
 }
 
 int pw_store_finish(pw_store *store, const pw_store_finish_args *args, pw_store_cb cb, void *ud)
@@ -514,11 +514,11 @@ int pw_store_finish(pw_store *store, const pw_store_finish_args *args, pw_store_
     pw_store_args a = {0};
     if (store == NULL || store->closing || cb == NULL)
         return -1;
-    if (pw_store_build_finish(&a, args, store->opts.retention_ms) != 0) {
+    if (pw_store_args_build_finish(&a, args, store->opts.retention_ms) != 0) {
         pw_store_args_clear(&a);
         return -1;
     }
-    return pw_store_submit(store, PW_SCRIPT_FINISH, &a, cb, ud);
+    return pw_store_op_submit(store, PW_SCRIPT_FINISH, &a, cb, ud);
 }
 
 int pw_store_record(pw_store *store, const pw_store_record_args *args, pw_store_cb cb, void *ud)
@@ -526,11 +526,11 @@ int pw_store_record(pw_store *store, const pw_store_record_args *args, pw_store_
     pw_store_args a = {0};
     if (store == NULL || store->closing || cb == NULL)
         return -1;
-    if (pw_store_build_record(&a, args, store->opts.retention_ms) != 0) {
+    if (pw_store_args_build_record(&a, args, store->opts.retention_ms) != 0) {
         pw_store_args_clear(&a);
         return -1;
     }
-    return pw_store_submit(store, PW_SCRIPT_RECORD, &a, cb, ud);
+    return pw_store_op_submit(store, PW_SCRIPT_RECORD, &a, cb, ud);
 }
 
 int pw_store_resolve(pw_store *store, const pw_store_resolve_args *args, pw_store_cb cb, void *ud)
@@ -538,11 +538,11 @@ int pw_store_resolve(pw_store *store, const pw_store_resolve_args *args, pw_stor
     pw_store_args a = {0};
     if (store == NULL || store->closing || cb == NULL)
         return -1;
-    if (pw_store_build_resolve(&a, args, store->opts.retention_ms) != 0) {
+    if (pw_store_args_build_resolve(&a, args, store->opts.retention_ms) != 0) {
         pw_store_args_clear(&a);
         return -1;
     }
-    return pw_store_submit(store, PW_SCRIPT_RESOLVE, &a, cb, ud);
+    return pw_store_op_submit(store, PW_SCRIPT_RESOLVE, &a, cb, ud);
 }
 
 int pw_store_lookup(pw_store *store, const char *key, pw_store_cb cb, void *ud)
@@ -550,9 +550,9 @@ int pw_store_lookup(pw_store *store, const char *key, pw_store_cb cb, void *ud)
     pw_store_args a = {0};
     if (store == NULL || store->closing || cb == NULL)
         return -1;
-    if (pw_store_build_lookup(&a, key) != 0) {
+    if (pw_store_args_build_lookup(&a, key) != 0) {
         pw_store_args_clear(&a);
         return -1;
     }
-    return pw_store_submit(store, PW_SCRIPT_LOOKUP, &a, cb, ud);
+    return pw_store_op_submit(store, PW_SCRIPT_LOOKUP, &a, cb, ud);
 }

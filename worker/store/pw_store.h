@@ -210,7 +210,7 @@ void pw_store_options_init(pw_store_options *opts);
  * with errstr saying why. The message quotes the URL as pw_store_url_shown
  * shows it: never the password (the configuration checks PAYW_REDIS_URL with
  * it before anything starts). */
-int pw_store_check_url(const char *url, char *errstr, size_t cap);
+int pw_store_url_check(const char *url, char *errstr, size_t cap);
 
 /* url for messages and --print-config: the password, if any, replaced by
  * "***" ("redis://:***@host:6379"); a part before '@' without ':' is taken

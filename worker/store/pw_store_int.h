@@ -86,25 +86,25 @@ typedef struct pw_store_addr {
 
 /* Every message quotes the URL as pw_store_url_shown shows it: never the
  * password. 0, or -1 with errstr filled. */
-int pw_store_parse_url(const char *url, pw_store_addr *a, char *errstr, size_t cap);
+int pw_store_url_parse(const char *url, pw_store_addr *a, char *errstr, size_t cap);
 
 /*---- Reply parsing (pw_store_reply.c, shared by async and sync) -----------*/
 
 void pw_store_reply_init(pw_store_reply *r);
 
 /* What a parsed answer points into besides hiredis's reply (freed with
- * pw_store_parsed_clear). */
+ * pw_store_reply_parsed_clear). */
 typedef struct pw_store_parsed {
     pw_store_field *fields;
     pw_store_cmdrec *cmds;
     pw_store_unknown *unknowns;
 } pw_store_parsed;
-void pw_store_parsed_clear(pw_store_parsed *p);
+void pw_store_reply_parsed_clear(pw_store_parsed *p);
 
 /* Fills out from script's answer. out points into r and into *p, which the
  * caller clears. On a malformed answer: ERROR with the reason in err. */
-void pw_store_parse(const redisReply *r, int script, pw_store_reply *out, pw_store_parsed *p,
-                    char *err, size_t cap);
+void pw_store_reply_parse(const redisReply *r, int script, pw_store_reply *out, pw_store_parsed *p,
+                          char *err, size_t cap);
 
 /*---- Arguments (pw_store_args.c) ------------------------------------------*/
 
@@ -116,16 +116,20 @@ typedef struct pw_store_args {
 } pw_store_args;
 
 void pw_store_args_clear(pw_store_args *a);
-int64_t pw_store_now_ms(void);
+int64_t pw_store_args_now_ms(void);
 
 /* Builds the arguments of each operation; -1 on an invalid argument. */
-int pw_store_build_claim(pw_store_args *a, const pw_store_claim_args *c, int64_t retention_ms);
-int pw_store_build_extend(pw_store_args *a, const char *key, const char *token, int64_t ttl_ms);
-int pw_store_build_finish(pw_store_args *a, const pw_store_finish_args *f, int64_t retention_ms);
-int pw_store_build_record(pw_store_args *a, const pw_store_record_args *r, int64_t retention_ms);
-int pw_store_build_resolve(pw_store_args *a, const pw_store_resolve_args *r, int64_t retention_ms);
-int pw_store_build_lookup(pw_store_args *a, const char *key);
-int pw_store_build_unknowns(pw_store_args *a, size_t limit);
+int pw_store_args_build_claim(pw_store_args *a, const pw_store_claim_args *c, int64_t retention_ms);
+int pw_store_args_build_extend(pw_store_args *a, const char *key, const char *token,
+                               int64_t ttl_ms);
+int pw_store_args_build_finish(pw_store_args *a, const pw_store_finish_args *f,
+                               int64_t retention_ms);
+int pw_store_args_build_record(pw_store_args *a, const pw_store_record_args *r,
+                               int64_t retention_ms);
+int pw_store_args_build_resolve(pw_store_args *a, const pw_store_resolve_args *r,
+                                int64_t retention_ms);
+int pw_store_args_build_lookup(pw_store_args *a, const char *key);
+int pw_store_args_build_unknowns(pw_store_args *a, size_t limit);
 
 /*---- The async store (pw_store.c, pw_store_op.c) --------------------------*/
 
@@ -185,11 +189,11 @@ void pw_store_lost(pw_store *s, redisAsyncContext *ac, const char *why);
 void pw_store_drop(pw_store *s, const char *why);
 
 /* Takes an op whose args are built; answers it through the loop. */
-int pw_store_submit(pw_store *s, int script, pw_store_args *args, pw_store_cb cb, void *ud);
+int pw_store_op_submit(pw_store *s, int script, pw_store_args *args, pw_store_cb cb, void *ud);
 
 /* Moves the ops matching (all, or only those sent on the connection) out of
  * the store into a private chain, then answers each ERROR why. */
-void pw_store_fail_ops(pw_store *s, int only_sent, const char *why);
+void pw_store_op_fail_all(pw_store *s, int only_sent, const char *why);
 
 /*---- Synchronous helpers (pw_store_sync.c, pw_store_reply.c) --------------*/
 

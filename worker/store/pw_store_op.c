@@ -63,7 +63,7 @@ static void pw_store_op_fail(pw_store_op *op, const char *why)
 
 /* Moves the ops matching (all, or only those sent on the connection) out of
  * the store into a private chain, then answers each ERROR why. */
-void pw_store_fail_ops(pw_store *s, int only_sent, const char *why)
+void pw_store_op_fail_all(pw_store *s, int only_sent, const char *why)
 {
     pw_store_op *chain = NULL, *tail = NULL;
     pw_store_op *op = s->ops;
@@ -89,7 +89,7 @@ void pw_store_fail_ops(pw_store *s, int only_sent, const char *why)
     }
 }
 
-static void pw_store_on_reply(redisAsyncContext *ac, void *r, void *privdata);
+static void pw_store_op_on_reply(redisAsyncContext *ac, void *r, void *privdata);
 
 /* Queues op on the connection: EVALSHA, or EVAL once Redis said NOSCRIPT. */
 static int pw_store_op_send(pw_store *s, pw_store_op *op)
@@ -100,7 +100,7 @@ static int pw_store_op_send(pw_store *s, pw_store_op *op)
         argv[0] = "PING";
         lens[0] = 4;
         if (s->ac == NULL ||
-            redisAsyncCommandArgv(s->ac, pw_store_on_reply, op, 1, argv, lens) != REDIS_OK)
+            redisAsyncCommandArgv(s->ac, pw_store_op_on_reply, op, 1, argv, lens) != REDIS_OK)
             return -1;
         op->in_redis = 1;
         return 0;
@@ -120,8 +120,8 @@ static int pw_store_op_send(pw_store *s, pw_store_op *op)
         argv[3 + i] = op->args.v[i];
         lens[3 + i] = op->args.len[i];
     }
-    if (s->ac == NULL ||
-        redisAsyncCommandArgv(s->ac, pw_store_on_reply, op, 3 + op->args.n, argv, lens) != REDIS_OK)
+    if (s->ac == NULL || redisAsyncCommandArgv(s->ac, pw_store_op_on_reply, op, 3 + op->args.n,
+                                               argv, lens) != REDIS_OK)
         return -1;
     op->in_redis = 1;
     return 0;
@@ -135,23 +135,23 @@ static int pw_store_op_send_wait(pw_store *s, pw_store_op *op)
     const char *argv[3] = {"WAIT", n, ms};
     size_t lens[3] = {4, strlen(n), strlen(ms)};
     if (s->ac == NULL ||
-        redisAsyncCommandArgv(s->ac, pw_store_on_reply, op, 3, argv, lens) != REDIS_OK)
+        redisAsyncCommandArgv(s->ac, pw_store_op_on_reply, op, 3, argv, lens) != REDIS_OK)
         return -1;
     op->in_redis = 1;
     return 0;
 }
 
-static void pw_store_on_op_timer(evutil_socket_t fd, short what, void *arg);
+static void pw_store_op_on_timer(evutil_socket_t fd, short what, void *arg);
 
 /* Takes an op whose args are built; answers it through the loop. */
-int pw_store_submit(pw_store *s, int script, pw_store_args *args, pw_store_cb cb, void *ud)
+int pw_store_op_submit(pw_store *s, int script, pw_store_args *args, pw_store_cb cb, void *ud)
 {
     pw_store_op *op = pw_calloc(1, sizeof(*op));
     if (op == NULL) {
         pw_store_args_clear(args);
         return -1;
     }
-    op->timer = evtimer_new(s->base, pw_store_on_op_timer, op);
+    op->timer = evtimer_new(s->base, pw_store_op_on_timer, op);
     if (op->timer == NULL) {
         pw_store_args_clear(args);
         free(op);
@@ -184,7 +184,7 @@ int pw_store_submit(pw_store *s, int script, pw_store_args *args, pw_store_cb cb
 
 /*---- Replies --------------------------------------------------------------*/
 
-static void pw_store_on_op_timer(evutil_socket_t fd, short what, void *arg)
+static void pw_store_op_on_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
@@ -205,7 +205,7 @@ static void pw_store_on_op_timer(evutil_socket_t fd, short what, void *arg)
     pw_store_leave(s);
 }
 
-static void pw_store_on_wait_reply(pw_store *s, pw_store_op *op, const redisReply *reply)
+static void pw_store_op_on_wait_reply(pw_store *s, pw_store_op *op, const redisReply *reply)
 {
     char why[PW_STORE_WHY_MAX];
     if (reply->type == REDIS_REPLY_INTEGER && reply->integer >= s->opts.replicas) {
@@ -228,7 +228,7 @@ static void pw_store_on_wait_reply(pw_store *s, pw_store_op *op, const redisRepl
     pw_store_op_fail(op, why);
 }
 
-static void pw_store_on_reply(redisAsyncContext *ac, void *r, void *privdata)
+static void pw_store_op_on_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     pw_store_op *op = privdata;
     redisReply *reply = r;
@@ -257,7 +257,7 @@ static void pw_store_on_reply(redisAsyncContext *ac, void *r, void *privdata)
         return;
     }
     if (op->waiting) {
-        pw_store_on_wait_reply(s, op, reply);
+        pw_store_op_on_wait_reply(s, op, reply);
         pw_store_leave(s);
         return;
     }
@@ -274,11 +274,11 @@ static void pw_store_on_reply(redisAsyncContext *ac, void *r, void *privdata)
     char err[PW_STORE_WHY_MAX];
     pw_store_parsed parsed;
     pw_store_reply out;
-    pw_store_parse(reply, op->script, &out, &parsed, err, sizeof(err));
+    pw_store_reply_parse(reply, op->script, &out, &parsed, err, sizeof(err));
     if (out.outcome == PW_STORE_CLAIMED && s->opts.replicas > 0) {
         op->waiting = 1;
         op->fence = out.fence;
-        pw_store_parsed_clear(&parsed);
+        pw_store_reply_parsed_clear(&parsed);
         if (pw_store_op_send_wait(s, op) != 0) {
             pw_store_op_fail(op, "redis unavailable: cannot queue WAIT");
         } else {
@@ -290,7 +290,7 @@ static void pw_store_on_reply(redisAsyncContext *ac, void *r, void *privdata)
         return;
     }
     pw_store_op_answer(op, &out);
-    pw_store_parsed_clear(&parsed);
+    pw_store_reply_parsed_clear(&parsed);
     if (readonly && s->ac == ac) {
         char why[PW_STORE_WHY_MAX];
         snprintf(why, sizeof(why), "redis %s is a read-only replica: reconnecting",

@@ -36,7 +36,7 @@ pw_store_sync *pw_store_sync_new(const char *url, int timeout_ms, char *errstr, 
         snprintf(errstr, cap, "redis: out of memory");
         return NULL;
     }
-    if (pw_store_parse_url(url, &sync->addr, errstr, cap) != 0) {
+    if (pw_store_url_parse(url, &sync->addr, errstr, cap) != 0) {
         free(sync);
         return NULL;
     }
@@ -125,14 +125,14 @@ static pw_store_reply *pw_store_sync_run(pw_store_sync *sync, int script, pw_sto
         out->pub.error = out->error;
         return &out->pub;
     }
-    pw_store_parse(out->raw, script, &out->pub, &out->parsed, out->error, sizeof(out->error));
+    pw_store_reply_parse(out->raw, script, &out->pub, &out->parsed, out->error, sizeof(out->error));
     return &out->pub;
 }
 
 pw_store_reply *pw_store_sync_lookup(pw_store_sync *sync, const char *key)
 {
     pw_store_args a = {0};
-    if (sync == NULL || pw_store_build_lookup(&a, key) != 0) {
+    if (sync == NULL || pw_store_args_build_lookup(&a, key) != 0) {
         pw_store_args_clear(&a);
         return NULL;
     }
@@ -142,7 +142,7 @@ pw_store_reply *pw_store_sync_lookup(pw_store_sync *sync, const char *key)
 pw_store_reply *pw_store_sync_resolve(pw_store_sync *sync, const pw_store_resolve_args *args)
 {
     pw_store_args a = {0};
-    if (sync == NULL || pw_store_build_resolve(&a, args, 7 * PW_STORE_DAY_MS) != 0) {
+    if (sync == NULL || pw_store_args_build_resolve(&a, args, 7 * PW_STORE_DAY_MS) != 0) {
         pw_store_args_clear(&a);
         return NULL;
     }
@@ -152,7 +152,7 @@ pw_store_reply *pw_store_sync_resolve(pw_store_sync *sync, const pw_store_resolv
 pw_store_reply *pw_store_sync_unknowns(pw_store_sync *sync, size_t limit)
 {
     pw_store_args a = {0};
-    if (sync == NULL || pw_store_build_unknowns(&a, limit) != 0) {
+    if (sync == NULL || pw_store_args_build_unknowns(&a, limit) != 0) {
         pw_store_args_clear(&a);
         return NULL;
     }

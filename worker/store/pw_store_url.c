@@ -8,7 +8,7 @@
 #include "pv_error.h"
 #include "pw_store_int.h"
 
-static int pw_store_hex(char c)
+static int pw_store_url_hex(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -20,7 +20,7 @@ static int pw_store_hex(char c)
 }
 
 /* Copies len bytes of src into dst (cap), decoding %XX (%00 refused). 0 or -1. */
-static int pw_store_unescape(char *dst, size_t cap, const char *src, size_t len)
+static int pw_store_url_unescape(char *dst, size_t cap, const char *src, size_t len)
 {
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
@@ -28,8 +28,8 @@ static int pw_store_unescape(char *dst, size_t cap, const char *src, size_t len)
         if (c == '%') {
             if (i + 2 >= len)
                 return -1;
-            int hi = pw_store_hex(src[i + 1]);
-            int lo = pw_store_hex(src[i + 2]);
+            int hi = pw_store_url_hex(src[i + 1]);
+            int lo = pw_store_url_hex(src[i + 2]);
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                 return -1;
             c = (char)(hi * 16 + lo);
@@ -44,7 +44,7 @@ static int pw_store_unescape(char *dst, size_t cap, const char *src, size_t len)
 }
 
 /* Parses a decimal in [min, max] from s[0..len). 0 or -1. */
-static int pw_store_number(const char *s, size_t len, long min, long max, long *out)
+static int pw_store_url_number(const char *s, size_t len, long min, long max, long *out)
 {
     char buf[24];
     if (len == 0 || len >= sizeof(buf))
@@ -85,7 +85,7 @@ void pw_store_url_shown(const char *url, char *buf, size_t cap)
 
 /* Every message quotes the URL as pw_store_url_shown shows it (bounded and
  * escaped by pv_quote): never the password. */
-int pw_store_parse_url(const char *url, pw_store_addr *a, char *errstr, size_t cap)
+int pw_store_url_parse(const char *url, pw_store_addr *a, char *errstr, size_t cap)
 {
     static const char redis_scheme[] = "redis://";
     static const char unix_scheme[] = "unix://";
@@ -115,7 +115,7 @@ int pw_store_parse_url(const char *url, pw_store_addr *a, char *errstr, size_t c
         a->path[plen] = '\0';
         if (qm != NULL) {
             if (strncmp(qm, "?db=", 4) != 0 ||
-                pw_store_number(qm + 4, strlen(qm + 4), 0, 1000000, &a->db) != 0) {
+                pw_store_url_number(qm + 4, strlen(qm + 4), 0, 1000000, &a->db) != 0) {
                 snprintf(errstr, cap, "redis URL \"%s\": only ?db=N may follow the path", q);
                 return -1;
             }
@@ -140,8 +140,9 @@ int pw_store_parse_url(const char *url, pw_store_addr *a, char *errstr, size_t c
                      q);
             return -1;
         }
-        if (pw_store_unescape(a->user, sizeof(a->user), p, (size_t)(colon - p)) != 0 ||
-            pw_store_unescape(a->pass, sizeof(a->pass), colon + 1, (size_t)(at - colon - 1)) != 0) {
+        if (pw_store_url_unescape(a->user, sizeof(a->user), p, (size_t)(colon - p)) != 0 ||
+            pw_store_url_unescape(a->pass, sizeof(a->pass), colon + 1, (size_t)(at - colon - 1)) !=
+                0) {
             snprintf(errstr, cap,
                      "redis URL \"%s\": bad user or password (too long or bad %%-escape)", q);
             return -1;
@@ -173,7 +174,7 @@ int pw_store_parse_url(const char *url, pw_store_addr *a, char *errstr, size_t c
     if (*p == ':') {
         long port = 0;
         size_t plen = strcspn(p + 1, "/");
-        if (pw_store_number(p + 1, plen, 1, 65535, &port) != 0) {
+        if (pw_store_url_number(p + 1, plen, 1, 65535, &port) != 0) {
             snprintf(errstr, cap, "redis URL \"%s\": port must be 1..65535", q);
             return -1;
         }
@@ -182,7 +183,7 @@ int pw_store_parse_url(const char *url, pw_store_addr *a, char *errstr, size_t c
     }
     if (*p == '/') {
         p++;
-        if (*p != '\0' && pw_store_number(p, strlen(p), 0, 1000000, &a->db) != 0) {
+        if (*p != '\0' && pw_store_url_number(p, strlen(p), 0, 1000000, &a->db) != 0) {
             snprintf(errstr, cap, "redis URL \"%s\": the path must be a database number", q);
             return -1;
         }
@@ -197,10 +198,10 @@ int pw_store_parse_url(const char *url, pw_store_addr *a, char *errstr, size_t c
     return 0;
 }
 
-int pw_store_check_url(const char *url, char *errstr, size_t cap)
+int pw_store_url_check(const char *url, char *errstr, size_t cap)
 {
     pw_store_addr a;
-    int rc = pw_store_parse_url(url, &a, errstr, cap);
+    int rc = pw_store_url_parse(url, &a, errstr, cap);
     memset(&a, 0, sizeof(a)); /* the password */
     return rc;
 }
