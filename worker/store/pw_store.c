@@ -1,4 +1,7 @@
-/* pw_store.c -- see pw_store.h for the contract and the state machine.
+/* pw_store.c -- the async store: its life (new, free), the connection
+ * (connect, handshake, reconnect with backoff, heartbeat) and the public
+ * operations, which pw_store_op.c sends and answers. The contract and the
+ * state machine: pw_store.h; the store's other files: pw_store_int.h.
  *
  * DESIGN (implementation)
  * Runs on the owner's libevent loop only; no locks.

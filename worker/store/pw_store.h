@@ -25,9 +25,10 @@
  * Invoice status: INFLIGHT (claimed, the provider may be being called),
  * DONE (paid), RELEASED (proved unpaid: declined, failed, invalid, expired
  * claims given back) or UNKNOWN (may have been paid: only an operator or a
- * status inquiry settles it). Each operation is one Lua script (atomic),
- * loaded with SCRIPT LOAD on connect and run with EVALSHA (EVAL when Redis
- * answers NOSCRIPT, e.g. after a SCRIPT FLUSH or a failover).
+ * status inquiry settles it). Each operation is one Lua script (atomic;
+ * worker/store/scripts/<operation>.lua, compiled in), loaded with SCRIPT
+ * LOAD on connect and run with EVALSHA (EVAL when Redis answers NOSCRIPT,
+ * e.g. after a SCRIPT FLUSH or a failover).
  *
  * The life of a command in the store (claim's order of judgement):
  *   1. it has a final record          -> ANSWERED with it (its stored event):
