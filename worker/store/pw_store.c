@@ -60,7 +60,7 @@
 
 /*---- Outcomes -------------------------------------------------------------*/
 
-const char *const pw_store_outcome_names[PW_STORE_NOUTCOMES] = {
+const char *const pw_store_outcome_names[] = {
     [PW_STORE_ERROR] = "ERROR",
     [PW_STORE_CLAIMED] = "CLAIMED",
     [PW_STORE_DONE] = "DONE",
@@ -76,6 +76,10 @@ const char *const pw_store_outcome_names[PW_STORE_NOUTCOMES] = {
     [PW_STORE_ANSWERED] = "ANSWERED",
     [PW_STORE_EXPIRED] = "EXPIRED",
 };
+
+#define PW_STORE_NOUTCOMES (sizeof(pw_store_outcome_names) / sizeof(pw_store_outcome_names[0]))
+
+const size_t pw_store_noutcomes = PW_STORE_NOUTCOMES;
 
 const char *pw_store_outcome_name(pw_store_outcome outcome)
 {

@@ -65,10 +65,10 @@ extern const char *const pw_store_lua[PW_SCRIPT_COUNT];
 
 /*---- Outcomes (pw_store.c) ------------------------------------------------*/
 
-/* The outcomes' names, as the scripts answer them (PW_STORE_EXPIRED is the
- * last outcome). */
-#define PW_STORE_NOUTCOMES ((size_t)PW_STORE_EXPIRED + 1)
-extern const char *const pw_store_outcome_names[PW_STORE_NOUTCOMES];
+/* The outcomes' names as the scripts answer them, by pw_store_outcome:
+ * pw_store_noutcomes of them. */
+extern const char *const pw_store_outcome_names[];
+extern const size_t pw_store_noutcomes;
 
 /*---- Addresses (pw_store_url.c) -------------------------------------------*/
 

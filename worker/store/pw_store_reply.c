@@ -146,7 +146,7 @@ void pw_store_reply_parse(const redisReply *r, int script, pw_store_reply *out, 
         }
     }
     pw_store_outcome outcome = PW_STORE_ERROR;
-    for (size_t i = 1; i < PW_STORE_NOUTCOMES; i++) {
+    for (size_t i = 1; i < pw_store_noutcomes; i++) {
         if (strcmp(r->element[0]->str, pw_store_outcome_names[i]) == 0)
             outcome = (pw_store_outcome)i;
     }
