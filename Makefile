@@ -84,13 +84,23 @@ $(SC_LIB): $(SC_OBJ)
 # is one file (worker/payworker.c) or a folder of files (worker/payctl/,
 # ops/devkafka/, ops/provider-sim/); it is built as $(BUILD)/<its path>.
 PW_SRC   := $(sort $(wildcard worker/pw_*.c worker/*/pw_*.c))
-PW_OBJ   := $(PW_SRC:%.c=$(OBJ)/%.o)
+# the store's Lua scripts are compiled in as the schemas are (embed.c):
+# worker/store/scripts/NAME.lua becomes pw_store_lua_NAME[] (and _len)
+PW_LUA   := $(sort $(wildcard worker/store/scripts/*.lua))
+PW_OBJ   := $(PW_SRC:%.c=$(OBJ)/%.o) $(BUILD)/gen/pw_store_lua.o
 PW_LIB   := $(BUILD)/worker/libworker.a
 PROG_NAMES := worker/payworker worker/payctl ops/devkafka ops/provider-sim
 prog_src  = $(if $(wildcard $(1)/*.c),$(sort $(wildcard $(1)/*.c)),$(1).c)
 PROG_SRC := $(foreach p,$(PROG_NAMES),$(call prog_src,$(p)))
 PROGS    := $(PROG_NAMES:%=$(BUILD)/%)
 PROG_LIBS = $(KAFKA_LIBS) $(CURL_LIBS) $(EVENT_LIBS) -lhiredis $(AVRO_LIBS) $(JSONC_LIBS) -lm
+
+$(BUILD)/gen/pw_store_lua.c: $(PW_LUA) $(EMBED)
+	@mkdir -p $(dir $@)
+	$(EMBED) $@ $(foreach f,$(PW_LUA),pw_store_lua_$(basename $(notdir $(f)))=$(f))
+
+$(BUILD)/gen/pw_store_lua.o: $(BUILD)/gen/pw_store_lua.c
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(PW_LIB): $(PW_OBJ)
 	@mkdir -p $(dir $@)

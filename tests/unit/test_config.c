@@ -173,10 +173,10 @@ static void test_config_redis_url(void **state)
 
     /* the store's own check, NULL-safe, never the password */
     char err[256];
-    assert_int_equal(pw_store_check_url(NULL, err, sizeof(err)), -1);
-    assert_int_equal(pw_store_check_url("redis://u:pw@h:99999", err, sizeof(err)), -1);
+    assert_int_equal(pw_store_url_check(NULL, err, sizeof(err)), -1);
+    assert_int_equal(pw_store_url_check("redis://u:pw@h:99999", err, sizeof(err)), -1);
     assert_null(strstr(err, "pw@"));
-    assert_int_equal(pw_store_check_url("redis://h", err, sizeof(err)), 0);
+    assert_int_equal(pw_store_url_check("redis://h", err, sizeof(err)), 0);
     pw_store_url_shown("redis://u:p:w@h:1/0", err, sizeof(err));
     assert_string_equal(err, "redis://u:***@h:1/0");
     pw_store_url_shown(NULL, err, sizeof(err));

@@ -983,7 +983,7 @@ static void pw_config_rules(pw_config_src *src, pw_config *c)
         }
 
     if (!pw_config_named(src->errs, "PAYW_REDIS_URL") &&
-        pw_store_check_url(c->redis_url, why, sizeof(why)) != 0)
+        pw_store_url_check(c->redis_url, why, sizeof(why)) != 0)
         pw_config_problem(src, "PAYW_REDIS_URL: %s", why);
 
     if (c->ca_path != NULL && !pw_config_named(src->errs, "PAYW_CA_PATH")) {

@@ -17,7 +17,7 @@
  * Everything is checked here, before anything starts (and by
  * `--print-config`, which runs the same load): each value's type and bounds,
  * every string is UTF-8 without control characters (it ends up in events and
- * logs), PAYW_REDIS_URL with the store's own parser (pw_store_check_url),
+ * logs), PAYW_REDIS_URL with the store's own parser (pw_store_url_check),
  * provider URLs with libcurl's URL parser (http or https, a host, a port
  * 1..65535, no user:password, no query, no fragment), PAYW_CA_PATH a readable
  * file, topic names legal for Kafka and distinct, the rules across settings

@@ -25,9 +25,10 @@
  * Invoice status: INFLIGHT (claimed, the provider may be being called),
  * DONE (paid), RELEASED (proved unpaid: declined, failed, invalid, expired
  * claims given back) or UNKNOWN (may have been paid: only an operator or a
- * status inquiry settles it). Each operation is one Lua script (atomic),
- * loaded with SCRIPT LOAD on connect and run with EVALSHA (EVAL when Redis
- * answers NOSCRIPT, e.g. after a SCRIPT FLUSH or a failover).
+ * status inquiry settles it). Each operation is one Lua script (atomic;
+ * worker/store/scripts/<operation>.lua, compiled in), loaded with SCRIPT
+ * LOAD on connect and run with EVALSHA (EVAL when Redis answers NOSCRIPT,
+ * e.g. after a SCRIPT FLUSH or a failover).
  *
  * The life of a command in the store (claim's order of judgement):
  *   1. it has a final record          -> ANSWERED with it (its stored event):
@@ -210,7 +211,7 @@ void pw_store_options_init(pw_store_options *opts);
  * with errstr saying why. The message quotes the URL as pw_store_url_shown
  * shows it: never the password (the configuration checks PAYW_REDIS_URL with
  * it before anything starts). */
-int pw_store_check_url(const char *url, char *errstr, size_t cap);
+int pw_store_url_check(const char *url, char *errstr, size_t cap);
 
 /* url for messages and --print-config: the password, if any, replaced by
  * "***" ("redis://:***@host:6379"); a part before '@' without ':' is taken
