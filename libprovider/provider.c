@@ -8,7 +8,7 @@
 #include <strings.h>
 
 #include "pv_json.h"
-#include "pv_text.h"
+#include "pv_utf8.h"
 
 /*---- Registry ----*/
 
@@ -119,15 +119,8 @@ void pv_result_clear(pv_result *res)
  * fit (provider messages are Turkish and Arabic text). */
 static void pv_copy(char *dst, size_t cap, const char *src)
 {
-    size_t len = src != NULL ? strlen(src) : 0;
-    if (len >= cap) {
-        len = cap - 1;
-        while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
-            len--; /* src[len] would be a continuation byte: back up */
-    }
-    if (len > 0 && dst != src)
-        memmove(dst, src, len); /* callers may pass a field of the same result */
-    dst[len] = '\0';
+    /* callers may pass a field of the same result: pv_utf8_copy moves */
+    pv_utf8_copy(dst, cap, src, src != NULL ? strlen(src) : 0);
 }
 
 int pv_result_add_ref(pv_result *res, const char *name, const char *value)

@@ -9,7 +9,7 @@
 
 #include "pv_json.h"
 #include "pv_money.h"
-#include "pv_text.h"
+#include "pv_utf8.h"
 #include "sc_codec.h"
 
 /*---- Marks from the schema JSON ----*/
@@ -89,13 +89,6 @@ static int sc_marks_decimal(const sc_marks *m, const char *record, const char *f
     return 0;
 }
 
-/*---- UTF-8 ----*/
-
-int sc_utf8_valid(const char *str, size_t len)
-{
-    return pv_utf8_valid(str, len);
-}
-
 /*---- The bounded validator ----*/
 
 typedef struct sc_cursor {
@@ -160,7 +153,7 @@ static int sc_check_string(sc_cursor *c, int utf8)
         snprintf(d, sizeof(d), " (%" PRId64 " bytes, the limit is %d)", len, SC_STRING_MAX);
         return sc_fail(c, PV_ETOOBIG, "string too long", d);
     }
-    if (utf8 && !sc_utf8_valid((const char *)c->p, (size_t)len)) {
+    if (utf8 && !pv_utf8_valid((const char *)c->p, (size_t)len)) {
         char q[96];
         pv_quote(q, sizeof(q), (const char *)c->p, (size_t)len);
         snprintf(d, sizeof(d), ": \"%s\"", q);
@@ -532,7 +525,7 @@ static int sc_from_json(avro_value_t *v, json_object *j, const sc_at *at, const 
         if (len > SC_STRING_MAX)
             return pv_error_set(err, PV_ETOOBIG, PATH, "%s: %zu bytes, the limit is %d", PATH, len,
                                 SC_STRING_MAX);
-        if (!sc_utf8_valid(text, len) || memchr(text, '\0', len) != NULL)
+        if (!pv_utf8_valid(text, len) || memchr(text, '\0', len) != NULL)
             return sc_bad(err, PV_EFORMAT, PATH, "UTF-8 text without NUL", j);
         avro_value_set_string_len(v, text, len + 1);
         return PV_OK;

@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "pv_error.h"
+#include "pv_utf8.h" /* pv_utf8_valid: what the codec and payctl check text with */
 
 /* Names of the decimal-text fields, "Record.field", and the request union's
  * branch per provider, both read from the schema JSON's own attributes. */
@@ -58,8 +59,5 @@ int sc_avro_from_json(avro_value_t *value, json_object *j, const char *path, con
  * {"field_errors": [...]} with every unknown key. PV_OK when all are known. */
 int sc_avro_check_keys(avro_schema_t s, json_object *j, const char *path, const char *branch,
                        pv_error *err);
-
-/* True when s[0..len) is valid UTF-8 (no overlongs, no surrogates). */
-int sc_utf8_valid(const char *s, size_t len);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "pv_json.h"
 #include "pv_time.h"
+#include "pv_utf8.h"
 #include "sc_avro.h"
 
 /* generated from the schemas/ .avsc files at build time (schemas/embed.c) */
@@ -589,7 +590,7 @@ static void sc_out_long(sc_out *o, int64_t v)
 static void sc_out_str(sc_out *o, const char *s)
 {
     size_t n = strlen(s);
-    if (n > SC_STRING_MAX || !sc_utf8_valid(s, n))
+    if (n > SC_STRING_MAX || !pv_utf8_valid(s, n))
         o->odd = 1;
     sc_out_long(o, (int64_t)n);
     sc_out_bytes(o, s, n);

@@ -403,7 +403,7 @@ static json_object *payctl_dlq_json(const rd_kafka_message_t *m)
     }
     json_object_object_add(o, "headers", h);
     const unsigned char *p = m->payload;
-    if (m->len > 0 && sc_utf8_valid(m->payload, m->len) && memchr(p, '\0', m->len) == NULL)
+    if (m->len > 0 && pv_utf8_valid(m->payload, m->len) && memchr(p, '\0', m->len) == NULL)
         json_object_object_add(o, "payload_text",
                                json_object_new_string_len(m->payload, (int)m->len));
     else

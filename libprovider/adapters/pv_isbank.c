@@ -92,7 +92,7 @@
 
 #include "pv_isbank_int.h"
 #include "pv_time.h"
-#include "pv_text.h"
+#include "pv_utf8.h"
 
 /*---- Settings ----*/
 
@@ -157,11 +157,6 @@ json_object *pv_isbank_value(const json_object *obj, const char *key)
     return pv_isbank_blank(v) ? NULL : v;
 }
 
-static bool pv_isbank_control(uint32_t cp)
-{
-    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
-}
-
 pv_isbank_text pv_isbank_scan(const char *s, size_t len)
 {
     pv_isbank_text t = {.utf8 = true, .digits = len > 0};
@@ -175,7 +170,7 @@ pv_isbank_text pv_isbank_scan(const char *s, size_t len)
             t.digits = false;
             return t;
         }
-        if (pv_isbank_control(cp))
+        if (pv_utf8_control(cp))
             t.control = true;
         if (cp < '0' || cp > '9')
             t.digits = false;
@@ -183,17 +178,6 @@ pv_isbank_text pv_isbank_scan(const char *s, size_t len)
         i += n;
     }
     return t;
-}
-
-/* Copies at most cap-1 bytes of s without cutting a UTF-8 sequence. */
-static void pv_isbank_copy(char *dst, size_t cap, const char *s, size_t len)
-{
-    size_t n = len < cap - 1 ? len : cap - 1;
-    if (n < len)
-        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-            n--;
-    memcpy(dst, s, n);
-    dst[n] = '\0';
 }
 
 /* Text of a string or integer JSON value (codes, keys, ids) into buf. */
@@ -261,7 +245,7 @@ void pv_isbank_msg(json_object *o, const char *key, char *buf, size_t cap)
     json_object *v = pv_json_member(o, key);
     buf[0] = '\0';
     if (v != NULL && json_object_is_type(v, json_type_string) && !pv_isbank_blank(v))
-        pv_isbank_copy(buf, cap, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+        pv_utf8_copy(buf, cap, json_object_get_string(v), (size_t)json_object_get_string_len(v));
 }
 
 /* Reads root.infos (absent = none). An entry without a readable code is an

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pv_text.h"
+#include "pv_utf8.h"
 
 const char *pv_err_name(int code)
 {
@@ -79,7 +79,7 @@ void pv_quote(char *buf, size_t cap, const char *s, size_t len)
             break; /* never half a character */
         if (o + 8 >= cap)
             break;
-        if (n == 0 || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+        if (n == 0 || pv_utf8_control(cp)) {
             /* a byte that is not UTF-8, or a control character: \xNN */
             size_t k = n == 0 ? 1 : n;
             if (o + 4 * k + 4 >= cap)

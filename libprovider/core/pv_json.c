@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "pv_text.h"
+#include "pv_utf8.h"
 
 /*---- Parsing ----*/
 
@@ -355,10 +355,7 @@ static int pv_jscan_hex4(pv_jscan *j, uint32_t *v)
         return 0;
     for (int k = 0; k < 4; k++) {
         char c = j->s[j->i++];
-        int d = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                       : -1;
+        int d = pv_utf8_hex_digit(c);
         if (d < 0)
             return 0;
         *v = *v << 4 | (uint32_t)d;

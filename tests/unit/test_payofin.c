@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "pv_text.h"
+#include "pv_utf8.h"
 #include "pv_time.h"
 
 static const char *const payofin_settings[] = {"api-key-1", "secret-key-1"};

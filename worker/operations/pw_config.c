@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "pv_error.h"
-#include "pv_text.h"
+#include "pv_utf8.h"
 #include "pw_alloc.h"
 #include "pw_log.h"
 #include "pw_store.h"
@@ -338,7 +338,7 @@ static void pw_conf_src_free(pw_conf_src *src)
 
 /*---- Checking values ----*/
 
-/* UTF-8 (strict, pv_text) without control characters: C0, DEL and C1; tab
+/* UTF-8 (strict, pv_utf8) without control characters: C0, DEL and C1; tab
  * and line breaks only where breaks is set (PEM text in Kafka properties).
  * Settings end up in events, Redis and logs: PAYW_WORKER_ID with a byte
  * 0xff made every result unencodable. */

@@ -1,10 +1,10 @@
-/* pv_text.c -- UTF-8 at the boundary (see pv_text.h). */
-#include "pv_text.h"
+/* pv_utf8.c -- UTF-8 at the boundary (see pv_utf8.h). */
+#include "pv_utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static const char pv_text_fffd[] = "\xEF\xBF\xBD"; /* U+FFFD REPLACEMENT CHARACTER */
+static const char pv_utf8_fffd[] = "\xEF\xBF\xBD"; /* U+FFFD REPLACEMENT CHARACTER */
 
 size_t pv_utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
 {
@@ -85,6 +85,29 @@ size_t pv_utf8_cut(const char *s, size_t len, size_t max)
     return i;
 }
 
+size_t pv_utf8_copy(char *dst, size_t cap, const char *src, size_t len)
+{
+    if (len >= cap)
+        len = pv_utf8_cut(src, len, cap - 1);
+    if (len > 0 && dst != src)
+        memmove(dst, src, len);
+    dst[len] = '\0';
+    return len;
+}
+
+int pv_utf8_control(uint32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+int pv_utf8_hex_digit(int c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
 char *pv_utf8_repair(const char *s, size_t len, size_t *out_len, size_t *replaced)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -108,7 +131,7 @@ char *pv_utf8_repair(const char *s, size_t len, size_t *out_len, size_t *replace
         uint32_t cp;
         size_t n = u[i] < 0x80 ? 1 : pv_utf8_next(u + i, len - i, &cp);
         if (n == 0) {
-            memcpy(out + o, pv_text_fffd, 3);
+            memcpy(out + o, pv_utf8_fffd, 3);
             o += 3;
             i++;
             continue;
