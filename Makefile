@@ -46,8 +46,9 @@ CURL_LIBS   := -lcurl
 EVENT_LIBS  := -levent
 
 # ---- libprovider ---------------------------------------------------------
-# provider.c (the interface and registry), core/ (domain, errors, money,
-# time, JSON, the HTTP request, UTF-8), adapters/ (one provider each)
+# provider.h (the interface; pv_provider.c the registry and checked entry
+# points, pv_classify.c, pv_command.c), core/ (domain, errors, money, time,
+# JSON, the HTTP request, OAuth, UTF-8), adapters/ (one provider each)
 PV_SRC := $(sort $(wildcard libprovider/*.c libprovider/*/*.c))
 PV_OBJ := $(PV_SRC:%.c=$(OBJ)/%.o)
 PV_LIB := $(BUILD)/libprovider/libprovider.a

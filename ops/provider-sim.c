@@ -631,7 +631,7 @@ static void ps_istanbul(struct tm *tm, int *offset_s, long *ticks)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    int off = pv_istanbul_offset_s((int64_t)ts.tv_sec + 3 * 3600);
+    int off = pv_time_istanbul_offset_s((int64_t)ts.tv_sec + 3 * 3600);
     time_t local = ts.tv_sec + off;
     gmtime_r(&local, tm);
     if (offset_s != NULL)
@@ -2263,8 +2263,8 @@ static void ps_paywall_debt(ps_call *c)
     const char *pid = ps_in_header(c, "paymentid");
     size_t len = pid != NULL ? strlen(pid) : 0;
     if (pid == NULL || len == 0 || len > 18 || strspn(pid, "0123456789") != len ||
-        pv_parse_int64(pid, len, &id) != PV_OK || id <= 0) {
-        pv_quote(q, sizeof(q), pid != NULL ? pid : "", len);
+        pv_money_parse_int64(pid, len, &id) != PV_OK || id <= 0) {
+        pv_utf8_quote(q, sizeof(q), pid != NULL ? pid : "", len);
         ps_paywall_refuse(c, 400, 1002, "paymentid: \"%s\" must be a positive integer", q);
         return;
     }
@@ -2412,7 +2412,7 @@ static void ps_isbank_service(ps_call *c)
     char want[24], q[96];
     snprintf(want, sizeof(want), "%" PRId64, sim->isbank_service_id);
     if (strcmp(id, want) != 0) {
-        pv_quote(q, sizeof(q), id, strlen(id));
+        pv_utf8_quote(q, sizeof(q), id, strlen(id));
         ps_isbank_refuse1(c, 404, "2003", "service_id \"%s\" not found", q);
         return;
     }
@@ -2451,7 +2451,7 @@ static bool ps_isb_bound(json_object *pl, const char *key, int64_t *out)
     json_object *v = pl != NULL ? pv_json_member(pl, key) : NULL;
     if (!ps_json_text(v, t, sizeof(t)) || t[0] == '\0' || strspn(t, "0123456789") != strlen(t))
         return false;
-    return pv_parse_int64(t, strlen(t), out) == PV_OK;
+    return pv_money_parse_int64(t, strlen(t), out) == PV_OK;
 }
 
 static bool ps_isb_blank(const char *s, size_t n)
@@ -2497,7 +2497,7 @@ static void ps_isb_check_field(ps_isb_check *k, json_object *f, const char *name
             ps_infos_add(&k->infos, "2001", "%s: required", name);
         return;
     }
-    pv_quote(q, sizeof(q), in->value, in->value_len);
+    pv_utf8_quote(q, sizeof(q), in->value, in->value_len);
     if (nitems > 0) {
         if (!in->selected) {
             ps_infos_add(&k->infos, "2001",
@@ -2915,7 +2915,7 @@ static bool ps_payone_amount(json_object *v, int64_t *out)
     if (!ps_json_text(v, t, sizeof(t)) || t[0] == '\0' || strlen(t) > 18 ||
         strspn(t, "0123456789") != strlen(t))
         return false;
-    return pv_parse_int64(t, strlen(t), out) == PV_OK;
+    return pv_money_parse_int64(t, strlen(t), out) == PV_OK;
 }
 
 typedef struct ps_payone_item {
@@ -3570,7 +3570,7 @@ static bool ps_fault_arg(ps_sim *sim, const char *arg)
     char msg[PS_MSG_MAX], name[64], q[96];
     const char *colon = strchr(arg, ':');
     int p = colon != NULL ? ps_provider_parse(arg, (size_t)(colon - arg)) : -1;
-    pv_quote(q, sizeof(q), arg, strlen(arg));
+    pv_utf8_quote(q, sizeof(q), arg, strlen(arg));
     if (p < 0) {
         fprintf(stderr,
                 "provider-sim: --fault \"%s\": expected PROVIDER:key=value, PROVIDER one "
@@ -3812,7 +3812,7 @@ static bool ps_query_provider(ps_sim *sim, struct evhttp_request *req, struct ev
     if (*p >= 0)
         return true;
     char qt[96];
-    pv_quote(qt, sizeof(qt), v, strlen(v));
+    pv_utf8_quote(qt, sizeof(qt), v, strlen(v));
     ps_control_error(sim, req, 400,
                      "provider: \"%s\" is not one of PAYOFIN SIPAY PAYWALL ISBANK PAYONE", qt);
     return false;
@@ -3880,12 +3880,12 @@ static bool ps_query_u64(ps_sim *sim, struct evhttp_request *req, struct evkeyva
     if (v == NULL)
         return true;
     if (strspn(v, "0123456789") == strlen(v) && v[0] != '\0' &&
-        pv_parse_int64(v, strlen(v), &i64) == PV_OK) {
+        pv_money_parse_int64(v, strlen(v), &i64) == PV_OK) {
         *out = (uint64_t)i64;
         return true;
     }
     char qt[96];
-    pv_quote(qt, sizeof(qt), v, strlen(v));
+    pv_utf8_quote(qt, sizeof(qt), v, strlen(v));
     ps_control_error(sim, req, 400, "%s: \"%s\" must be a whole number", name, qt);
     return false;
 }
@@ -4120,7 +4120,7 @@ static void ps_on_request(struct evhttp_request *req, void *arg)
     const ps_route *r = ps_route_find(path, &known, evhttp_request_get_command(req));
     if (r == NULL) {
         char q[96];
-        pv_quote(q, sizeof(q), path, strlen(path));
+        pv_utf8_quote(q, sizeof(q), path, strlen(path));
         ps_control_error(sim, req, known ? 405 : 404, "%s: %s", q,
                          known ? "method not allowed" : "no such endpoint");
         return;
@@ -4175,8 +4175,8 @@ static bool ps_option_set(ps_sim *sim, const struct ps_option *o, const char *va
         int64_t v;
         char q[96];
         if (value[0] == '\0' || strspn(value, "0123456789") != strlen(value) ||
-            pv_parse_int64(value, strlen(value), &v) != PV_OK || v < o->min || v > o->max) {
-            pv_quote(q, sizeof(q), value, strlen(value));
+            pv_money_parse_int64(value, strlen(value), &v) != PV_OK || v < o->min || v > o->max) {
+            pv_utf8_quote(q, sizeof(q), value, strlen(value));
             fprintf(stderr,
                     "provider-sim: --%s: \"%s\" must be a whole number in %" PRId64 "..%" PRId64
                     "\n",

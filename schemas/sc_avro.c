@@ -155,7 +155,7 @@ static int sc_check_string(sc_cursor *c, int utf8)
     }
     if (utf8 && !pv_utf8_valid((const char *)c->p, (size_t)len)) {
         char q[96];
-        pv_quote(q, sizeof(q), (const char *)c->p, (size_t)len);
+        pv_utf8_quote(q, sizeof(q), (const char *)c->p, (size_t)len);
         snprintf(d, sizeof(d), ": \"%s\"", q);
         return sc_fail(c, PV_EFORMAT, "string is not valid UTF-8", d);
     }
@@ -514,8 +514,8 @@ static int sc_from_json(avro_value_t *v, json_object *j, const sc_at *at, const 
             /* a decimal amount: its exact text (a JSON number's or a string's),
              * checked to be plain decimal text */
             text = pv_json_number_text(j, &len);
-            if (pv_decimal_check(text, len, "", NULL) != PV_OK)
-                return pv_decimal_check(text, len, PATH, err);
+            if (pv_money_decimal_check(text, len, "", NULL) != PV_OK)
+                return pv_money_decimal_check(text, len, PATH, err);
         } else if (json_object_is_type(j, json_type_string)) {
             text = json_object_get_string(j);
             len = (size_t)json_object_get_string_len(j);
@@ -685,7 +685,7 @@ static void sc_keys_unknown(sc_keys *k, avro_schema_t rec, const sc_at *at, cons
     size_t plen = strlen(parent) + 1;
     /* the key is the sender's text: quoted, and cut at a character so that
      * the whole path fits the error's field */
-    pv_quote(q, plen + 24 < sizeof(q) ? sizeof(q) - plen : 24, key, strlen(key));
+    pv_utf8_quote(q, plen + 24 < sizeof(q) ? sizeof(q) - plen : 24, key, strlen(key));
     snprintf(field, sizeof(field), "%s%s%s", parent, parent[0] != '\0' ? "." : "", q);
     const char *hint = sc_suggest(rec, key);
     if (hint != NULL) {

@@ -346,7 +346,7 @@ static int sc_command_from_json(sc_codec *c, json_object *j, const char *branch,
         return rc;
     cmd->provider = pv_provider_find(provider);
     if (cmd->provider == NULL) {
-        pv_quote(d, sizeof(d), provider, strlen(provider));
+        pv_utf8_quote(d, sizeof(d), provider, strlen(provider));
         return pv_error_set(err, PV_ERANGE, "provider",
                             "provider: \"%s\" is not one of PAYOFIN, SIPAY, PAYWALL, ISBANK, "
                             "PAYONE",
@@ -360,7 +360,7 @@ static int sc_command_from_json(sc_codec *c, json_object *j, const char *branch,
     if (!has_op || cmd->operation[0] == '\0') {
         snprintf(cmd->operation, sizeof(cmd->operation), "%s", cmd->provider->operation);
     } else if (strcmp(cmd->operation, cmd->provider->operation) != 0) {
-        pv_quote(d, sizeof(d), cmd->operation, strlen(cmd->operation));
+        pv_utf8_quote(d, sizeof(d), cmd->operation, strlen(cmd->operation));
         return pv_error_set(err, PV_EUNSUPPORTED, "operation",
                             "operation: \"%s\" is not an operation of %s (it has \"%s\")", d,
                             cmd->provider->name, cmd->provider->operation);
@@ -447,7 +447,7 @@ int sc_command_decode(sc_codec *c, const void *buf, size_t len, pv_command *cmd,
             rc = sc_command_from_json(c, j, branch, false, cmd, err);
     } else {
         char q[96];
-        pv_quote(q, sizeof(q), buf, len < 8 ? len : 8);
+        pv_utf8_quote(q, sizeof(q), buf, len < 8 ? len : 8);
         rc = pv_error_set(err, PV_EFORMAT, "",
                           "command: neither Confluent Avro (magic byte 0 + 4-byte schema id) nor "
                           "JSON ('{'): starts with \"%s\" (%zu bytes)",

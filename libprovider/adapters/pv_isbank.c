@@ -324,10 +324,10 @@ int pv_isbank_headers(const pv_ctx *ctx, pv_request *req, bool json_body, pv_err
                             PV_TOKEN_MAX - 1);
     snprintf(auth, sizeof(auth), "Bearer %s", ctx->token);
     int rc = pv_request_add_header(req, "X-IBM-client-id",
-                                   pv_ctx_setting(&pv_isbank, ctx, ISBANK_CLIENT_ID), err);
+                                   pv_provider_setting(&pv_isbank, ctx, ISBANK_CLIENT_ID), err);
     if (rc == PV_OK)
         rc = pv_request_add_header(req, "X-IBM-client-secret",
-                                   pv_ctx_setting(&pv_isbank, ctx, ISBANK_CLIENT_SECRET), err);
+                                   pv_provider_setting(&pv_isbank, ctx, ISBANK_CLIENT_SECRET), err);
     if (rc == PV_OK)
         rc = pv_request_add_header(req, "Authorization", auth, err);
     if (rc == PV_OK && json_body)
@@ -618,16 +618,16 @@ out:
 
 static int pv_isbank_build_token_request(const pv_ctx *ctx, pv_request *req, pv_error *err)
 {
-    const char *id = pv_ctx_setting(&pv_isbank, ctx, ISBANK_CLIENT_ID);
-    const char *secret = pv_ctx_setting(&pv_isbank, ctx, ISBANK_CLIENT_SECRET);
-    const char *path = pv_ctx_setting(&pv_isbank, ctx, ISBANK_TOKEN_PATH);
+    const char *id = pv_provider_setting(&pv_isbank, ctx, ISBANK_CLIENT_ID);
+    const char *secret = pv_provider_setting(&pv_isbank, ctx, ISBANK_CLIENT_SECRET);
+    const char *path = pv_provider_setting(&pv_isbank, ctx, ISBANK_TOKEN_PATH);
     char q[ISBANK_QUOTE_MAX], abs[PV_PATH_MAX];
 
     pv_request_init(req);
     size_t plen = path != NULL ? strlen(path) : 0;
     if (path == NULL || plen == 0 || plen + 1 >= PV_PATH_MAX ||
         strpbrk(path, " \t\r\n?#") != NULL) {
-        pv_quote(q, sizeof(q), path != NULL ? path : "", plen);
+        pv_utf8_quote(q, sizeof(q), path != NULL ? path : "", plen);
         return pv_error_set(err, PV_ECONFIG, "token_path",
                             "token_path: \"%s\" must be a path of the API host (no blanks, "
                             "query or fragment)",
@@ -636,7 +636,7 @@ static int pv_isbank_build_token_request(const pv_ctx *ctx, pv_request *req, pv_
     /* "api/isbank/v1/oauth2/token" means the same path: the request's is absolute */
     snprintf(abs, sizeof(abs), "%s%s", path[0] == '/' ? "" : "/", path);
     int rc = pv_oauth_token_request(req, abs, id, secret,
-                                    pv_ctx_setting(&pv_isbank, ctx, ISBANK_SCOPE), err);
+                                    pv_provider_setting(&pv_isbank, ctx, ISBANK_SCOPE), err);
     /* API Connect checks the client id on every path, the token one too */
     if (rc == PV_OK)
         rc = pv_request_add_header(req, "X-IBM-client-id", id, err);

@@ -227,7 +227,7 @@ static void pv_isbank_check_fail(pv_isbank_check *chk, const char *path, const c
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (value != NULL)
-        pv_quote(q, sizeof(q), value, value_len);
+        pv_utf8_quote(q, sizeof(q), value, value_len);
     if (chk->count == 0) {
         if (value != NULL)
             pv_error_set(&chk->first, PV_EVALIDATION, path, "%s: \"%s\": %s", path, q, msg);
@@ -346,7 +346,7 @@ static void pv_isbank_check_input(pv_isbank_check *chk, const pv_isbank_input *i
             (strlen(it->label) != inp->label_len ||
              memcmp(it->label, inp->label, inp->label_len) != 0)) {
             char q[ISBANK_QUOTE_MAX];
-            pv_quote(q, sizeof(q), it->label, strlen(it->label));
+            pv_utf8_quote(q, sizeof(q), it->label, strlen(it->label));
             pv_isbank_check_fail(chk, path, f->name, inp->label, inp->label_len,
                                  "selected_item.value does not match the label \"%s\" of key %s", q,
                                  it->key);

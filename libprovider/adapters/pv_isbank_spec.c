@@ -329,7 +329,7 @@ static int pv_isbank_spec_status_error(int http_status, const char *body, size_t
         json_object_is_type(root, json_type_object)) {
         char q[ISBANK_QUOTE_MAX], m[PV_MSG_MAX];
         if (pv_isbank_read_infos(root, &infos, &ignored) == PV_OK && infos.n > 0) {
-            pv_quote(q, sizeof(q), infos.first.message, strlen(infos.first.message));
+            pv_utf8_quote(q, sizeof(q), infos.first.message, strlen(infos.first.message));
             pv_isbank_path(extra, sizeof(extra), " (infos code \"%s\": \"%s\")", infos.first.code,
                            q);
         } else {
@@ -339,7 +339,7 @@ static int pv_isbank_spec_status_error(int http_status, const char *body, size_t
             if (m[0] == '\0')
                 pv_isbank_msg(root, "error", m, sizeof(m));
             if (m[0] != '\0') {
-                pv_quote(q, sizeof(q), m, strlen(m));
+                pv_utf8_quote(q, sizeof(q), m, strlen(m));
                 pv_isbank_path(extra, sizeof(extra), " (\"%s\")", q);
             }
         }
@@ -418,7 +418,7 @@ void *pv_isbank_spec_parse(int http_status, const char *body, size_t len, pv_err
         rc = pv_isbank_read_infos(root, &infos, err);
     if (rc == PV_OK && infos.refused) {
         char q[ISBANK_QUOTE_MAX];
-        pv_quote(q, sizeof(q), infos.first.message, strlen(infos.first.message));
+        pv_utf8_quote(q, sizeof(q), infos.first.message, strlen(infos.first.message));
         rc = pv_error_set(err, PV_EUNSUPPORTED, "infos", "%s: infos code \"%s\": \"%s\"", what,
                           infos.first.code, q);
     }

@@ -159,11 +159,11 @@ static int pv_paywall_build_request(const pv_command *cmd, const pv_ctx *ctx, pv
     req->method = "GET";
     snprintf(req->path, sizeof(req->path), "%s", PV_PAYWALL_PATH);
     rc = pv_request_add_header(req, "apikeypublic",
-                               pv_ctx_setting(&pv_paywall, ctx, PAYWALL_API_KEY_PUBLIC), err);
+                               pv_provider_setting(&pv_paywall, ctx, PAYWALL_API_KEY_PUBLIC), err);
     if (rc == PV_OK)
-        rc =
-            pv_request_add_header(req, "apiclientpublic",
-                                  pv_ctx_setting(&pv_paywall, ctx, PAYWALL_API_CLIENT_PUBLIC), err);
+        rc = pv_request_add_header(req, "apiclientpublic",
+                                   pv_provider_setting(&pv_paywall, ctx, PAYWALL_API_CLIENT_PUBLIC),
+                                   err);
     if (rc == PV_OK)
         rc = pv_request_add_header(req, "paymentid", idbuf, err);
     if (rc == PV_OK)
@@ -344,7 +344,7 @@ static int pv_paywall_field_read(json_object *in, const pv_paywall_field *f, con
         if (rc != PV_OK)
             return rc;
         if (pv_currency_by_alpha(e->currency) == NULL) {
-            pv_quote(d, sizeof(d), e->currency, strlen(e->currency));
+            pv_utf8_quote(d, sizeof(d), e->currency, strlen(e->currency));
             return pv_error_set(err, PV_ECURRENCY, path, "%s: unknown currency \"%s\"", path, d);
         }
         if ((e->currency_id == PV_PAYWALL_CURRENCY_TRY) != (strcmp(e->currency, "TRY") == 0))

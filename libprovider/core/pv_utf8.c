@@ -1,6 +1,7 @@
 /* pv_utf8.c -- UTF-8 at the boundary (see pv_utf8.h). */
 #include "pv_utf8.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,4 +170,51 @@ size_t pv_utf8_fix(char *buf, size_t cap)
     buf[n] = '\0';
     free(fixed);
     return bad;
+}
+
+void pv_utf8_quote(char *buf, size_t cap, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    const size_t max = 64; /* bytes of input quoted at most */
+    size_t o = 0, i = 0;
+
+    if (cap == 0)
+        return;
+    if (s == NULL) {
+        snprintf(buf, cap, "(null)");
+        return;
+    }
+    while (i < len && i < max) {
+        uint32_t cp;
+        size_t n = pv_utf8_next(u + i, len - i, &cp);
+        if (n > 0 && i + n > max)
+            break; /* never half a character */
+        if (o + 8 >= cap)
+            break;
+        if (n == 0 || pv_utf8_control(cp)) {
+            /* a byte that is not UTF-8, or a control character: \xNN */
+            size_t k = n == 0 ? 1 : n;
+            if (o + 4 * k + 4 >= cap)
+                break;
+            for (size_t j = 0; j < k; j++) {
+                buf[o++] = '\\';
+                buf[o++] = 'x';
+                buf[o++] = hex[u[i + j] >> 4];
+                buf[o++] = hex[u[i + j] & 15];
+            }
+            i += k;
+            continue;
+        }
+        if (cp == '"' || cp == '\\')
+            buf[o++] = '\\';
+        memcpy(buf + o, s + i, n);
+        o += n;
+        i += n;
+    }
+    if (i < len && o + 4 <= cap) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
 }

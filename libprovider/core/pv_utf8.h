@@ -55,4 +55,9 @@ size_t pv_utf8_fix(char *buf, size_t cap);
  * replacements. NULL when out of memory. */
 char *pv_utf8_repair(const char *s, size_t len, size_t *out_len, size_t *replaced);
 
+/* Writes a printable, bounded quotation of the bytes s[0..len) into buf:
+ * control characters and quotes are escaped, and text past `max` bytes is
+ * cut with "..." so that hostile input cannot flood a log line. */
+void pv_utf8_quote(char *buf, size_t cap, const char *s, size_t len);
+
 #endif

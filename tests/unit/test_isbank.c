@@ -282,8 +282,8 @@ static void test_isbank_parse_token(void **state)
         int rc = pv_isbank.parse_token(cases[i].status, cases[i].body, strlen(cases[i].body), &tok,
                                        &err);
         if (rc != cases[i].code)
-            fail_msg("case %zu: %s (%s), want %s", i, pv_err_name(rc), err.errstr,
-                     pv_err_name(cases[i].code));
+            fail_msg("case %zu: %s (%s), want %s", i, pv_error_name(rc), err.errstr,
+                     pv_error_name(cases[i].code));
         if (rc == PV_OK) {
             assert_string_equal(tok.access_token, cases[i].token);
             assert_int_equal(tok.expires_in_s, cases[i].expires);

@@ -215,11 +215,11 @@ static void test_isbank_spec_errors(void **state)
             pv_isbank.parse_spec(cases[i].status, cases[i].body, strlen(cases[i].body), &err);
         if (spec != NULL) {
             pv_isbank.free_spec(spec);
-            fail_msg("case %zu: parsed, want %s", i, pv_err_name(cases[i].code));
+            fail_msg("case %zu: parsed, want %s", i, pv_error_name(cases[i].code));
         }
         if (err.code != cases[i].code || strcmp(err.field, cases[i].field) != 0)
-            fail_msg("case %zu: %s on \"%s\" (%s), want %s on \"%s\"", i, pv_err_name(err.code),
-                     err.field, err.errstr, pv_err_name(cases[i].code), cases[i].field);
+            fail_msg("case %zu: %s on \"%s\" (%s), want %s on \"%s\"", i, pv_error_name(err.code),
+                     err.field, err.errstr, pv_error_name(cases[i].code), cases[i].field);
         if (cases[i].quoted != NULL && strstr(err.errstr, cases[i].quoted) == NULL)
             fail_msg("case %zu: message \"%s\" does not quote %s", i, err.errstr, cases[i].quoted);
         pv_error_clear(&err);
@@ -656,7 +656,7 @@ static void test_isbank_field_errors(void **state)
 
         int rc = pv_isbank.build_request(&cmd, &ctx, &req, &err);
         if (rc != PV_EVALIDATION)
-            fail_msg("%s: rc %s (%s), want EVALIDATION", cases[i].what, pv_err_name(rc),
+            fail_msg("%s: rc %s (%s), want EVALIDATION", cases[i].what, pv_error_name(rc),
                      err.errstr);
         assert_int_equal(req.nheaders, 0);
         assert_null(req.body);
@@ -841,7 +841,7 @@ static void test_isbank_rejects_bad_commands(void **state)
         int rc = pv_isbank.build_request(&cmd, &ctx, &req, &err);
         if (rc != cases[i].code || strcmp(err.field, cases[i].field) != 0)
             fail_msg("case %zu %.80s: %s on %s (%s), want %s on %s", i, cases[i].request,
-                     pv_err_name(rc), err.field, err.errstr, pv_err_name(cases[i].code),
+                     pv_error_name(rc), err.field, err.errstr, pv_error_name(cases[i].code),
                      cases[i].field);
         assert_non_null(strstr(err.errstr, cases[i].field));
         if (cases[i].quoted != NULL && strstr(err.errstr, cases[i].quoted) == NULL)

@@ -135,7 +135,7 @@ const char *const pw_config_tool_prefixes[] = {
 
 #define PW_KAFKA_PREFIX "PAYW_KAFKA_"
 #define PW_NAME_MAX     160 /* longest PAYW_ name looked at; longer ones are cut */
-#define PW_QUOTE_MAX    300 /* a pv_quote of up to 64 bytes, escaped */
+#define PW_QUOTE_MAX    300 /* a pv_utf8_quote of up to 64 bytes, escaped */
 
 /*---- Sources and problems ----*/
 
@@ -196,7 +196,7 @@ static bool pw_conf_named(const char *errors, const char *name)
 
 static const char *pw_conf_q(char *buf, size_t cap, const char *v)
 {
-    pv_quote(buf, cap, v, strlen(v));
+    pv_utf8_quote(buf, cap, v, strlen(v));
     return buf;
 }
 
