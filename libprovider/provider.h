@@ -144,11 +144,35 @@ pv_outcome pv_classify_fault(const pv_provider *p, pv_fault fault);
  * The worker runs it at start-up for every enabled provider. */
 int pv_provider_check_settings(const pv_provider *p, const pv_ctx *ctx, pv_error *err);
 
+/* True when p has every capability bit of caps (PV_CAP_BALANCE: its answers
+ * may carry balances). */
+bool pv_provider_has(const pv_provider *p, unsigned caps);
+
+/* The contracts' partial-amount parameter (PayofinInvoicePayment
+ * .partialAmount). A command that carries one for a provider without
+ * PV_CAP_PARTIAL is refused by the checked entry points below:
+ * PV_EVALIDATION on "request.partialAmount", the code and field the codec
+ * gives the same key (a field that provider's schema lacks). */
+#define PV_PARTIAL_FIELD "partialAmount"
+
 /* What the worker calls instead of p->build_request: checks the settings
  * first, so a missing credential is reported the same way for every adapter,
- * then builds. On failure req is left empty. */
+ * then the partial amount (PV_CAP_PARTIAL), then builds. On failure req is
+ * left empty. */
 int pv_provider_build_request(const pv_provider *p, const pv_command *cmd, const pv_ctx *ctx,
                               pv_request *req, pv_error *err);
+
+/* What the worker calls instead of p->build_inquiry: PV_EUNSUPPORTED for a
+ * provider without PV_CAP_INQUIRY; otherwise the checks of
+ * pv_provider_build_request, then the inquiry. On failure req is left
+ * empty. */
+int pv_provider_build_inquiry(const pv_provider *p, const pv_command *cmd, const pv_ctx *ctx,
+                              pv_request *req, pv_error *err);
+
+/* What the worker calls instead of p->query_id: the lock key (the provider's
+ * query id) of cmd into buf. PV_EUNSUPPORTED when p has no query_id hook. */
+int pv_provider_query_id(const pv_provider *p, const pv_command *cmd, char *buf, size_t cap,
+                         pv_error *err);
 
 /* What the worker calls instead of the raw hooks: runs p->parse_response (or
  * p->parse_inquiry) and then enforces the core's invariants, whatever the

@@ -66,14 +66,63 @@ int pv_provider_check_settings(const pv_provider *p, const pv_ctx *ctx, pv_error
     return PV_OK;
 }
 
+bool pv_provider_has(const pv_provider *p, unsigned caps)
+{
+    return (p->caps & caps) == caps;
+}
+
+/* PV_CAP_PARTIAL: a partial amount only for a provider that takes one. The
+ * member is looked up as the adapters read theirs (pv_json_member). */
+static int pv_provider_check_partial(const pv_provider *p, const pv_command *cmd, pv_error *err)
+{
+    if (pv_provider_has(p, PV_CAP_PARTIAL) || cmd->request == NULL ||
+        !json_object_is_type(cmd->request, json_type_object) ||
+        pv_json_member(cmd->request, PV_PARTIAL_FIELD) == NULL)
+        return PV_OK;
+    return pv_error_set(err, PV_EVALIDATION, "request." PV_PARTIAL_FIELD,
+                        "request." PV_PARTIAL_FIELD ": %s takes no partial amounts", p->name);
+}
+
+/* What both builds check first: the settings, then the partial amount. */
+static int pv_provider_check_command(const pv_provider *p, const pv_command *cmd, const pv_ctx *ctx,
+                                     pv_error *err)
+{
+    int rc = pv_provider_check_settings(p, ctx, err);
+    if (rc == PV_OK)
+        rc = pv_provider_check_partial(p, cmd, err);
+    return rc;
+}
+
 int pv_provider_build_request(const pv_provider *p, const pv_command *cmd, const pv_ctx *ctx,
                               pv_request *req, pv_error *err)
 {
     pv_request_init(req);
-    int rc = pv_provider_check_settings(p, ctx, err);
+    int rc = pv_provider_check_command(p, cmd, ctx, err);
     if (rc == PV_OK)
         rc = p->build_request(cmd, ctx, req, err);
     return rc;
+}
+
+int pv_provider_build_inquiry(const pv_provider *p, const pv_command *cmd, const pv_ctx *ctx,
+                              pv_request *req, pv_error *err)
+{
+    pv_request_init(req);
+    if (!pv_provider_has(p, PV_CAP_INQUIRY) || p->build_inquiry == NULL)
+        return pv_error_set(err, PV_EUNSUPPORTED, "provider",
+                            "provider: %s has no status inquiry (PV_CAP_INQUIRY)", p->name);
+    int rc = pv_provider_check_command(p, cmd, ctx, err);
+    if (rc == PV_OK)
+        rc = p->build_inquiry(cmd, ctx, req, err);
+    return rc;
+}
+
+int pv_provider_query_id(const pv_provider *p, const pv_command *cmd, char *buf, size_t cap,
+                         pv_error *err)
+{
+    if (p->query_id == NULL)
+        return pv_error_set(err, PV_EUNSUPPORTED, "provider", "provider: %s has no query id",
+                            p->name);
+    return p->query_id(cmd, buf, cap, err);
 }
 
 /*---- Checked parsing ----*/
