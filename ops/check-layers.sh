@@ -66,6 +66,10 @@ adapters_rule() {
         done
     done
 }
+# and nothing outside adapters/ includes an adapter's header: the interface
+# is provider.h
+rule 'libprovider/*.[ch]' 'schemas/*.[ch]' 'worker/*.[ch]' 'worker/*/*.[ch]' 'ops/*.c' \
+    'ops/*/*.[ch]' -- libprovider/adapters
 out=$(adapters_rule)
 if [ -n "$out" ]; then
     printf '%s\n' "$out"

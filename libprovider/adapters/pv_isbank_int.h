@@ -158,7 +158,7 @@ void pv_isbank_spec_free(void *spec);
 /* p as our spec, NULL when it is not one. */
 const pv_isbank_spec *pv_isbank_spec_cast(const void *p);
 /* Exported for the tests and operator tools: the parsed spec as canonical
- * JSON (would be declared in a pv_isbank.h; see the report). */
+ * JSON (they declare it themselves: this header is the adapter's own). */
 json_object *pv_isbank_spec_to_json(const void *spec);
 
 /*---- pv_isbank_check.c: a command against the service object ----*/
