@@ -34,6 +34,14 @@ ALL_CFLAGS = $(WARN) $(DEFS) $(CFLAGS) $(SANFLAGS) $(addprefix -I,$(INC_DIRS)) -
 # objects live apart from the programs: ops/devkafka/ is a folder of sources
 # and build/normal/ops/devkafka the program
 OBJ      = $(BUILD)/obj
+# an archive is rebuilt from scratch when its list of members changes (a
+# file removed or renamed must not linger in it): $(call members,NAME)
+# names a file holding the list, rewritten only when the list differs
+members = $(BUILD)/members/$(1).list
+$(BUILD)/members/%.list: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$($(patsubst %_LIB,%_OBJ,$*))' | cmp -s - $@ 2>/dev/null || echo '$($(patsubst %_LIB,%_OBJ,$*))' > $@
+FORCE:
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
@@ -46,8 +54,9 @@ CURL_LIBS   := -lcurl
 EVENT_LIBS  := -levent
 
 # ---- libprovider ---------------------------------------------------------
-# provider.c (the interface and registry), core/ (domain, errors, money,
-# time, JSON, the HTTP request, UTF-8), adapters/ (one provider each)
+# provider.h (the interface; pv_provider.c the registry and checked entry
+# points, pv_classify.c, pv_command.c), core/ (domain, errors, money, time,
+# JSON, the HTTP request, OAuth, UTF-8), adapters/ (one provider each)
 PV_SRC := $(sort $(wildcard libprovider/*.c libprovider/*/*.c))
 PV_OBJ := $(PV_SRC:%.c=$(OBJ)/%.o)
 PV_LIB := $(BUILD)/libprovider/libprovider.a
@@ -74,9 +83,10 @@ $(BUILD)/gen/sc_avsc.c: $(AVSC) $(EMBED)
 $(BUILD)/gen/sc_avsc.o: $(BUILD)/gen/sc_avsc.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(SC_LIB): $(SC_OBJ)
+$(SC_LIB): $(SC_OBJ) $(call members,SC_LIB)
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	@rm -f $@
+	$(AR) rcs $@ $(filter %.o,$^)
 
 # ---- worker/ and ops/ programs ---------------------------------------------
 # worker/pw_*.c and worker/*/pw_*.c are the worker's library (engine/, store/,
@@ -102,9 +112,10 @@ $(BUILD)/gen/pw_store_lua.c: $(PW_LUA) $(EMBED)
 $(BUILD)/gen/pw_store_lua.o: $(BUILD)/gen/pw_store_lua.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(PW_LIB): $(PW_OBJ)
+$(PW_LIB): $(PW_OBJ) $(call members,PW_LIB)
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	@rm -f $@
+	$(AR) rcs $@ $(filter %.o,$^)
 
 define PROG_RULE
 $(BUILD)/$(1): $$(patsubst %.c,$$(OBJ)/%.o,$$(call prog_src,$(1))) $$(PW_LIB) $$(SC_LIB) $$(PV_LIB)
@@ -126,7 +137,7 @@ TEST_SRC      := $(sort $(filter-out $(TEST_UTIL_SRC),$(wildcard tests/unit/test
 TEST_BIN      := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_UTIL_OBJ := $(TEST_UTIL_SRC:%.c=$(OBJ)/%.o)
 
-.PHONY: all lib tests progs itests test check format deps clean fuzz run bench chaos chaos-quick \
+.PHONY: FORCE all lib tests progs itests test check format deps clean fuzz run bench chaos chaos-quick \
         install
 # keep objects that pattern rules chain through (no rebuild on every run)
 .SECONDARY:
@@ -143,9 +154,10 @@ $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(PV_LIB): $(PV_OBJ)
+$(PV_LIB): $(PV_OBJ) $(call members,PV_LIB)
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	@rm -f $@
+	$(AR) rcs $@ $(filter %.o,$^)
 
 $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
 	@mkdir -p $(dir $@)

@@ -22,6 +22,8 @@
 
 #include "pv_domain.h"
 #include "pv_error.h"
+#include "pv_oauth.h"
+#include "pv_request.h"
 
 /*---- Capabilities ----*/
 
@@ -51,69 +53,6 @@ typedef struct pv_ctx {
     const char *token;           /* bearer token (PV_CAP_OAUTH), NULL otherwise */
     const void *spec;            /* parsed spec (PV_CAP_SPEC), NULL otherwise */
 } pv_ctx;
-
-/*---- HTTP request produced by an adapter ----*/
-
-#define PV_HEADERS_MAX 12
-#define PV_PATH_MAX    512
-
-typedef struct pv_request {
-    const char *method;            /* "GET" or "POST" (static string) */
-    char path[PV_PATH_MAX];        /* relative to the provider's base URL, starts with '/' */
-    char *headers[PV_HEADERS_MAX]; /* "Name: value" lines (owned) */
-    size_t nheaders;
-    char *body; /* owned, NUL-terminated for convenience; NULL when none */
-    size_t body_len;
-} pv_request;
-
-void pv_request_init(pv_request *req);
-void pv_request_clear(pv_request *req);
-/* Adds "name: value". Rejects CR/LF in the value (header injection) and a
- * full table. The value is never quoted in errors (it may be a secret). */
-int pv_request_add_header(pv_request *req, const char *name, const char *value, pv_error *err);
-/* Value of a header (case-insensitive name), NULL when absent. */
-const char *pv_request_header(const pv_request *req, const char *name);
-/* Takes a copy of body[0..len). */
-int pv_request_set_body(pv_request *req, const char *body, size_t len, pv_error *err);
-/* Serialises obj as the body (compact JSON). */
-int pv_request_set_json(pv_request *req, json_object *obj, pv_error *err);
-
-/* One field of a form body. */
-typedef struct pv_form_field {
-    const char *name;
-    const char *value; /* NULL or "": the field is left out */
-} pv_form_field;
-
-/* Sets the body to the fields encoded as application/x-www-form-urlencoded
- * (WHATWG: ASCII letters, digits and "*-._" as they are, space as '+',
- * every other byte %XX) and adds the Content-Type header. The temporary
- * buffer is wiped: form bodies carry secrets. (pv_http.c) */
-int pv_request_set_form(pv_request *req, const pv_form_field *fields, size_t n, pv_error *err);
-
-/*---- OAuth2 client credentials (RFC 6749 §4.4), pv_http.c ----*/
-
-#define PV_TOKEN_MAX 4096
-
-typedef struct pv_token {
-    char access_token[PV_TOKEN_MAX];
-    int64_t expires_in_s; /* lifetime the provider announced */
-} pv_token;
-
-/* Fills req with POST path, form grant_type=client_credentials, client_id,
- * client_secret and scope (left out when NULL or empty) and Accept JSON.
- * A missing id or secret is PV_ECONFIG naming the setting. Adapters add
- * their own extra headers afterwards. */
-int pv_oauth_token_request(pv_request *req, const char *path, const char *client_id,
-                           const char *client_secret, const char *scope, pv_error *err);
-
-/* Reads a token answer {access_token, token_type?, expires_in?}. `who` names
- * the endpoint in errors ("Sipay token endpoint"). Non-2xx: 400/401/403 are
- * PV_ECONFIG (the client was refused), others PV_EUNAVAILABLE, both with the
- * OAuth `error` code when there is one. expires_in absent gives
- * default_expires_s. The token is never quoted in an error, nor is any
- * other part of the body but the OAuth error code. */
-int pv_oauth_parse_token(const char *who, int http_status, const char *body, size_t len,
-                         int64_t default_expires_s, pv_token *tok, pv_error *err);
 
 /*---- Transport faults (for the default classifier) ----*/
 
@@ -183,7 +122,7 @@ const pv_provider *pv_provider_find(const char *name);
 /* Index of a setting by name, -1 when the adapter has none of that name. */
 int pv_provider_setting_index(const pv_provider *p, const char *name);
 /* Value of setting i in ctx, falling back to its default; NULL when unset. */
-const char *pv_ctx_setting(const pv_provider *p, const pv_ctx *ctx, int i);
+const char *pv_provider_setting(const pv_provider *p, const pv_ctx *ctx, int i);
 
 /*---- Shared classification helpers ----*/
 
@@ -205,11 +144,35 @@ pv_outcome pv_classify_fault(const pv_provider *p, pv_fault fault);
  * The worker runs it at start-up for every enabled provider. */
 int pv_provider_check_settings(const pv_provider *p, const pv_ctx *ctx, pv_error *err);
 
+/* True when p has every capability bit of caps (PV_CAP_BALANCE: its answers
+ * may carry balances). */
+bool pv_provider_has(const pv_provider *p, unsigned caps);
+
+/* The contracts' partial-amount parameter (PayofinInvoicePayment
+ * .partialAmount). A command that carries one for a provider without
+ * PV_CAP_PARTIAL is refused by the checked entry points below:
+ * PV_EVALIDATION on "request.partialAmount", the code and field the codec
+ * gives the same key (a field that provider's schema lacks). */
+#define PV_PARTIAL_FIELD "partialAmount"
+
 /* What the worker calls instead of p->build_request: checks the settings
  * first, so a missing credential is reported the same way for every adapter,
- * then builds. On failure req is left empty. */
+ * then the partial amount (PV_CAP_PARTIAL), then builds. On failure req is
+ * left empty. */
 int pv_provider_build_request(const pv_provider *p, const pv_command *cmd, const pv_ctx *ctx,
                               pv_request *req, pv_error *err);
+
+/* What the worker calls instead of p->build_inquiry: PV_EUNSUPPORTED for a
+ * provider without PV_CAP_INQUIRY; otherwise the checks of
+ * pv_provider_build_request, then the inquiry. On failure req is left
+ * empty. */
+int pv_provider_build_inquiry(const pv_provider *p, const pv_command *cmd, const pv_ctx *ctx,
+                              pv_request *req, pv_error *err);
+
+/* What the worker calls instead of p->query_id: the lock key (the provider's
+ * query id) of cmd into buf. PV_EUNSUPPORTED when p has no query_id hook. */
+int pv_provider_query_id(const pv_provider *p, const pv_command *cmd, char *buf, size_t cap,
+                         pv_error *err);
 
 /* What the worker calls instead of the raw hooks: runs p->parse_response (or
  * p->parse_inquiry) and then enforces the core's invariants, whatever the

@@ -9,92 +9,8 @@
 
 #include "pv_json.h"
 #include "pv_money.h"
-#include "pv_text.h"
+#include "pv_utf8.h"
 #include "sc_codec.h"
-
-/*---- Marks from the schema JSON ----*/
-
-static void sc_marks_walk(sc_marks *m, json_object *node)
-{
-    if (json_object_is_type(node, json_type_array)) {
-        for (size_t i = 0; i < json_object_array_length(node); i++)
-            sc_marks_walk(m, json_object_array_get_idx(node, i));
-        return;
-    }
-    if (!json_object_is_type(node, json_type_object))
-        return;
-    json_object *type = NULL, *name = NULL, *fields = NULL, *prov = NULL;
-    json_object_object_get_ex(node, "type", &type);
-    json_object_object_get_ex(node, "name", &name);
-    if (type != NULL && json_object_is_type(type, json_type_string) &&
-        strcmp(json_object_get_string(type), "record") == 0 && name != NULL &&
-        json_object_object_get_ex(node, "fields", &fields)) {
-        const char *rname = json_object_get_string(name);
-        if (json_object_object_get_ex(node, "x-provider", &prov) &&
-            m->nproviders < sizeof(m->providers) / sizeof(m->providers[0])) {
-            snprintf(m->providers[m->nproviders][0], sizeof(m->providers[0][0]), "%s",
-                     json_object_get_string(prov));
-            snprintf(m->providers[m->nproviders][1], sizeof(m->providers[0][1]), "%s", rname);
-            m->nproviders++;
-        }
-        for (size_t i = 0; i < json_object_array_length(fields); i++) {
-            json_object *f = json_object_array_get_idx(fields, i), *fname = NULL, *dec = NULL;
-            if (json_object_object_get_ex(f, "x-decimal", &dec) && json_object_get_boolean(dec) &&
-                json_object_object_get_ex(f, "name", &fname) &&
-                m->ndecimals < sizeof(m->decimals) / sizeof(m->decimals[0])) {
-                snprintf(m->decimals[m->ndecimals++], sizeof(m->decimals[0]), "%s.%s", rname,
-                         json_object_get_string(fname));
-            }
-        }
-    }
-    json_object_object_foreach(node, k, v)
-    {
-        (void)k;
-        sc_marks_walk(m, v);
-    }
-}
-
-int sc_marks_collect(sc_marks *m, const char *schema_json, size_t len, pv_error *err)
-{
-    json_object *root;
-    memset(m, 0, sizeof(*m));
-    int rc = pv_json_parse(schema_json, len, "schema", &root, err);
-    if (rc != PV_OK)
-        return rc;
-    sc_marks_walk(m, root);
-    json_object_put(root);
-    return PV_OK;
-}
-
-const char *sc_marks_branch(const sc_marks *m, const char *provider)
-{
-    for (size_t i = 0; provider != NULL && i < m->nproviders; i++)
-        if (strcmp(m->providers[i][0], provider) == 0)
-            return m->providers[i][1];
-    return NULL;
-}
-
-/* Is record.field marked x-decimal? (compared in place: this runs for every
- * field of every event, so no key is formatted) */
-static int sc_marks_decimal(const sc_marks *m, const char *record, const char *field)
-{
-    if (record == NULL)
-        record = "";
-    size_t rlen = strlen(record);
-    for (size_t i = 0; m != NULL && i < m->ndecimals; i++) {
-        const char *d = m->decimals[i];
-        if (strncmp(d, record, rlen) == 0 && d[rlen] == '.' && strcmp(d + rlen + 1, field) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-/*---- UTF-8 ----*/
-
-int sc_utf8_valid(const char *str, size_t len)
-{
-    return pv_utf8_valid(str, len);
-}
 
 /*---- The bounded validator ----*/
 
@@ -105,23 +21,23 @@ typedef struct sc_cursor {
     pv_error *err;
 } sc_cursor;
 
-static int sc_fail(sc_cursor *c, int code, const char *fmt, const char *detail)
+static int sc_avro_fail(sc_cursor *c, int code, const char *fmt, const char *detail)
 {
     return pv_error_set(c->err, code, c->path, "Avro body: %s: %s%s",
                         c->path[0] != '\0' ? c->path : "(top)", fmt, detail != NULL ? detail : "");
 }
 
 /* zigzag varint; `bits` 32 or 64 */
-static int sc_read_varint(sc_cursor *c, int bits, int64_t *out)
+static int sc_avro_read_varint(sc_cursor *c, int bits, int64_t *out)
 {
     uint64_t v = 0;
     int shift = 0;
     int maxbytes = bits == 32 ? 5 : 10;
     for (int i = 0;; i++) {
         if (c->left == 0)
-            return sc_fail(c, PV_EPARSE, "truncated (the message ends inside a number)", NULL);
+            return sc_avro_fail(c, PV_EPARSE, "truncated (the message ends inside a number)", NULL);
         if (i == maxbytes)
-            return sc_fail(c, PV_EFORMAT, "malformed variable-length number", NULL);
+            return sc_avro_fail(c, PV_EFORMAT, "malformed variable-length number", NULL);
         unsigned char b = *c->p++;
         c->left--;
         v |= (uint64_t)(b & 0x7F) << shift;
@@ -131,48 +47,48 @@ static int sc_read_varint(sc_cursor *c, int bits, int64_t *out)
     }
     int64_t r = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
     if (bits == 32 && (r < INT32_MIN || r > INT32_MAX))
-        return sc_fail(c, PV_ERANGE, "int out of the 32-bit range", NULL);
+        return sc_avro_fail(c, PV_ERANGE, "int out of the 32-bit range", NULL);
     *out = r;
     return PV_OK;
 }
 
-static int sc_skip(sc_cursor *c, size_t n)
+static int sc_avro_skip(sc_cursor *c, size_t n)
 {
     if (n > c->left)
-        return sc_fail(c, PV_EPARSE, "truncated (the message ends inside a value)", NULL);
+        return sc_avro_fail(c, PV_EPARSE, "truncated (the message ends inside a value)", NULL);
     c->p += n;
     c->left -= n;
     return PV_OK;
 }
 
-static int sc_check_string(sc_cursor *c, int utf8)
+static int sc_avro_check_string(sc_cursor *c, int utf8)
 {
     int64_t len;
     char d[112];
-    int rc = sc_read_varint(c, 64, &len);
+    int rc = sc_avro_read_varint(c, 64, &len);
     if (rc != PV_OK)
         return rc;
     if (len < 0 || (uint64_t)len > c->left) {
         snprintf(d, sizeof(d), " (%" PRId64 " bytes declared, %zu left)", len, c->left);
-        return sc_fail(c, PV_EPARSE, "length beyond the end of the message", d);
+        return sc_avro_fail(c, PV_EPARSE, "length beyond the end of the message", d);
     }
     if (len > SC_STRING_MAX) {
         snprintf(d, sizeof(d), " (%" PRId64 " bytes, the limit is %d)", len, SC_STRING_MAX);
-        return sc_fail(c, PV_ETOOBIG, "string too long", d);
+        return sc_avro_fail(c, PV_ETOOBIG, "string too long", d);
     }
-    if (utf8 && !sc_utf8_valid((const char *)c->p, (size_t)len)) {
+    if (utf8 && !pv_utf8_valid((const char *)c->p, (size_t)len)) {
         char q[96];
-        pv_quote(q, sizeof(q), (const char *)c->p, (size_t)len);
+        pv_utf8_quote(q, sizeof(q), (const char *)c->p, (size_t)len);
         snprintf(d, sizeof(d), ": \"%s\"", q);
-        return sc_fail(c, PV_EFORMAT, "string is not valid UTF-8", d);
+        return sc_avro_fail(c, PV_EFORMAT, "string is not valid UTF-8", d);
     }
-    return sc_skip(c, (size_t)len);
+    return sc_avro_skip(c, (size_t)len);
 }
 
-static int sc_check_value(sc_cursor *c, avro_schema_t s, int depth);
+static int sc_avro_check_value(sc_cursor *c, avro_schema_t s, int depth);
 
 /* Appends ".name" (or "[i]" when name is NULL) to the path; returns the old length. */
-static size_t sc_path_push(sc_cursor *c, const char *name, int64_t index)
+static size_t sc_avro_path_push(sc_cursor *c, const char *name, int64_t index)
 {
     size_t old = strlen(c->path), cap = sizeof(c->path) - old;
     if (name == NULL) {
@@ -191,36 +107,36 @@ static size_t sc_path_push(sc_cursor *c, const char *name, int64_t index)
     return old;
 }
 
-static int sc_check_blocks(sc_cursor *c, avro_schema_t items, int is_map, int depth)
+static int sc_avro_check_blocks(sc_cursor *c, avro_schema_t items, int is_map, int depth)
 {
     int64_t total = 0, count, bytes;
     char d[96];
     for (;;) {
-        int rc = sc_read_varint(c, 64, &count);
+        int rc = sc_avro_read_varint(c, 64, &count);
         if (rc != PV_OK)
             return rc;
         if (count == 0)
             return PV_OK;
         if (count < 0) {
             if (count == INT64_MIN)
-                return sc_fail(c, PV_EFORMAT, "malformed block count", NULL);
+                return sc_avro_fail(c, PV_EFORMAT, "malformed block count", NULL);
             count = -count;
-            rc = sc_read_varint(c, 64, &bytes); /* block size in bytes: checked by walking */
+            rc = sc_avro_read_varint(c, 64, &bytes); /* block size in bytes: checked by walking */
             if (rc != PV_OK)
                 return rc;
         }
         if (count > SC_ARRAY_MAX - total) {
             snprintf(d, sizeof(d), " (more than %d items)", SC_ARRAY_MAX);
-            return sc_fail(c, PV_ETOOBIG, is_map ? "map too large" : "array too large", d);
+            return sc_avro_fail(c, PV_ETOOBIG, is_map ? "map too large" : "array too large", d);
         }
         for (int64_t i = 0; i < count; i++) {
-            size_t old = sc_path_push(c, NULL, total + i);
+            size_t old = sc_avro_path_push(c, NULL, total + i);
             if (is_map) {
-                rc = sc_check_string(c, 1);
+                rc = sc_avro_check_string(c, 1);
                 if (rc != PV_OK)
                     return rc;
             }
-            rc = sc_check_value(c, items, depth + 1);
+            rc = sc_avro_check_value(c, items, depth + 1);
             if (rc != PV_OK)
                 return rc;
             c->path[old] = '\0';
@@ -229,14 +145,14 @@ static int sc_check_blocks(sc_cursor *c, avro_schema_t items, int is_map, int de
     }
 }
 
-static int sc_check_value(sc_cursor *c, avro_schema_t s, int depth)
+static int sc_avro_check_value(sc_cursor *c, avro_schema_t s, int depth)
 {
     int64_t v;
     int rc;
     char d[64];
 
     if (depth > SC_DEPTH_MAX)
-        return sc_fail(c, PV_ETOOBIG, "nested too deep", NULL);
+        return sc_avro_fail(c, PV_ETOOBIG, "nested too deep", NULL);
     while (avro_typeof(s) == AVRO_LINK)
         s = avro_schema_link_target(s);
     switch (avro_typeof(s)) {
@@ -244,71 +160,72 @@ static int sc_check_value(sc_cursor *c, avro_schema_t s, int depth)
         return PV_OK;
     case AVRO_BOOLEAN:
         if (c->left == 0 || *c->p > 1)
-            return sc_fail(c, PV_EFORMAT, "boolean is neither 0 nor 1", NULL);
-        return sc_skip(c, 1);
+            return sc_avro_fail(c, PV_EFORMAT, "boolean is neither 0 nor 1", NULL);
+        return sc_avro_skip(c, 1);
     case AVRO_INT32:
-        return sc_read_varint(c, 32, &v);
+        return sc_avro_read_varint(c, 32, &v);
     case AVRO_INT64:
-        return sc_read_varint(c, 64, &v);
+        return sc_avro_read_varint(c, 64, &v);
     case AVRO_FLOAT:
-        return sc_skip(c, 4);
+        return sc_avro_skip(c, 4);
     case AVRO_DOUBLE:
-        return sc_skip(c, 8);
+        return sc_avro_skip(c, 8);
     case AVRO_STRING:
-        return sc_check_string(c, 1);
+        return sc_avro_check_string(c, 1);
     case AVRO_BYTES:
-        return sc_check_string(c, 0);
+        return sc_avro_check_string(c, 0);
     case AVRO_FIXED:
-        return sc_skip(c, (size_t)avro_schema_fixed_size(s));
+        return sc_avro_skip(c, (size_t)avro_schema_fixed_size(s));
     case AVRO_ENUM:
-        rc = sc_read_varint(c, 32, &v);
+        rc = sc_avro_read_varint(c, 32, &v);
         if (rc == PV_OK && (v < 0 || v >= avro_schema_enum_number_of_symbols(s))) {
             snprintf(d, sizeof(d), " (%" PRId64 ")", v);
-            return sc_fail(c, PV_ERANGE, "enum index out of range", d);
+            return sc_avro_fail(c, PV_ERANGE, "enum index out of range", d);
         }
         return rc;
     case AVRO_UNION:
-        rc = sc_read_varint(c, 32, &v);
+        rc = sc_avro_read_varint(c, 32, &v);
         if (rc != PV_OK)
             return rc;
         if (v < 0 || (size_t)v >= avro_schema_union_size(s)) {
             snprintf(d, sizeof(d), " (%" PRId64 ")", v);
-            return sc_fail(c, PV_ERANGE, "union branch out of range", d);
+            return sc_avro_fail(c, PV_ERANGE, "union branch out of range", d);
         }
-        return sc_check_value(c, avro_schema_union_branch(s, (int)v), depth + 1);
+        return sc_avro_check_value(c, avro_schema_union_branch(s, (int)v), depth + 1);
     case AVRO_RECORD:
         for (size_t i = 0; i < avro_schema_record_size(s); i++) {
-            size_t old = sc_path_push(c, avro_schema_record_field_name(s, (int)i), 0);
-            rc = sc_check_value(c, avro_schema_record_field_get_by_index(s, (int)i), depth + 1);
+            size_t old = sc_avro_path_push(c, avro_schema_record_field_name(s, (int)i), 0);
+            rc =
+                sc_avro_check_value(c, avro_schema_record_field_get_by_index(s, (int)i), depth + 1);
             if (rc != PV_OK)
                 return rc;
             c->path[old] = '\0';
         }
         return PV_OK;
     case AVRO_ARRAY:
-        return sc_check_blocks(c, avro_schema_array_items(s), 0, depth);
+        return sc_avro_check_blocks(c, avro_schema_array_items(s), 0, depth);
     case AVRO_MAP:
-        return sc_check_blocks(c, avro_schema_map_values(s), 1, depth);
+        return sc_avro_check_blocks(c, avro_schema_map_values(s), 1, depth);
     default:
-        return sc_fail(c, PV_EUNSUPPORTED, "unsupported schema type", NULL);
+        return sc_avro_fail(c, PV_EUNSUPPORTED, "unsupported schema type", NULL);
     }
 }
 
 int sc_avro_check(avro_schema_t schema, const unsigned char *buf, size_t len, pv_error *err)
 {
     sc_cursor c = {.p = buf, .left = len, .err = err};
-    int rc = sc_check_value(&c, schema, 0);
+    int rc = sc_avro_check_value(&c, schema, 0);
     if (rc == PV_OK && c.left != 0) {
         char d[64];
         snprintf(d, sizeof(d), " (%zu bytes)", c.left);
-        return sc_fail(&c, PV_EPARSE, "trailing bytes after the value", d);
+        return sc_avro_fail(&c, PV_EPARSE, "trailing bytes after the value", d);
     }
     return rc;
 }
 
 /*---- Avro value -> JSON ----*/
 
-static json_object *sc_to_json(avro_value_t *v, pv_error *err, int depth)
+static json_object *sc_avro_value_to_json(avro_value_t *v, pv_error *err, int depth)
 {
     avro_value_t child;
     const char *name = NULL, *str = NULL;
@@ -353,14 +270,14 @@ static json_object *sc_to_json(avro_value_t *v, pv_error *err, int depth)
     }
     case AVRO_UNION:
         avro_value_get_current_branch(v, &child);
-        return sc_to_json(&child, err, depth + 1);
+        return sc_avro_value_to_json(&child, err, depth + 1);
     case AVRO_RECORD:
     case AVRO_MAP:
         o = json_object_new_object();
         avro_value_get_size(v, &n);
         for (size_t k = 0; k < n && rc == 0; k++) {
             avro_value_get_by_index(v, k, &child, &name);
-            json_object *cj = sc_to_json(&child, err, depth + 1);
+            json_object *cj = sc_avro_value_to_json(&child, err, depth + 1);
             if (cj == NULL && err != NULL && err->code != PV_OK)
                 rc = -1;
             else
@@ -372,7 +289,7 @@ static json_object *sc_to_json(avro_value_t *v, pv_error *err, int depth)
         avro_value_get_size(v, &n);
         for (size_t k = 0; k < n && rc == 0; k++) {
             avro_value_get_by_index(v, k, &child, NULL);
-            json_object *cj = sc_to_json(&child, err, depth + 1);
+            json_object *cj = sc_avro_value_to_json(&child, err, depth + 1);
             if (cj == NULL && err != NULL && err->code != PV_OK)
                 rc = -1;
             else
@@ -396,12 +313,12 @@ json_object *sc_avro_to_json(avro_value_t *value, pv_error *err)
     if (err == NULL)
         err = &local;
     err->code = PV_OK;
-    return sc_to_json(value, err, 0);
+    return sc_avro_value_to_json(value, err, 0);
 }
 
 /*---- JSON -> Avro value ----*/
 
-static int sc_bad(pv_error *err, int code, const char *path, const char *want, json_object *j)
+static int sc_avro_bad(pv_error *err, int code, const char *path, const char *want, json_object *j)
 {
     char d[128];
     pv_json_describe(j, d, sizeof(d));
@@ -418,15 +335,15 @@ typedef struct sc_at {
 } sc_at;
 
 #define SC_PATH_MAX 256
-#define PATH        sc_at_str(at, pb, sizeof(pb))
+#define PATH        sc_avro_at_str(at, pb, sizeof(pb))
 
-static const char *sc_at_str(const sc_at *at, char *buf, size_t cap)
+static const char *sc_avro_at_str(const sc_at *at, char *buf, size_t cap)
 {
     if (at->up == NULL) {
         snprintf(buf, cap, "%s", at->name);
         return buf;
     }
-    sc_at_str(at->up, buf, cap);
+    sc_avro_at_str(at->up, buf, cap);
     size_t n = strlen(buf);
     if (at->name != NULL)
         snprintf(buf + n, cap - n, "%s%s", n > 0 ? "." : "", at->name);
@@ -435,11 +352,13 @@ static const char *sc_at_str(const sc_at *at, char *buf, size_t cap)
     return buf;
 }
 
-static int sc_from_json(avro_value_t *v, json_object *j, const sc_at *at, const sc_marks *m,
-                        const char *branch, int decimal, int depth, pv_error *err);
+static int sc_avro_value_from_json(avro_value_t *v, json_object *j, const sc_at *at,
+                                   const sc_marks *m, const char *branch, int decimal, int depth,
+                                   pv_error *err);
 
-static int sc_from_json_union(avro_value_t *v, json_object *j, const sc_at *at, const sc_marks *m,
-                              const char *branch, int decimal, int depth, pv_error *err)
+static int sc_avro_from_json_union(avro_value_t *v, json_object *j, const sc_at *at,
+                                   const sc_marks *m, const char *branch, int decimal, int depth,
+                                   pv_error *err)
 {
     avro_schema_t s = avro_value_get_schema(v);
     size_t n = avro_schema_union_size(s);
@@ -472,11 +391,12 @@ static int sc_from_json_union(avro_value_t *v, json_object *j, const sc_at *at, 
     }
     if (pick < 0 || avro_value_set_branch(v, pick, &child) != 0)
         return pv_error_set(err, PV_EUNSUPPORTED, PATH, "%s: cannot select a union branch", PATH);
-    return sc_from_json(&child, j, at, m, NULL, decimal, depth + 1, err);
+    return sc_avro_value_from_json(&child, j, at, m, NULL, decimal, depth + 1, err);
 }
 
-static int sc_from_json(avro_value_t *v, json_object *j, const sc_at *at, const sc_marks *m,
-                        const char *branch, int decimal, int depth, pv_error *err)
+static int sc_avro_value_from_json(avro_value_t *v, json_object *j, const sc_at *at,
+                                   const sc_marks *m, const char *branch, int decimal, int depth,
+                                   pv_error *err)
 {
     avro_value_t child;
     char pb[SC_PATH_MAX];
@@ -489,7 +409,7 @@ static int sc_from_json(avro_value_t *v, json_object *j, const sc_at *at, const 
         return pv_error_set(err, PV_ETOOBIG, PATH, "%s: nested too deep", PATH);
     avro_type_t t = avro_value_get_type(v);
     if (t == AVRO_UNION)
-        return sc_from_json_union(v, j, at, m, branch, decimal, depth, err);
+        return sc_avro_from_json_union(v, j, at, m, branch, decimal, depth, err);
     if (j == NULL && t != AVRO_NULL)
         return pv_error_set(err, PV_EMISSING, PATH, "%s: required field is missing", PATH);
 
@@ -498,7 +418,7 @@ static int sc_from_json(avro_value_t *v, json_object *j, const sc_at *at, const 
         return avro_value_set_null(v) == 0 ? PV_OK : PV_EUNSUPPORTED;
     case AVRO_BOOLEAN:
         if (!json_object_is_type(j, json_type_boolean))
-            return sc_bad(err, PV_ETYPE, PATH, "a boolean", j);
+            return sc_avro_bad(err, PV_ETYPE, PATH, "a boolean", j);
         avro_value_set_boolean(v, json_object_get_boolean(j));
         return PV_OK;
     case AVRO_INT32:
@@ -521,28 +441,28 @@ static int sc_from_json(avro_value_t *v, json_object *j, const sc_at *at, const 
             /* a decimal amount: its exact text (a JSON number's or a string's),
              * checked to be plain decimal text */
             text = pv_json_number_text(j, &len);
-            if (pv_decimal_check(text, len, "", NULL) != PV_OK)
-                return pv_decimal_check(text, len, PATH, err);
+            if (pv_money_decimal_check(text, len, "", NULL) != PV_OK)
+                return pv_money_decimal_check(text, len, PATH, err);
         } else if (json_object_is_type(j, json_type_string)) {
             text = json_object_get_string(j);
             len = (size_t)json_object_get_string_len(j);
         } else {
-            return sc_bad(err, PV_ETYPE, PATH, decimal ? "a decimal amount" : "a string", j);
+            return sc_avro_bad(err, PV_ETYPE, PATH, decimal ? "a decimal amount" : "a string", j);
         }
         if (len > SC_STRING_MAX)
             return pv_error_set(err, PV_ETOOBIG, PATH, "%s: %zu bytes, the limit is %d", PATH, len,
                                 SC_STRING_MAX);
-        if (!sc_utf8_valid(text, len) || memchr(text, '\0', len) != NULL)
-            return sc_bad(err, PV_EFORMAT, PATH, "UTF-8 text without NUL", j);
+        if (!pv_utf8_valid(text, len) || memchr(text, '\0', len) != NULL)
+            return sc_avro_bad(err, PV_EFORMAT, PATH, "UTF-8 text without NUL", j);
         avro_value_set_string_len(v, text, len + 1);
         return PV_OK;
     case AVRO_ENUM: {
         avro_schema_t s = avro_value_get_schema(v);
         if (!json_object_is_type(j, json_type_string))
-            return sc_bad(err, PV_ETYPE, PATH, "a symbol string", j);
+            return sc_avro_bad(err, PV_ETYPE, PATH, "a symbol string", j);
         int sym = avro_schema_enum_get_by_name(s, json_object_get_string(j));
         if (sym < 0)
-            return sc_bad(err, PV_ERANGE, PATH, "one of the enum's symbols", j);
+            return sc_avro_bad(err, PV_ERANGE, PATH, "one of the enum's symbols", j);
         avro_value_set_enum(v, sym);
         return PV_OK;
     }
@@ -550,7 +470,7 @@ static int sc_from_json(avro_value_t *v, json_object *j, const sc_at *at, const 
         avro_schema_t s = avro_value_get_schema(v);
         const char *rname = avro_schema_name(s);
         if (!json_object_is_type(j, json_type_object))
-            return sc_bad(err, PV_ETYPE, PATH, "an object", j);
+            return sc_avro_bad(err, PV_ETYPE, PATH, "an object", j);
         size_t n = avro_schema_record_size(s);
         for (size_t i = 0; i < n; i++) {
             const char *fname = avro_schema_record_field_name(s, (int)i);
@@ -563,8 +483,8 @@ static int sc_from_json(avro_value_t *v, json_object *j, const sc_at *at, const 
             if (fj == NULL && (ft == AVRO_ARRAY || ft == AVRO_MAP))
                 continue;
             /* the branch hint travels down records to the union it names */
-            rc = sc_from_json(&child, fj, &sub, m, branch, sc_marks_decimal(m, rname, fname),
-                              depth + 1, err);
+            rc = sc_avro_value_from_json(&child, fj, &sub, m, branch,
+                                         sc_marks_decimal(m, rname, fname), depth + 1, err);
             if (rc != PV_OK)
                 return rc;
         }
@@ -572,7 +492,7 @@ static int sc_from_json(avro_value_t *v, json_object *j, const sc_at *at, const 
     }
     case AVRO_ARRAY: {
         if (!json_object_is_type(j, json_type_array))
-            return sc_bad(err, PV_ETYPE, PATH, "an array", j);
+            return sc_avro_bad(err, PV_ETYPE, PATH, "an array", j);
         size_t n = json_object_array_length(j);
         if (n > SC_ARRAY_MAX)
             return pv_error_set(err, PV_ETOOBIG, PATH, "%s: %zu items, the limit is %d", PATH, n,
@@ -580,8 +500,8 @@ static int sc_from_json(avro_value_t *v, json_object *j, const sc_at *at, const 
         for (size_t i = 0; i < n; i++) {
             sc_at sub = {at, NULL, i};
             avro_value_append(v, &child, NULL);
-            rc = sc_from_json(&child, json_object_array_get_idx(j, i), &sub, m, NULL, 0, depth + 1,
-                              err);
+            rc = sc_avro_value_from_json(&child, json_object_array_get_idx(j, i), &sub, m, NULL, 0,
+                                         depth + 1, err);
             if (rc != PV_OK)
                 return rc;
         }
@@ -589,7 +509,7 @@ static int sc_from_json(avro_value_t *v, json_object *j, const sc_at *at, const 
     }
     case AVRO_MAP: {
         if (!json_object_is_type(j, json_type_object))
-            return sc_bad(err, PV_ETYPE, PATH, "an object", j);
+            return sc_avro_bad(err, PV_ETYPE, PATH, "an object", j);
         if (json_object_object_length(j) > SC_ARRAY_MAX)
             return pv_error_set(err, PV_ETOOBIG, PATH, "%s: more than %d entries", PATH,
                                 SC_ARRAY_MAX);
@@ -597,7 +517,7 @@ static int sc_from_json(avro_value_t *v, json_object *j, const sc_at *at, const 
         {
             sc_at sub = {at, k, 0};
             avro_value_add(v, k, &child, NULL, NULL);
-            rc = sc_from_json(&child, val, &sub, m, NULL, 0, depth + 1, err);
+            rc = sc_avro_value_from_json(&child, val, &sub, m, NULL, 0, depth + 1, err);
             if (rc != PV_OK)
                 return rc;
         }
@@ -614,7 +534,7 @@ int sc_avro_from_json(avro_value_t *value, json_object *j, const char *path, con
                       const char *branch, pv_error *err)
 {
     sc_at root = {NULL, path, 0};
-    return sc_from_json(value, j, &root, m, branch, 0, 0, err);
+    return sc_avro_value_from_json(value, j, &root, m, branch, 0, 0, err);
 }
 
 /*---- Unknown keys in JSON ----
@@ -630,7 +550,7 @@ int sc_avro_from_json(avro_value_t *value, json_object *j, const char *path, con
 
 /* Optimal string alignment distance (Levenshtein plus transpositions of
  * adjacent characters), ASCII case folded; anything over 2 reads 3. */
-static size_t sc_edit_distance(const char *a, const char *b)
+static size_t sc_avro_edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > SC_SUGGEST_MAX || lb > SC_SUGGEST_MAX || (la > lb ? la - lb : lb - la) > 2)
@@ -661,7 +581,7 @@ static size_t sc_edit_distance(const char *a, const char *b)
 /* The field of record s that key was probably meant to be: the same but for
  * case, else the nearest within 2 edits, and fewer edits than the key is long
  * ("x" is no misspelling of "key"); NULL when none is near. */
-static const char *sc_suggest(avro_schema_t s, const char *key)
+static const char *sc_avro_suggest(avro_schema_t s, const char *key)
 {
     const char *best = NULL;
     size_t best_d = 3, klen = strlen(key);
@@ -669,7 +589,7 @@ static const char *sc_suggest(avro_schema_t s, const char *key)
         const char *f = avro_schema_record_field_name(s, (int)i);
         if (strcasecmp(f, key) == 0)
             return f;
-        size_t d = sc_edit_distance(key, f);
+        size_t d = sc_avro_edit_distance(key, f);
         if (d < best_d && d < klen) {
             best = f;
             best_d = d;
@@ -684,17 +604,17 @@ typedef struct sc_keys {
     char field[SC_PATH_MAX + PV_ERR_FIELD_MAX], why[PV_ERR_STR_MAX]; /* the first */
 } sc_keys;
 
-static void sc_keys_unknown(sc_keys *k, avro_schema_t rec, const sc_at *at, const char *key)
+static void sc_avro_keys_unknown(sc_keys *k, avro_schema_t rec, const sc_at *at, const char *key)
 {
     char pb[SC_PATH_MAX], q[PV_ERR_FIELD_MAX], field[SC_PATH_MAX + PV_ERR_FIELD_MAX];
     char why[PV_ERR_STR_MAX];
-    const char *parent = sc_at_str(at, pb, sizeof(pb));
+    const char *parent = sc_avro_at_str(at, pb, sizeof(pb));
     size_t plen = strlen(parent) + 1;
     /* the key is the sender's text: quoted, and cut at a character so that
      * the whole path fits the error's field */
-    pv_quote(q, plen + 24 < sizeof(q) ? sizeof(q) - plen : 24, key, strlen(key));
+    pv_utf8_quote(q, plen + 24 < sizeof(q) ? sizeof(q) - plen : 24, key, strlen(key));
     snprintf(field, sizeof(field), "%s%s%s", parent, parent[0] != '\0' ? "." : "", q);
-    const char *hint = sc_suggest(rec, key);
+    const char *hint = sc_avro_suggest(rec, key);
     if (hint != NULL) {
         snprintf(why, sizeof(why), "unknown field (did you mean %s?)", hint);
     } else {
@@ -720,8 +640,8 @@ static void sc_keys_unknown(sc_keys *k, avro_schema_t rec, const sc_at *at, cons
     }
 }
 
-static void sc_keys_walk(sc_keys *k, avro_schema_t s, json_object *j, const sc_at *at,
-                         const char *branch, int depth)
+static void sc_avro_keys_walk(sc_keys *k, avro_schema_t s, json_object *j, const sc_at *at,
+                              const char *branch, int depth)
 {
     if (j == NULL || depth > SC_DEPTH_MAX)
         return;
@@ -746,7 +666,7 @@ static void sc_keys_walk(sc_keys *k, avro_schema_t s, json_object *j, const sc_a
         if (pick == NULL && nonnull == 1)
             pick = only;
         if (pick != NULL)
-            sc_keys_walk(k, pick, j, at, NULL, depth);
+            sc_avro_keys_walk(k, pick, j, at, NULL, depth);
         return;
     }
     case AVRO_RECORD:
@@ -759,10 +679,10 @@ static void sc_keys_walk(sc_keys *k, avro_schema_t s, json_object *j, const sc_a
              * past its look-up for a name the record lacks */
             int f = avro_schema_record_field_get_index(s, key);
             if (f < 0)
-                sc_keys_unknown(k, s, at, key);
+                sc_avro_keys_unknown(k, s, at, key);
             else /* the branch hint travels down records to the union it names */
-                sc_keys_walk(k, avro_schema_record_field_get_by_index(s, f), v, &sub, branch,
-                             depth + 1);
+                sc_avro_keys_walk(k, avro_schema_record_field_get_by_index(s, f), v, &sub, branch,
+                                  depth + 1);
         }
         return;
     case AVRO_ARRAY:
@@ -770,8 +690,8 @@ static void sc_keys_walk(sc_keys *k, avro_schema_t s, json_object *j, const sc_a
             return;
         for (size_t i = 0; i < json_object_array_length(j); i++) {
             sc_at sub = {at, NULL, i};
-            sc_keys_walk(k, avro_schema_array_items(s), json_object_array_get_idx(j, i), &sub, NULL,
-                         depth + 1);
+            sc_avro_keys_walk(k, avro_schema_array_items(s), json_object_array_get_idx(j, i), &sub,
+                              NULL, depth + 1);
         }
         return;
     default:
@@ -784,7 +704,7 @@ int sc_avro_check_keys(avro_schema_t s, json_object *j, const char *path, const 
 {
     sc_keys k = {.list = err != NULL ? json_object_new_array() : NULL};
     sc_at root = {NULL, path, 0};
-    sc_keys_walk(&k, s, j, &root, branch, 0);
+    sc_avro_keys_walk(&k, s, j, &root, branch, 0);
     if (k.count == 0) {
         json_object_put(k.list);
         return PV_OK;

@@ -18,20 +18,8 @@
 #include <stddef.h>
 
 #include "pv_error.h"
-
-/* Names of the decimal-text fields, "Record.field", and the request union's
- * branch per provider, both read from the schema JSON's own attributes. */
-typedef struct sc_marks {
-    char decimals[32][96];
-    size_t ndecimals;
-    char providers[8][2][64]; /* {provider, record name} */
-    size_t nproviders;
-} sc_marks;
-
-/* Collects the marks of a schema text (x-decimal fields, x-provider records). */
-int sc_marks_collect(sc_marks *m, const char *schema_json, size_t len, pv_error *err);
-/* The record name of a provider's request branch, NULL when none. */
-const char *sc_marks_branch(const sc_marks *m, const char *provider);
+#include "pv_utf8.h" /* pv_utf8_valid: what the codec and payctl check text with */
+#include "sc_marks.h"
 
 /* PV_OK when buf[0..len) is exactly one well-formed value of schema within the
  * codec's limits; otherwise an error naming the field path and the problem. */
@@ -58,8 +46,5 @@ int sc_avro_from_json(avro_value_t *value, json_object *j, const char *path, con
  * {"field_errors": [...]} with every unknown key. PV_OK when all are known. */
 int sc_avro_check_keys(avro_schema_t s, json_object *j, const char *path, const char *branch,
                        pv_error *err);
-
-/* True when s[0..len) is valid UTF-8 (no overlongs, no surrogates). */
-int sc_utf8_valid(const char *s, size_t len);
 
 #endif

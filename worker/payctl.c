@@ -403,7 +403,7 @@ static json_object *payctl_dlq_json(const rd_kafka_message_t *m)
     }
     json_object_object_add(o, "headers", h);
     const unsigned char *p = m->payload;
-    if (m->len > 0 && sc_utf8_valid(m->payload, m->len) && memchr(p, '\0', m->len) == NULL)
+    if (m->len > 0 && pv_utf8_valid(m->payload, m->len) && memchr(p, '\0', m->len) == NULL)
         json_object_object_add(o, "payload_text",
                                json_object_new_string_len(m->payload, (int)m->len));
     else
@@ -843,9 +843,9 @@ static void payctl_show_state(const char *key, const pw_store_reply *r)
     const char *worker = payctl_field(r, "worker"), *cmd = payctl_field(r, "command_id");
     char qr[160], qw[160], qc[160];
     /* quoted: these come from commands and workers, and this goes to a terminal */
-    pv_quote(qr, sizeof(qr), reason, strlen(reason));
-    pv_quote(qw, sizeof(qw), worker, strlen(worker));
-    pv_quote(qc, sizeof(qc), cmd, strlen(cmd));
+    pv_utf8_quote(qr, sizeof(qr), reason, strlen(reason));
+    pv_utf8_quote(qw, sizeof(qw), worker, strlen(worker));
+    pv_utf8_quote(qc, sizeof(qc), cmd, strlen(cmd));
     fprintf(stderr, "payctl resolve: %s is %s", key, status);
     if (strcmp(status, "UNKNOWN") == 0 && reason[0] != '\0')
         fprintf(stderr, " (%s)", qr);
@@ -862,7 +862,7 @@ static void payctl_show_state(const char *key, const pw_store_reply *r)
     size_t n = 0;
     for (size_t i = 0; i < r->ncmds; i++)
         if (strcmp(r->cmds[i].status, "UNKNOWN") == 0) {
-            pv_quote(qc, sizeof(qc), r->cmds[i].command_id, strlen(r->cmds[i].command_id));
+            pv_utf8_quote(qc, sizeof(qc), r->cmds[i].command_id, strlen(r->cmds[i].command_id));
             fprintf(stderr, "%s %s", n++ > 0 ? "," : "", qc);
         }
     fprintf(stderr, "%s\n", n == 0 ? " none" : "");

@@ -111,11 +111,11 @@ static int pv_payofin_query_id(const pv_command *cmd, char *buf, size_t cap, pv_
 
 static int pv_payofin_auth_headers(const pv_ctx *ctx, pv_request *req, pv_error *err)
 {
-    int rc = pv_request_add_header(req, "ApiKey", pv_ctx_setting(&pv_payofin, ctx, PAYOFIN_API_KEY),
-                                   err);
+    int rc = pv_request_add_header(req, "ApiKey",
+                                   pv_provider_setting(&pv_payofin, ctx, PAYOFIN_API_KEY), err);
     if (rc == PV_OK)
         rc = pv_request_add_header(req, "SecretKey",
-                                   pv_ctx_setting(&pv_payofin, ctx, PAYOFIN_SECRET_KEY), err);
+                                   pv_provider_setting(&pv_payofin, ctx, PAYOFIN_SECRET_KEY), err);
     if (rc == PV_OK)
         rc = pv_request_add_header(req, "Content-Type", "application/json", err);
     if (rc == PV_OK)

@@ -408,9 +408,9 @@ static int pv_payone_credentials(const pv_ctx *ctx, json_object **root, const ch
                                  pv_error *err)
 {
     char q[96];
-    const char *merchant = pv_ctx_setting(&pv_payone, ctx, PAYONE_MERCHANT_ID);
-    const char *token = pv_ctx_setting(&pv_payone, ctx, PAYONE_AUTH_TOKEN);
-    const char *name = pv_ctx_setting(&pv_payone, ctx, PAYONE_FORM_FIELD);
+    const char *merchant = pv_provider_setting(&pv_payone, ctx, PAYONE_MERCHANT_ID);
+    const char *token = pv_provider_setting(&pv_payone, ctx, PAYONE_AUTH_TOKEN);
+    const char *name = pv_provider_setting(&pv_payone, ctx, PAYONE_FORM_FIELD);
 
     if (merchant == NULL)
         return pv_error_set(err, PV_ECONFIG, "merchant_id",
@@ -425,7 +425,7 @@ static int pv_payone_credentials(const pv_ctx *ctx, json_object **root, const ch
         ok = pv_payone_is_alnum((unsigned char)name[i]) || name[i] == '-' || name[i] == '.' ||
              name[i] == '_';
     if (!ok) {
-        pv_quote(q, sizeof(q), name, nlen);
+        pv_utf8_quote(q, sizeof(q), name, nlen);
         return pv_error_set(err, PV_ECONFIG, "form_field",
                             "form_field: \"%s\" is not a form parameter name (1..%d ASCII "
                             "letters, digits, '-', '.', '_')",
@@ -548,7 +548,7 @@ static bool pv_payone_error_envelope(json_object *root, pv_result *res)
 
     const pv_payone_code *c = NULL;
     bool digits = len > 0 && len <= 9 && strspn(code, "0123456789") == len;
-    if (digits && pv_parse_int64(code, len, &num) == PV_OK)
+    if (digits && pv_money_parse_int64(code, len, &num) == PV_OK)
         c = pv_payone_lookup(num);
     if (c == NULL) {
         pv_error_set(&err, PV_ERANGE, "Error", "Error: %s is not a documented PayOne error code",
@@ -583,7 +583,7 @@ static int pv_payone_find(json_object *list, const char *id, json_object **entry
             snprintf(path, cap, "invoicesDetails[%zu]", i);
         }
     }
-    pv_quote(q, sizeof(q), id, strlen(id));
+    pv_utf8_quote(q, sizeof(q), id, strlen(id));
     if (found == 0)
         return pv_error_set(err, PV_EMISSING, "invoicesDetails",
                             "invoicesDetails: our invoiceID \"%s\" is not in the answer", q);

@@ -90,6 +90,7 @@
 #include "provider.h"
 #include "pv_json.h"
 #include "pv_time.h"
+#include "pv_utf8.h"
 
 enum { PAYWALL_API_KEY_PUBLIC, PAYWALL_API_CLIENT_PUBLIC };
 
@@ -158,11 +159,11 @@ static int pv_paywall_build_request(const pv_command *cmd, const pv_ctx *ctx, pv
     req->method = "GET";
     snprintf(req->path, sizeof(req->path), "%s", PV_PAYWALL_PATH);
     rc = pv_request_add_header(req, "apikeypublic",
-                               pv_ctx_setting(&pv_paywall, ctx, PAYWALL_API_KEY_PUBLIC), err);
+                               pv_provider_setting(&pv_paywall, ctx, PAYWALL_API_KEY_PUBLIC), err);
     if (rc == PV_OK)
-        rc =
-            pv_request_add_header(req, "apiclientpublic",
-                                  pv_ctx_setting(&pv_paywall, ctx, PAYWALL_API_CLIENT_PUBLIC), err);
+        rc = pv_request_add_header(req, "apiclientpublic",
+                                   pv_provider_setting(&pv_paywall, ctx, PAYWALL_API_CLIENT_PUBLIC),
+                                   err);
     if (rc == PV_OK)
         rc = pv_request_add_header(req, "paymentid", idbuf, err);
     if (rc == PV_OK)
@@ -343,7 +344,7 @@ static int pv_paywall_field_read(json_object *in, const pv_paywall_field *f, con
         if (rc != PV_OK)
             return rc;
         if (pv_currency_by_alpha(e->currency) == NULL) {
-            pv_quote(d, sizeof(d), e->currency, strlen(e->currency));
+            pv_utf8_quote(d, sizeof(d), e->currency, strlen(e->currency));
             return pv_error_set(err, PV_ECURRENCY, path, "%s: unknown currency \"%s\"", path, d);
         }
         if ((e->currency_id == PV_PAYWALL_CURRENCY_TRY) != (strcmp(e->currency, "TRY") == 0))
@@ -465,18 +466,6 @@ static int pv_paywall_totals_json(const pv_paywall_totals *totals, json_object *
 
 /*---- Response ----*/
 
-/* Copies src[0..len) into dst, cut at a UTF-8 character boundary to fit. */
-static void pv_paywall_copy_text(char *dst, size_t cap, const char *src, size_t len)
-{
-    if (len >= cap) {
-        len = cap - 1;
-        while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
-            len--;
-    }
-    memcpy(dst, src, len);
-    dst[len] = '\0';
-}
-
 /* Reads the envelope into *code and *ok and records them in res. */
 static int pv_paywall_envelope(const char *body, size_t len, json_object **root, int64_t *code,
                                bool *ok, pv_result *res, pv_error *err)
@@ -503,8 +492,8 @@ static int pv_paywall_envelope(const char *body, size_t len, json_object **root,
         return pv_error_set(err, PV_ETYPE, "Message", "Message: expected a string, got %s", d);
     }
     if (m != NULL)
-        pv_paywall_copy_text(msg, sizeof(msg), json_object_get_string(m),
-                             (size_t)json_object_get_string_len(m));
+        pv_utf8_copy(msg, sizeof(msg), json_object_get_string(m),
+                     (size_t)json_object_get_string_len(m));
     snprintf(codebuf, sizeof(codebuf), "%" PRId64, *code);
     pv_result_set_code(res, codebuf, msg);
     return PV_OK;

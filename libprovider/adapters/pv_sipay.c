@@ -182,7 +182,7 @@ static int pv_sipay_text(json_object *in, const char *key, char *buf, size_t cap
     for (const char *p = buf; *p != '\0'; p++) {
         unsigned char c = (unsigned char)*p;
         if (c < 0x20 || c == 0x7f) {
-            pv_quote(q, sizeof(q), buf, strlen(buf));
+            pv_utf8_quote(q, sizeof(q), buf, strlen(buf));
             return pv_error_set(err, PV_EFORMAT, path,
                                 "%s: string \"%s\" contains a control character", path, q);
         }
@@ -201,7 +201,7 @@ static int pv_sipay_query_id(const pv_command *cmd, char *buf, size_t cap, pv_er
     if (rc != PV_OK)
         return rc;
     if (strpbrk(id, " {}") != NULL) {
-        pv_quote(q, sizeof(q), id, strlen(id));
+        pv_utf8_quote(q, sizeof(q), id, strlen(id));
         return pv_error_set(err, PV_EFORMAT, path,
                             "%s: \"%s\" may not contain blanks or braces (it is the lock key)",
                             path, q);
@@ -220,7 +220,7 @@ static int pv_sipay_amount(json_object *in, const char *key, pv_money *out, pv_e
     int rc = pv_json_money(in, key, path, true, SIPAY_CURRENCY, out, err);
     if (rc != PV_OK)
         return rc;
-    pv_quote(q, sizeof(q), out->text, strlen(out->text));
+    pv_utf8_quote(q, sizeof(q), out->text, strlen(out->text));
     const char *dot = strchr(out->text, '.');
     size_t decimals = dot != NULL ? strlen(dot + 1) : 0;
     if (decimals > 2)
@@ -247,9 +247,9 @@ static int pv_sipay_tenant(json_object *in, const pv_ctx *ctx, int64_t *tenant, 
                                 *tenant);
         return PV_OK;
     }
-    const char *s = pv_ctx_setting(&pv_sipay, ctx, SIPAY_TENANT_ID);
-    if (s == NULL || pv_parse_int64(s, strlen(s), tenant) != PV_OK || *tenant < 0) {
-        pv_quote(q, sizeof(q), s, s != NULL ? strlen(s) : 0);
+    const char *s = pv_provider_setting(&pv_sipay, ctx, SIPAY_TENANT_ID);
+    if (s == NULL || pv_money_parse_int64(s, strlen(s), tenant) != PV_OK || *tenant < 0) {
+        pv_utf8_quote(q, sizeof(q), s, s != NULL ? strlen(s) : 0);
         return pv_error_set(err, PV_ECONFIG, "tenant_id",
                             "setting tenant_id: \"%s\" is not a non-negative whole number", q);
     }
@@ -278,7 +278,7 @@ static int pv_sipay_headers(const pv_ctx *ctx, pv_request *req, pv_error *err)
 {
     char auth[PV_TOKEN_MAX + 8];
     const char *token = ctx != NULL ? ctx->token : NULL;
-    const char *client_id = pv_ctx_setting(&pv_sipay, ctx, SIPAY_CLIENT_ID);
+    const char *client_id = pv_provider_setting(&pv_sipay, ctx, SIPAY_CLIENT_ID);
 
     if (token == NULL || token[0] == '\0')
         return pv_error_set(err, PV_ECONFIG, "Authorization",
@@ -331,8 +331,8 @@ static int pv_sipay_build_request(const pv_command *cmd, const pv_ctx *ctx, pv_r
         rc = pv_sipay_amount(in, "payment_amount", &payment, err);
     if (rc == PV_OK && payment.minor > invoice.minor) {
         char qp[96], qi[96];
-        pv_quote(qp, sizeof(qp), payment.text, strlen(payment.text));
-        pv_quote(qi, sizeof(qi), invoice.text, strlen(invoice.text));
+        pv_utf8_quote(qp, sizeof(qp), payment.text, strlen(payment.text));
+        pv_utf8_quote(qi, sizeof(qi), invoice.text, strlen(invoice.text));
         rc = pv_error_set(err, PV_ERANGE, "request.payment_amount",
                           "request.payment_amount: \"%s\" exceeds invoice_amount \"%s\"", qp, qi);
     }
@@ -483,7 +483,7 @@ static int pv_sipay_balance(json_object *w, pv_balance *b, pv_error *err)
     if (!present)
         snprintf(b->currency, sizeof(b->currency), "%s", SIPAY_CURRENCY);
     if (pv_currency_by_alpha(b->currency) == NULL) {
-        pv_quote(q, sizeof(q), b->currency, strlen(b->currency));
+        pv_utf8_quote(q, sizeof(q), b->currency, strlen(b->currency));
         return pv_error_set(err, PV_ECURRENCY, "payload.sender_wallet_info.currency_code",
                             "payload.sender_wallet_info.currency_code: unknown currency \"%s\"", q);
     }
@@ -599,8 +599,8 @@ static int pv_sipay_same_invoice(const pv_command *cmd, const pv_result *res, pv
         return PV_OK;
     if (strcmp(got, want) == 0)
         return PV_OK;
-    pv_quote(q1, sizeof(q1), got, strlen(got));
-    pv_quote(q2, sizeof(q2), want, strlen(want));
+    pv_utf8_quote(q1, sizeof(q1), got, strlen(got));
+    pv_utf8_quote(q2, sizeof(q2), want, strlen(want));
     return pv_error_set(err, PV_EVALIDATION, "payload.inv_payment_transaction_query_oid",
                         "payload.inv_payment_transaction_query_oid: \"%s\" is not the command's "
                         "\"%s\"",
@@ -628,7 +628,7 @@ static void pv_sipay_parse_response(const pv_command *cmd, int http_status, cons
     const pv_sipay_code *c = pv_sipay_lookup(code);
     if (c == NULL) {
         char q[96];
-        pv_quote(q, sizeof(q), code, strlen(code));
+        pv_utf8_quote(q, sizeof(q), code, strlen(code));
         pv_error_set(&err, PV_ERANGE, "code", "code: \"%s\" is not documented (HTTP %d)", q,
                      http_status);
         pv_result_fail(
@@ -666,9 +666,9 @@ out:
 static int pv_sipay_build_token_request(const pv_ctx *ctx, pv_request *req, pv_error *err)
 {
     return pv_oauth_token_request(req, "/connect/token",
-                                  pv_ctx_setting(&pv_sipay, ctx, SIPAY_CLIENT_ID),
-                                  pv_ctx_setting(&pv_sipay, ctx, SIPAY_CLIENT_SECRET),
-                                  pv_ctx_setting(&pv_sipay, ctx, SIPAY_SCOPE), err);
+                                  pv_provider_setting(&pv_sipay, ctx, SIPAY_CLIENT_ID),
+                                  pv_provider_setting(&pv_sipay, ctx, SIPAY_CLIENT_SECRET),
+                                  pv_provider_setting(&pv_sipay, ctx, SIPAY_SCOPE), err);
 }
 
 static int pv_sipay_parse_token(int http_status, const char *body, size_t len, pv_token *tok,

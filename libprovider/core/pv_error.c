@@ -6,9 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pv_text.h"
-
-const char *pv_err_name(int code)
+const char *pv_error_name(int code)
 {
     switch (code) {
     case PV_OK:
@@ -23,7 +21,7 @@ const char *pv_err_name(int code)
     }
 }
 
-const char *pv_err_message(int code)
+const char *pv_error_message(int code)
 {
     switch (code) {
     case PV_OK:
@@ -57,51 +55,4 @@ void pv_error_clear(pv_error *err)
         return;
     json_object_put(err->detail);
     memset(err, 0, sizeof(*err));
-}
-
-void pv_quote(char *buf, size_t cap, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *u = (const unsigned char *)s;
-    const size_t max = 64; /* bytes of input quoted at most */
-    size_t o = 0, i = 0;
-
-    if (cap == 0)
-        return;
-    if (s == NULL) {
-        snprintf(buf, cap, "(null)");
-        return;
-    }
-    while (i < len && i < max) {
-        uint32_t cp;
-        size_t n = pv_utf8_next(u + i, len - i, &cp);
-        if (n > 0 && i + n > max)
-            break; /* never half a character */
-        if (o + 8 >= cap)
-            break;
-        if (n == 0 || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
-            /* a byte that is not UTF-8, or a control character: \xNN */
-            size_t k = n == 0 ? 1 : n;
-            if (o + 4 * k + 4 >= cap)
-                break;
-            for (size_t j = 0; j < k; j++) {
-                buf[o++] = '\\';
-                buf[o++] = 'x';
-                buf[o++] = hex[u[i + j] >> 4];
-                buf[o++] = hex[u[i + j] & 15];
-            }
-            i += k;
-            continue;
-        }
-        if (cp == '"' || cp == '\\')
-            buf[o++] = '\\';
-        memcpy(buf + o, s + i, n);
-        o += n;
-        i += n;
-    }
-    if (i < len && o + 4 <= cap) {
-        memcpy(buf + o, "...", 3);
-        o += 3;
-    }
-    buf[o] = '\0';
 }

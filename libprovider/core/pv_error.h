@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 
+#include "pv_utf8.h" /* pv_utf8_quote, with which errors quote values */
+
 #define PV_ERRNO_MAP(XX)                            \
     XX(EMISSING, -1, "required field missing")      \
     XX(ETYPE, -2, "wrong JSON type")                \
@@ -48,8 +50,8 @@ typedef struct pv_error {
 } pv_error;
 
 /* Name ("EMISSING") and generic message of a code; "UNKNOWN" for others. */
-const char *pv_err_name(int code);
-const char *pv_err_message(int code);
+const char *pv_error_name(int code);
+const char *pv_error_message(int code);
 
 /* Sets err (if not NULL) and returns code. field may be NULL. */
 int pv_error_set(pv_error *err, int code, const char *field, const char *fmt, ...)
@@ -57,10 +59,5 @@ int pv_error_set(pv_error *err, int code, const char *field, const char *fmt, ..
 
 /* Resets err to PV_OK and frees its detail. */
 void pv_error_clear(pv_error *err);
-
-/* Writes a printable, bounded quotation of the bytes s[0..len) into buf:
- * control characters and quotes are escaped, and text past `max` bytes is
- * cut with "..." so that hostile input cannot flood a log line. */
-void pv_quote(char *buf, size_t cap, const char *s, size_t len);
 
 #endif

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "pv_text.h"
+#include "pv_utf8.h"
 
 /*---- Parsing ----*/
 
@@ -41,7 +41,7 @@ int pv_json_parse(const char *body, size_t len, const char *what, json_object **
 
     if (jerr != json_tokener_success) {
         json_object_put(obj);
-        pv_quote(q, sizeof(q), body + (used < len ? used : len), used < len ? len - used : 0);
+        pv_utf8_quote(q, sizeof(q), body + (used < len ? used : len), used < len ? len - used : 0);
         if (jerr == json_tokener_continue)
             return pv_error_set(err, PV_EPARSE, "", "%s: truncated JSON (%zu bytes)", what, len);
         return pv_error_set(err, PV_EPARSE, "", "%s: invalid JSON at byte %zu (%s) near \"%s\"",
@@ -53,7 +53,7 @@ int pv_json_parse(const char *body, size_t len, const char *what, json_object **
         char c = body[i];
         if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
             json_object_put(obj);
-            pv_quote(q, sizeof(q), body + i, len - i);
+            pv_utf8_quote(q, sizeof(q), body + i, len - i);
             return pv_error_set(err, PV_EPARSE, "", "%s: trailing data at byte %zu: \"%s\"", what,
                                 i, q);
         }
@@ -90,7 +90,7 @@ void pv_json_describe(json_object *v, char *buf, size_t cap)
         return;
     }
     text = json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN, &len);
-    pv_quote(q, sizeof(q), text, len);
+    pv_utf8_quote(q, sizeof(q), text, len);
     snprintf(buf, cap, "%s %s", json_type_to_name(json_object_get_type(v)), q);
 }
 
@@ -158,7 +158,7 @@ int pv_json_value_int64(json_object *v, const char *path, int64_t *out, pv_error
         return PV_OK;
     case json_type_string:
         t = pv_json_number_text(v, &len);
-        rc = pv_parse_int64(t, len, out);
+        rc = pv_money_parse_int64(t, len, out);
         if (rc == PV_OK)
             return PV_OK;
         pv_json_describe(v, d, sizeof(d));
@@ -341,24 +341,21 @@ typedef struct pv_jscan {
     const pv_jkey *dup[2]; /* the first pair found */
 } pv_jscan;
 
-static void pv_jscan_ws(pv_jscan *j)
+static void pv_json_scan_ws(pv_jscan *j)
 {
     while (j->i < j->len &&
            (j->s[j->i] == ' ' || j->s[j->i] == '\t' || j->s[j->i] == '\n' || j->s[j->i] == '\r'))
         j->i++;
 }
 
-static int pv_jscan_hex4(pv_jscan *j, uint32_t *v)
+static int pv_json_scan_hex4(pv_jscan *j, uint32_t *v)
 {
     *v = 0;
     if (j->len - j->i < 4)
         return 0;
     for (int k = 0; k < 4; k++) {
         char c = j->s[j->i++];
-        int d = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                       : -1;
+        int d = pv_utf8_hex_digit(c);
         if (d < 0)
             return 0;
         *v = *v << 4 | (uint32_t)d;
@@ -366,7 +363,7 @@ static int pv_jscan_hex4(pv_jscan *j, uint32_t *v)
     return 1;
 }
 
-static void pv_jscan_put(pv_jscan *j, uint32_t cp)
+static void pv_json_scan_put(pv_jscan *j, uint32_t cp)
 {
     char *o = j->arena + j->used;
     if (cp < 0x80) {
@@ -391,7 +388,7 @@ static void pv_jscan_put(pv_jscan *j, uint32_t cp)
 }
 
 /* A string at j->i (the opening quote); a key is also recorded. 0: not JSON. */
-static int pv_jscan_string(pv_jscan *j, int key)
+static int pv_json_scan_string(pv_jscan *j, int key)
 {
     size_t start = ++j->i, norm = j->used;
     while (j->i < j->len) {
@@ -432,14 +429,14 @@ static int pv_jscan_string(pv_jscan *j, int key)
             cp = (unsigned char)e;
             break;
         case 'u':
-            if (!pv_jscan_hex4(j, &cp))
+            if (!pv_json_scan_hex4(j, &cp))
                 return 0;
             if (cp >= 0xd800 && cp <= 0xdbff && j->len - j->i >= 6 && j->s[j->i] == '\\' &&
                 j->s[j->i + 1] == 'u') {
                 size_t back = j->i;
                 uint32_t lo;
                 j->i += 2;
-                if (pv_jscan_hex4(j, &lo) && lo >= 0xdc00 && lo <= 0xdfff)
+                if (pv_json_scan_hex4(j, &lo) && lo >= 0xdc00 && lo <= 0xdfff)
                     cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
                 else
                     j->i = back;
@@ -451,7 +448,7 @@ static int pv_jscan_string(pv_jscan *j, int key)
             return 0;
         }
         if (key)
-            pv_jscan_put(j, cp); /* at most as long as its escape (2 or 6 bytes) */
+            pv_json_scan_put(j, cp); /* at most as long as its escape (2 or 6 bytes) */
     }
     if (j->i >= j->len)
         return 0;
@@ -470,7 +467,7 @@ static int pv_jscan_string(pv_jscan *j, int key)
     return 1;
 }
 
-static int pv_jkey_cmp(const void *a, const void *b)
+static int pv_json_key_cmp(const void *a, const void *b)
 {
     const pv_jkey *x = a, *y = b;
     size_t n = x->norm_len < y->norm_len ? x->norm_len : y->norm_len;
@@ -482,28 +479,28 @@ static int pv_jkey_cmp(const void *a, const void *b)
     return x->at < y->at ? -1 : x->at > y->at; /* the first written first */
 }
 
-static int pv_jscan_value(pv_jscan *j);
+static int pv_json_scan_value(pv_jscan *j);
 
-static int pv_jscan_object(pv_jscan *j)
+static int pv_json_scan_object(pv_jscan *j)
 {
     size_t first = j->nkeys, arena = j->used;
     j->i++; /* { */
-    pv_jscan_ws(j);
+    pv_json_scan_ws(j);
     if (j->i < j->len && j->s[j->i] == '}') {
         j->i++;
         return 1;
     }
     for (;;) {
-        pv_jscan_ws(j);
-        if (j->i >= j->len || j->s[j->i] != '"' || !pv_jscan_string(j, 1))
+        pv_json_scan_ws(j);
+        if (j->i >= j->len || j->s[j->i] != '"' || !pv_json_scan_string(j, 1))
             return 0;
-        pv_jscan_ws(j);
+        pv_json_scan_ws(j);
         if (j->i >= j->len || j->s[j->i] != ':')
             return 0;
         j->i++;
-        if (!pv_jscan_value(j))
+        if (!pv_json_scan_value(j))
             return 0;
-        pv_jscan_ws(j);
+        pv_json_scan_ws(j);
         if (j->i < j->len && j->s[j->i] == ',') {
             j->i++;
             continue;
@@ -516,7 +513,7 @@ static int pv_jscan_object(pv_jscan *j)
     }
     size_t n = j->nkeys - first;
     if (n > 1 && j->dup[0] == NULL) {
-        qsort(j->keys + first, n, sizeof(pv_jkey), pv_jkey_cmp);
+        qsort(j->keys + first, n, sizeof(pv_jkey), pv_json_key_cmp);
         for (size_t k = first + 1; k < j->nkeys; k++)
             if (j->keys[k].norm_len == j->keys[k - 1].norm_len &&
                 memcmp(j->keys[k].norm, j->keys[k - 1].norm, j->keys[k].norm_len) == 0) {
@@ -530,9 +527,9 @@ static int pv_jscan_object(pv_jscan *j)
     return 1;
 }
 
-static int pv_jscan_value(pv_jscan *j)
+static int pv_json_scan_value(pv_jscan *j)
 {
-    pv_jscan_ws(j);
+    pv_json_scan_ws(j);
     if (j->i >= j->len)
         return 0;
     char c = j->s[j->i];
@@ -541,20 +538,20 @@ static int pv_jscan_value(pv_jscan *j)
             return 0;
         int ok;
         if (c == '{') {
-            ok = pv_jscan_object(j);
+            ok = pv_json_scan_object(j);
         } else {
             j->i++;
-            pv_jscan_ws(j);
+            pv_json_scan_ws(j);
             ok = 1;
             if (j->i < j->len && j->s[j->i] == ']') {
                 j->i++;
             } else {
                 for (;;) {
-                    if (!pv_jscan_value(j)) {
+                    if (!pv_json_scan_value(j)) {
                         ok = 0;
                         break;
                     }
-                    pv_jscan_ws(j);
+                    pv_json_scan_ws(j);
                     if (j->i < j->len && j->s[j->i] == ',') {
                         j->i++;
                         continue;
@@ -571,7 +568,7 @@ static int pv_jscan_value(pv_jscan *j)
         return ok;
     }
     if (c == '"')
-        return pv_jscan_string(j, 0);
+        return pv_json_scan_string(j, 0);
     /* a number or a literal: its characters, checked by the parser */
     size_t start = j->i;
     while (j->i < j->len && strchr(",]} \t\r\n", j->s[j->i]) == NULL)
@@ -588,11 +585,11 @@ int pv_json_check_keys(const char *body, size_t len, const char *what, pv_error 
     if (j.arena == NULL)
         return pv_error_set(err, PV_ENOMEM, "", "%s: out of memory", what);
     int rc = PV_OK;
-    if (!pv_jscan_value(&j) && j.dup[0] != NULL) {
+    if (!pv_json_scan_value(&j) && j.dup[0] != NULL) {
         char a[96], b[96], key[PV_ERR_FIELD_MAX];
         const pv_jkey *x = j.dup[0], *y = j.dup[1];
-        pv_quote(a, sizeof(a), body + x->at, x->raw_len);
-        pv_quote(b, sizeof(b), body + y->at, y->raw_len);
+        pv_utf8_quote(a, sizeof(a), body + x->at, x->raw_len);
+        pv_utf8_quote(b, sizeof(b), body + y->at, y->raw_len);
         snprintf(key, sizeof(key), "%.*s", (int)(x->raw_len < 60 ? x->raw_len : 60), body + x->at);
         if (x->raw_len == y->raw_len && memcmp(body + x->at, body + y->at, x->raw_len) == 0)
             rc = pv_error_set(err, PV_EFORMAT, key,

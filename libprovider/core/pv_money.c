@@ -4,48 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
-/*---- ISO 4217 table ----*/
-
-/* Sorted by nothing in particular: the table is short and looked up only when
- * an amount is parsed. Exponents are ISO 4217's minor unit column. */
-static const pv_currency pv_currencies[] = {
-    {"TRY", "949", 2}, {"USD", "840", 2}, {"EUR", "978", 2}, {"GBP", "826", 2}, {"JOD", "400", 3},
-    {"SAR", "682", 2}, {"AED", "784", 2}, {"KWD", "414", 3}, {"BHD", "048", 3}, {"EGP", "818", 2},
-    {"OMR", "512", 3}, {"QAR", "634", 2}, {"IQD", "368", 3}, {"LYD", "434", 3}, {"TND", "788", 3},
-    {"LBP", "422", 2}, {"MAD", "504", 2}, {"ILS", "376", 2}, {"CHF", "756", 2}, {"JPY", "392", 0},
-    {"KRW", "410", 0}, {"CNY", "156", 2}, {"RUB", "643", 2}, {"AZN", "944", 2}, {"GEL", "981", 2},
-    {"CAD", "124", 2}, {"AUD", "036", 2}, {"SEK", "752", 2}, {"NOK", "578", 2}, {"DKK", "208", 2},
-    {"PLN", "985", 2}, {"CZK", "203", 2}, {"HUF", "348", 2}, {"RON", "946", 2}, {"BGN", "975", 2},
-    {"INR", "356", 2},
-};
-
-#define PV_NCURRENCIES (sizeof(pv_currencies) / sizeof(pv_currencies[0]))
-
-const pv_currency *pv_currency_by_alpha(const char *alpha)
-{
-    if (alpha == NULL)
-        return NULL;
-    for (size_t i = 0; i < PV_NCURRENCIES; i++)
-        if (strcmp(pv_currencies[i].alpha, alpha) == 0)
-            return &pv_currencies[i];
-    return NULL;
-}
-
-const pv_currency *pv_currency_by_numeric(const char *numeric)
-{
-    if (numeric == NULL)
-        return NULL;
-    for (size_t i = 0; i < PV_NCURRENCIES; i++)
-        if (strcmp(pv_currencies[i].numeric, numeric) == 0)
-            return &pv_currencies[i];
-    return NULL;
-}
-
 /*---- Parsing ----*/
 
 static const int64_t pv_pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
 
-int pv_parse_int64(const char *s, size_t len, int64_t *out)
+int pv_money_parse_int64(const char *s, size_t len, int64_t *out)
 {
     size_t i = 0;
     bool neg = false;
@@ -89,7 +52,7 @@ static const pv_currency *pv_money_currency(const char *currency, const char *fi
     const pv_currency *c = pv_currency_by_alpha(currency);
     if (c == NULL) {
         char q[96];
-        pv_quote(q, sizeof(q), currency, currency != NULL ? strlen(currency) : 0);
+        pv_utf8_quote(q, sizeof(q), currency, currency != NULL ? strlen(currency) : 0);
         pv_error_set(err, PV_ECURRENCY, field, "%s: unknown currency \"%s\"", field, q);
     }
     return c;
@@ -103,7 +66,7 @@ int pv_money_parse(const char *s, size_t len, const char *currency, const char *
     if (c == NULL)
         return PV_ECURRENCY;
 
-    pv_quote(q, sizeof(q), s, len);
+    pv_utf8_quote(q, sizeof(q), s, len);
     if (len >= PV_MONEY_TEXT_MAX)
         return pv_error_set(err, PV_ERANGE, field, "%s: amount \"%s\" is too long (%zu chars)",
                             field, q, len);
@@ -199,9 +162,9 @@ int pv_money_parse_minor(const char *s, size_t len, const char *currency, const 
     const pv_currency *c = pv_money_currency(currency, field, err);
     if (c == NULL)
         return PV_ECURRENCY;
-    int rc = pv_parse_int64(s, len, &v);
+    int rc = pv_money_parse_int64(s, len, &v);
     if (rc != PV_OK) {
-        pv_quote(q, sizeof(q), s, len);
+        pv_utf8_quote(q, sizeof(q), s, len);
         return pv_error_set(err, rc, field,
                             rc == PV_ERANGE ? "%s: amount \"%s\" exceeds the 64-bit range"
                                             : "%s: amount \"%s\" is not a whole number of "
@@ -223,7 +186,7 @@ int pv_money_from_minor(int64_t minor, const char *currency, pv_money *out, pv_e
     return PV_OK;
 }
 
-int pv_decimal_check(const char *s, size_t len, const char *field, pv_error *err)
+int pv_money_decimal_check(const char *s, size_t len, const char *field, pv_error *err)
 {
     /* the syntax is the currency-independent part of pv_money_parse; parsed
      * with exponent 0 (JPY) the range check is the loosest one (the integer

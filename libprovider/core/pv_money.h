@@ -35,7 +35,7 @@ typedef struct pv_money {
     char text[PV_MONEY_TEXT_MAX]; /* exact decimal text received; "" when built */
 } pv_money;
 
-/* Currency table look-ups; NULL when unknown. Alpha look-up is case-sensitive
+/* Currency table look-ups (pv_currency.c); NULL when unknown. Alpha look-up is case-sensitive
  * (ISO codes are upper case). */
 const pv_currency *pv_currency_by_alpha(const char *alpha);
 const pv_currency *pv_currency_by_numeric(const char *numeric);
@@ -73,10 +73,10 @@ int pv_money_add(const pv_money *a, const pv_money *b, pv_money *out);
 /* Checks that s[0..len) is plain decimal text as pv_money_parse accepts it
  * (optional '-', digits without leading zeros, optional fraction; at most
  * PV_MONEY_TEXT_MAX-1 chars), whatever the currency. PV_EFORMAT/PV_ERANGE. */
-int pv_decimal_check(const char *s, size_t len, const char *field, pv_error *err);
+int pv_money_decimal_check(const char *s, size_t len, const char *field, pv_error *err);
 
 /* Parses a whole decimal integer s[0..len) (optional '-') into int64 without
  * overflow. Returns PV_OK, PV_EFORMAT or PV_ERANGE (no error object). */
-int pv_parse_int64(const char *s, size_t len, int64_t *out);
+int pv_money_parse_int64(const char *s, size_t len, int64_t *out);
 
 #endif

@@ -211,7 +211,7 @@ static bool ps_control_query_provider(ps_sim *sim, struct evhttp_request *req, s
     if (*p >= 0)
         return true;
     char qt[96];
-    pv_quote(qt, sizeof(qt), v, strlen(v));
+    pv_utf8_quote(qt, sizeof(qt), v, strlen(v));
     ps_control_error(sim, req, 400,
                      "provider: \"%s\" is not one of PAYOFIN SIPAY PAYWALL ISBANK PAYONE", qt);
     return false;
@@ -279,12 +279,12 @@ static bool ps_control_query_u64(ps_sim *sim, struct evhttp_request *req, struct
     if (v == NULL)
         return true;
     if (strspn(v, "0123456789") == strlen(v) && v[0] != '\0' &&
-        pv_parse_int64(v, strlen(v), &i64) == PV_OK) {
+        pv_money_parse_int64(v, strlen(v), &i64) == PV_OK) {
         *out = (uint64_t)i64;
         return true;
     }
     char qt[96];
-    pv_quote(qt, sizeof(qt), v, strlen(v));
+    pv_utf8_quote(qt, sizeof(qt), v, strlen(v));
     ps_control_error(sim, req, 400, "%s: \"%s\" must be a whole number", name, qt);
     return false;
 }

@@ -195,7 +195,7 @@ bool ps_faults_arg(ps_sim *sim, const char *arg)
     char msg[PS_MSG_MAX], name[64], q[96];
     const char *colon = strchr(arg, ':');
     int p = colon != NULL ? ps_faults_provider_parse(arg, (size_t)(colon - arg)) : -1;
-    pv_quote(q, sizeof(q), arg, strlen(arg));
+    pv_utf8_quote(q, sizeof(q), arg, strlen(arg));
     if (p < 0) {
         fprintf(stderr,
                 "provider-sim: --fault \"%s\": expected PROVIDER:key=value, PROVIDER one "

@@ -131,7 +131,7 @@ void ps_isbank_service(ps_call *c)
     char want[24], q[96];
     snprintf(want, sizeof(want), "%" PRId64, sim->isbank_service_id);
     if (strcmp(id, want) != 0) {
-        pv_quote(q, sizeof(q), id, strlen(id));
+        pv_utf8_quote(q, sizeof(q), id, strlen(id));
         ps_isbank_refuse1(c, 404, "2003", "service_id \"%s\" not found", q);
         return;
     }
@@ -170,7 +170,7 @@ static bool ps_isbank_bound(json_object *pl, const char *key, int64_t *out)
     json_object *v = pl != NULL ? pv_json_member(pl, key) : NULL;
     if (!ps_call_json_text(v, t, sizeof(t)) || t[0] == '\0' || strspn(t, "0123456789") != strlen(t))
         return false;
-    return pv_parse_int64(t, strlen(t), out) == PV_OK;
+    return pv_money_parse_int64(t, strlen(t), out) == PV_OK;
 }
 
 static bool ps_isbank_blank(const char *s, size_t n)
@@ -216,7 +216,7 @@ static void ps_isbank_check_field(ps_isb_check *k, json_object *f, const char *n
             ps_isbank_infos_add(&k->infos, "2001", "%s: required", name);
         return;
     }
-    pv_quote(q, sizeof(q), in->value, in->value_len);
+    pv_utf8_quote(q, sizeof(q), in->value, in->value_len);
     if (nitems > 0) {
         if (!in->selected) {
             ps_isbank_infos_add(&k->infos, "2001",

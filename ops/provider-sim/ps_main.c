@@ -94,8 +94,8 @@ static bool ps_main_option_set(ps_sim *sim, const struct ps_option *o, const cha
         int64_t v;
         char q[96];
         if (value[0] == '\0' || strspn(value, "0123456789") != strlen(value) ||
-            pv_parse_int64(value, strlen(value), &v) != PV_OK || v < o->min || v > o->max) {
-            pv_quote(q, sizeof(q), value, strlen(value));
+            pv_money_parse_int64(value, strlen(value), &v) != PV_OK || v < o->min || v > o->max) {
+            pv_utf8_quote(q, sizeof(q), value, strlen(value));
             fprintf(stderr,
                     "provider-sim: --%s: \"%s\" must be a whole number in %" PRId64 "..%" PRId64
                     "\n",

@@ -103,7 +103,7 @@ static bool ps_payone_amount(json_object *v, int64_t *out)
     if (!ps_call_json_text(v, t, sizeof(t)) || t[0] == '\0' || strlen(t) > 18 ||
         strspn(t, "0123456789") != strlen(t))
         return false;
-    return pv_parse_int64(t, strlen(t), out) == PV_OK;
+    return pv_money_parse_int64(t, strlen(t), out) == PV_OK;
 }
 
 typedef struct ps_payone_item {

@@ -81,8 +81,8 @@ void ps_paywall_debt(ps_call *c)
     const char *pid = ps_call_in_header(c, "paymentid");
     size_t len = pid != NULL ? strlen(pid) : 0;
     if (pid == NULL || len == 0 || len > 18 || strspn(pid, "0123456789") != len ||
-        pv_parse_int64(pid, len, &id) != PV_OK || id <= 0) {
-        pv_quote(q, sizeof(q), pid != NULL ? pid : "", len);
+        pv_money_parse_int64(pid, len, &id) != PV_OK || id <= 0) {
+        pv_utf8_quote(q, sizeof(q), pid != NULL ? pid : "", len);
         ps_paywall_refuse(c, 400, 1002, "paymentid: \"%s\" must be a positive integer", q);
         return;
     }

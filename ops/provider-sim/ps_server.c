@@ -366,7 +366,7 @@ void ps_server_on_request(struct evhttp_request *req, void *arg)
     const ps_route *r = ps_server_route_find(path, &known, evhttp_request_get_command(req));
     if (r == NULL) {
         char q[96];
-        pv_quote(q, sizeof(q), path, strlen(path));
+        pv_utf8_quote(q, sizeof(q), path, strlen(path));
         ps_control_error(sim, req, known ? 405 : 404, "%s: %s", q,
                          known ? "method not allowed" : "no such endpoint");
         return;

@@ -19,7 +19,7 @@ void ps_time_istanbul(struct tm *tm, int *offset_s, long *ticks)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    int off = pv_istanbul_offset_s((int64_t)ts.tv_sec + 3 * 3600);
+    int off = pv_time_istanbul_offset_s((int64_t)ts.tv_sec + 3 * 3600);
     time_t local = ts.tv_sec + off;
     gmtime_r(&local, tm);
     if (offset_s != NULL)

@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "pv_text.h"
+#include "pv_utf8.h"
 #include "teststack.h"
 
 /* A Payofin invoice of the simulator's (the k-th), as its query id. */

@@ -234,8 +234,8 @@ static void test_codec_command_malformed(void **state)
         pv_error err = {0};
         int rc = sc_command_decode(c, cases[i].json, strlen(cases[i].json), &cmd, &err);
         if (rc != cases[i].code)
-            fail_msg("case %zu: rc %s (%s), want %s", i, pv_err_name(rc), err.errstr,
-                     pv_err_name(cases[i].code));
+            fail_msg("case %zu: rc %s (%s), want %s", i, pv_error_name(rc), err.errstr,
+                     pv_error_name(cases[i].code));
         assert_string_equal(err.field, cases[i].field);
         if (cases[i].quoted != NULL && strstr(err.errstr, cases[i].quoted) == NULL)
             fail_msg("case %zu: \"%s\" does not quote %s", i, err.errstr, cases[i].quoted);

@@ -231,6 +231,79 @@ static void test_contract_requests(void **state)
     }
 }
 
+/* The checked entry points the worker calls instead of the raw hooks: the
+ * lock key as the hook gives it; the inquiry only with PV_CAP_INQUIRY, then
+ * the same request as the hook's; a partial amount only with PV_CAP_PARTIAL. */
+static void test_contract_checked_entry_points(void **state)
+{
+    (void)state;
+    for (const pv_provider *const *pp = pv_providers; *pp != NULL; pp++) {
+        contract c;
+        contract_load(&c, *pp);
+        pv_error err = {0};
+        pv_request r1, r2;
+        char k1[PV_ID_MAX], k2[PV_ID_MAX];
+        /* a raw hook may fail before it initialises the request */
+        pv_request_init(&r2);
+
+        assert_int_equal(pv_provider_query_id(c.p, &c.cmd, k1, sizeof(k1), &err), PV_OK);
+        assert_int_equal(c.p->query_id(&c.cmd, k2, sizeof(k2), &err), PV_OK);
+        assert_string_equal(k1, k2);
+        assert_int_equal(pv_provider_query_id(c.p, &c.cmd, k1, 1, &err),
+                         c.p->query_id(&c.cmd, k2, 1, &err));
+
+        assert_int_equal(pv_provider_has(c.p, c.p->caps), true);
+        assert_int_equal(pv_provider_has(c.p, PV_CAP_BALANCE), (c.p->caps & PV_CAP_BALANCE) != 0);
+        assert_int_equal(pv_provider_has(c.p, PV_CAP_INQUIRY | PV_CAP_PARTIAL),
+                         (c.p->caps & (PV_CAP_INQUIRY | PV_CAP_PARTIAL)) ==
+                             (PV_CAP_INQUIRY | PV_CAP_PARTIAL));
+
+        int rc = pv_provider_build_inquiry(c.p, &c.cmd, &c.ctx, &r1, &err);
+        if (!(c.p->caps & PV_CAP_INQUIRY)) {
+            assert_int_equal(rc, PV_EUNSUPPORTED);
+            assert_string_equal(err.field, "provider");
+            assert_non_null(strstr(err.errstr, c.p->name));
+            assert_int_equal(r1.nheaders, 0);
+            assert_null(r1.body);
+        } else {
+            assert_int_equal(rc, c.p->build_inquiry(&c.cmd, &c.ctx, &r2, &err));
+            if (rc == PV_OK)
+                requests_equal(&r1, &r2);
+            pv_request_clear(&r2);
+            pv_request_init(&r2);
+            /* the settings are checked as for a payment */
+            const pv_ctx none = {.token = c.ctx.token, .spec = c.ctx.spec};
+            pv_request_clear(&r1);
+            assert_int_equal(pv_provider_build_inquiry(c.p, &c.cmd, &none, &r1, &err), PV_ECONFIG);
+        }
+        pv_request_clear(&r1);
+
+        /* the valid command with a partial amount added */
+        pv_command partial;
+        json_object *copy = tu_json(pv_json_dump(c.cmd.request, NULL));
+        json_object_object_add(copy, PV_PARTIAL_FIELD, json_object_new_int64(5));
+        tu_command(&partial, c.p, pv_json_dump(copy, NULL));
+        json_object_put(copy);
+        rc = pv_provider_build_request(c.p, &partial, &c.ctx, &r1, &err);
+        if (!(c.p->caps & PV_CAP_PARTIAL)) {
+            assert_int_equal(rc, PV_EVALIDATION);
+            assert_string_equal(err.field, "request.partialAmount");
+            assert_non_null(strstr(err.errstr, "takes no partial amounts"));
+            assert_int_equal(r1.nheaders, 0);
+        } else {
+            /* a provider that takes partial amounts decides for itself */
+            assert_int_equal(rc, c.p->build_request(&partial, &c.ctx, &r2, &err));
+            if (rc == PV_OK)
+                requests_equal(&r1, &r2);
+            pv_request_clear(&r2);
+        }
+        pv_request_clear(&r1);
+        pv_error_clear(&err);
+        pv_command_clear(&partial);
+        contract_free(&c);
+    }
+}
+
 static void test_contract_statuses(void **state)
 {
     (void)state;
@@ -412,6 +485,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_contract_hooks_and_settings),
         cmocka_unit_test(test_contract_requests),
+        cmocka_unit_test(test_contract_checked_entry_points),
         cmocka_unit_test(test_contract_statuses),
         cmocka_unit_test(test_contract_truncations_and_garbage),
         cmocka_unit_test(test_contract_field_mutations),

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pv_text.h"
+#include "pv_utf8.h"
 
 static int parse(const char *text, json_object **o, pv_error *err)
 {
@@ -147,14 +147,14 @@ static void test_quote(void **state)
 {
     (void)state;
     char buf[128];
-    pv_quote(buf, sizeof(buf), "a\"b\n", 4);
+    pv_utf8_quote(buf, sizeof(buf), "a\"b\n", 4);
     assert_string_equal(buf, "a\\\"b\\x0a");
     char longv[200];
     memset(longv, 'x', sizeof(longv));
-    pv_quote(buf, sizeof(buf), longv, sizeof(longv));
+    pv_utf8_quote(buf, sizeof(buf), longv, sizeof(longv));
     assert_true(strlen(buf) <= 64 + 3);
     assert_non_null(strstr(buf, "..."));
-    pv_quote(buf, 8, longv, sizeof(longv));
+    pv_utf8_quote(buf, 8, longv, sizeof(longv));
     assert_true(strlen(buf) < 8);
 }
 
@@ -163,7 +163,7 @@ static void test_quote_utf8(void **state)
     (void)state;
     char buf[160];
     /* bytes that are not UTF-8 are escaped, characters kept whole */
-    pv_quote(buf, sizeof(buf), "\xff\xfe\xc5\x9e", 4);
+    pv_utf8_quote(buf, sizeof(buf), "\xff\xfe\xc5\x9e", 4);
     assert_string_equal(buf, "\\xff\\xfe\xc5\x9e");
     assert_true(pv_utf8_valid(buf, strlen(buf)));
     /* 40 x "\xc5\x9e" (80 bytes): cut at 64 bytes, between two characters */
@@ -171,7 +171,7 @@ static void test_quote_utf8(void **state)
     for (int i = 0; i < 40; i++)
         memcpy(sh + 2 * i, "\xc5\x9e", 2);
     sh[80] = '\0';
-    pv_quote(buf, sizeof(buf), sh, 80);
+    pv_utf8_quote(buf, sizeof(buf), sh, 80);
     assert_true(pv_utf8_valid(buf, strlen(buf)));
     assert_int_equal(strlen(buf), 64 + 3);
     /* 3-byte characters: 64 is not a boundary (63 is) */
@@ -179,7 +179,7 @@ static void test_quote_utf8(void **state)
     for (int i = 0; i < 100; i++)
         memcpy(eu + 3 * i, "\xe2\x82\xac", 3);
     eu[300] = '\0';
-    pv_quote(buf, sizeof(buf), eu, 300);
+    pv_utf8_quote(buf, sizeof(buf), eu, 300);
     assert_true(pv_utf8_valid(buf, strlen(buf)));
     assert_int_equal(strlen(buf), 63 + 3);
 }
@@ -198,6 +198,27 @@ static void test_utf8(void **state)
                      2);
     assert_int_equal(pv_utf8_cut("\xe2\x82\xac\xe2\x82\xac", 6, 4), 3);
     assert_int_equal(pv_utf8_cut("ab\xff\xfe", 4, 3), 3);
+
+    /* the one copy-and-cut: "Türk €" into 8 bytes keeps "Türk " (6) and not
+     * half the euro sign; a copy within the same buffer moves */
+    char cut[8];
+    assert_int_equal(pv_utf8_copy(cut, sizeof(cut), "T\xc3\xbcrk \xe2\x82\xac", 9), 6);
+    assert_string_equal(cut, "T\xc3\xbcrk ");
+    assert_int_equal(pv_utf8_copy(cut, sizeof(cut), "T\xc3\xbcrk \xe2\x82\xac", 5), 5);
+    assert_int_equal(pv_utf8_copy(cut, sizeof(cut), NULL, 0), 0);
+    assert_string_equal(cut, "");
+    char self[8] = "abcdef";
+    assert_int_equal(pv_utf8_copy(self, 4, self + 2, 4), 3);
+    assert_string_equal(self, "cde");
+    assert_true(pv_utf8_control(0) && pv_utf8_control(0x1f) && pv_utf8_control(0x7f));
+    assert_true(pv_utf8_control(0x9f));
+    assert_false(pv_utf8_control(' ') || pv_utf8_control(0xa0) || pv_utf8_control(0x11e));
+    assert_int_equal(pv_utf8_hex_digit('0'), 0);
+    assert_int_equal(pv_utf8_hex_digit('9'), 9);
+    assert_int_equal(pv_utf8_hex_digit('a'), 10);
+    assert_int_equal(pv_utf8_hex_digit('F'), 15);
+    assert_int_equal(pv_utf8_hex_digit('g'), -1);
+    assert_int_equal(pv_utf8_hex_digit('/'), -1);
 
     size_t n, bad;
     char *r = pv_utf8_repair("a\xff"

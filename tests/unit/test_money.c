@@ -85,8 +85,8 @@ static void test_money_parse_errors(void **state)
         int rc = pv_money_parse(cases[i].text, strlen(cases[i].text), cases[i].ccy,
                                 "request.amount", &m, &err);
         if (rc != cases[i].code)
-            fail_msg("\"%s\": rc %s, want %s", cases[i].text, pv_err_name(rc),
-                     pv_err_name(cases[i].code));
+            fail_msg("\"%s\": rc %s, want %s", cases[i].text, pv_error_name(rc),
+                     pv_error_name(cases[i].code));
         assert_string_equal(err.field, "request.amount");
         assert_non_null(strstr(err.errstr, "request.amount"));
     }
@@ -177,15 +177,15 @@ static void test_parse_int64(void **state)
 {
     (void)state;
     int64_t v;
-    assert_int_equal(pv_parse_int64("9223372036854775807", 19, &v), PV_OK);
+    assert_int_equal(pv_money_parse_int64("9223372036854775807", 19, &v), PV_OK);
     assert_int_equal(v, INT64_MAX);
-    assert_int_equal(pv_parse_int64("-9223372036854775808", 20, &v), PV_OK);
+    assert_int_equal(pv_money_parse_int64("-9223372036854775808", 20, &v), PV_OK);
     assert_true(v == INT64_MIN);
-    assert_int_equal(pv_parse_int64("9223372036854775808", 19, &v), PV_ERANGE);
-    assert_int_equal(pv_parse_int64("-9223372036854775809", 20, &v), PV_ERANGE);
-    assert_int_equal(pv_parse_int64("12a", 3, &v), PV_EFORMAT);
-    assert_int_equal(pv_parse_int64("", 0, &v), PV_EFORMAT);
-    assert_int_equal(pv_parse_int64("-", 1, &v), PV_EFORMAT);
+    assert_int_equal(pv_money_parse_int64("9223372036854775808", 19, &v), PV_ERANGE);
+    assert_int_equal(pv_money_parse_int64("-9223372036854775809", 20, &v), PV_ERANGE);
+    assert_int_equal(pv_money_parse_int64("12a", 3, &v), PV_EFORMAT);
+    assert_int_equal(pv_money_parse_int64("", 0, &v), PV_EFORMAT);
+    assert_int_equal(pv_money_parse_int64("-", 1, &v), PV_EFORMAT);
 }
 
 int main(void)

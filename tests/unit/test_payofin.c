@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "pv_text.h"
+#include "pv_utf8.h"
 #include "pv_time.h"
 
 static const char *const payofin_settings[] = {"api-key-1", "secret-key-1"};
@@ -82,8 +82,8 @@ static void test_payofin_rejects_bad_commands(void **state)
         tu_command(&cmd, &pv_payofin, cases[i].request);
         int rc = pv_payofin.build_request(&cmd, &payofin_ctx, &req, &err);
         if (rc != cases[i].code)
-            fail_msg("case %zu %s: rc %s, want %s (%s)", i, cases[i].request, pv_err_name(rc),
-                     pv_err_name(cases[i].code), err.errstr);
+            fail_msg("case %zu %s: rc %s, want %s (%s)", i, cases[i].request, pv_error_name(rc),
+                     pv_error_name(cases[i].code), err.errstr);
         assert_string_equal(err.field, cases[i].field);
         assert_non_null(strstr(err.errstr, cases[i].field));
         if (cases[i].quoted != NULL && strstr(err.errstr, cases[i].quoted) == NULL)

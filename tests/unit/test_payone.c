@@ -292,8 +292,8 @@ static void test_payone_rejects_bad_commands(void **state)
         tu_command(&cmd, &pv_payone, cases[i].request);
         int rc = pv_payone.build_request(&cmd, &payone_ctx, &req, &err);
         if (rc != cases[i].code)
-            fail_msg("case %zu %s: rc %s, want %s (%s)", i, cases[i].request, pv_err_name(rc),
-                     pv_err_name(cases[i].code), err.errstr);
+            fail_msg("case %zu %s: rc %s, want %s (%s)", i, cases[i].request, pv_error_name(rc),
+                     pv_error_name(cases[i].code), err.errstr);
         assert_string_equal(err.field, cases[i].field);
         assert_non_null(strstr(err.errstr, cases[i].field));
         if (cases[i].quoted != NULL && strstr(err.errstr, cases[i].quoted) == NULL)
@@ -372,8 +372,8 @@ static void test_payone_settings_errors(void **state)
         tu_command(&cmd, &pv_payone, SEED_COMMAND);
         int rc = pv_payone.build_request(&cmd, &cases[i].ctx, &req, &err);
         if (rc != cases[i].code)
-            fail_msg("case %zu: rc %s, want %s (%s)", i, pv_err_name(rc),
-                     pv_err_name(cases[i].code), err.errstr);
+            fail_msg("case %zu: rc %s, want %s (%s)", i, pv_error_name(rc),
+                     pv_error_name(cases[i].code), err.errstr);
         assert_string_equal(err.field, cases[i].field);
         assert_null(strstr(err.errstr, SEED_TOKEN));
         if (rc == PV_OK) {

@@ -256,8 +256,8 @@ static void test_paywall_rejects_bad_commands(void **state)
         tu_command(&cmd, &pv_paywall, cases[i].request);
         int rc = pv_paywall.build_request(&cmd, &paywall_ctx, &req, &err);
         if (rc != cases[i].code)
-            fail_msg("case %zu %s: rc %s, want %s (%s)", i, cases[i].request, pv_err_name(rc),
-                     pv_err_name(cases[i].code), err.errstr);
+            fail_msg("case %zu %s: rc %s, want %s (%s)", i, cases[i].request, pv_error_name(rc),
+                     pv_error_name(cases[i].code), err.errstr);
         assert_string_equal(err.field, cases[i].field);
         assert_non_null(strstr(err.errstr, cases[i].field));
         if (cases[i].quoted != NULL && strstr(err.errstr, cases[i].quoted) == NULL)
@@ -298,8 +298,8 @@ static void test_paywall_credentials(void **state)
         tu_command(&cmd, &pv_paywall, "{\"paymentid\": 7}");
         int rc = pv_paywall.build_request(&cmd, &ctx, &req, &err);
         if (rc != cases[i].code)
-            fail_msg("case %zu: rc %s, want %s (%s)", i, pv_err_name(rc),
-                     pv_err_name(cases[i].code), err.errstr);
+            fail_msg("case %zu: rc %s, want %s (%s)", i, pv_error_name(rc),
+                     pv_error_name(cases[i].code), err.errstr);
         assert_string_equal(err.field, cases[i].field);
         /* never a secret in the message */
         assert_null(strstr(err.errstr, "key-pub"));

@@ -8,7 +8,7 @@
  * added, union branches are only added, records keep their names. (avro-c's
  * resolving reader is not the judge: version 1.11 refuses a new reader field
  * with a default, the commonest compatible change; the codec reads old
- * messages with their own schema instead, see sc_codec.c.)
+ * messages with their own schema instead, see sc_writer in sc_codec_int.h.)
  *
  * When a schema changes compatibly and is released, copy it to
  * schemas/released/v<N>/ and point RELEASED at it. */

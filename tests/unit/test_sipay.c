@@ -51,8 +51,8 @@ static void test_sipay_ops_table(void **state)
     assert_false(pv_sipay.settings[id].secret);
     assert_true(pv_sipay.settings[secret].required);
     assert_true(pv_sipay.settings[secret].secret);
-    assert_string_equal(pv_ctx_setting(&pv_sipay, &sipay_ctx, scope), "sts_business_api");
-    assert_string_equal(pv_ctx_setting(&pv_sipay, &sipay_ctx, tenant), "0");
+    assert_string_equal(pv_provider_setting(&pv_sipay, &sipay_ctx, scope), "sts_business_api");
+    assert_string_equal(pv_provider_setting(&pv_sipay, &sipay_ctx, tenant), "0");
     assert_null(pv_sipay.settings[4].name);
 }
 
@@ -222,8 +222,8 @@ static void test_sipay_rejects_bad_commands(void **state)
         int rc = pv_sipay.build_request(&cmd, &sipay_ctx, &req, &err);
         if (rc != cases[i].code)
             fail_msg("case %zu %s=%s: rc %s, want %s (%s)", i, cases[i].key,
-                     cases[i].value != NULL ? cases[i].value : "(deleted)", pv_err_name(rc),
-                     pv_err_name(cases[i].code), err.errstr);
+                     cases[i].value != NULL ? cases[i].value : "(deleted)", pv_error_name(rc),
+                     pv_error_name(cases[i].code), err.errstr);
         snprintf(field, sizeof(field), "request.%s", cases[i].key);
         assert_string_equal(err.field, field);
         assert_non_null(strstr(err.errstr, field));
@@ -272,8 +272,8 @@ static void test_sipay_configuration_errors(void **state)
         json_object_object_del(cmd.request, "tenant_id"); /* the setting's tenant_id is used */
         int rc = pv_sipay.build_request(&cmd, &cases[i].ctx, &req, &err);
         if (rc != cases[i].code)
-            fail_msg("case %zu: rc %s, want %s (%s)", i, pv_err_name(rc),
-                     pv_err_name(cases[i].code), err.errstr);
+            fail_msg("case %zu: rc %s, want %s (%s)", i, pv_error_name(rc),
+                     pv_error_name(cases[i].code), err.errstr);
         assert_string_equal(err.field, cases[i].field);
         assert_non_null(strstr(err.errstr, cases[i].field));
         assert_null(strstr(err.errstr, "tok-123"));
@@ -715,8 +715,8 @@ static void test_sipay_parse_token(void **state)
         int rc =
             pv_sipay.parse_token(cases[i].status, cases[i].body, strlen(cases[i].body), &tok, &err);
         if (rc != cases[i].code)
-            fail_msg("case %zu: rc %s, want %s (%s)", i, pv_err_name(rc),
-                     pv_err_name(cases[i].code), err.errstr);
+            fail_msg("case %zu: rc %s, want %s (%s)", i, pv_error_name(rc),
+                     pv_error_name(cases[i].code), err.errstr);
         assert_string_equal(err.field, cases[i].field);
         if (cases[i].says != NULL && strstr(err.errstr, cases[i].says) == NULL)
             fail_msg("case %zu: message \"%s\" lacks %s", i, err.errstr, cases[i].says);

@@ -32,7 +32,7 @@ static void expect_refused(sc_codec *c, const char *text, const char *field, con
     pv_error err = {0};
     int rc = sc_command_decode(c, text, strlen(text), &cmd, &err);
     if (rc != PV_EVALIDATION)
-        fail_msg("%s: rc %s (%s), want EVALIDATION", text, pv_err_name(rc), err.errstr);
+        fail_msg("%s: rc %s (%s), want EVALIDATION", text, pv_error_name(rc), err.errstr);
     assert_string_equal(err.field, field);
     if (strstr(err.errstr, why) == NULL)
         fail_msg("message \"%s\" lacks \"%s\"", err.errstr, why);

@@ -504,7 +504,7 @@ static void pw_cmd_unknown(pw_cmd *c)
         return;
     }
     pv_ctx ctx = pw_prov_ctx(pv, NULL);
-    if (pv->p->build_inquiry(&c->cmd, &ctx, &req, &err) != PV_OK) {
+    if (pv_provider_build_inquiry(pv->p, &c->cmd, &ctx, &req, &err) != PV_OK) {
         pw_cmd_settle(c, PV_STATUS_UNKNOWN);
         return;
     }

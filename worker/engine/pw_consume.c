@@ -113,7 +113,8 @@ static void pw_consume_take(pw_engine *e, rd_kafka_message_t *m)
         pw_cmd_reject(c, &err);
         return;
     }
-    if (c->cmd.provider->query_id(&c->cmd, c->query_id, sizeof(c->query_id), &err) != PV_OK) {
+    if (pv_provider_query_id(c->cmd.provider, &c->cmd, c->query_id, sizeof(c->query_id), &err) !=
+        PV_OK) {
         pw_cmd_reject(c, &err);
         pv_error_clear(&err);
         return;

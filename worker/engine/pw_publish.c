@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "pv_json.h"
-#include "pv_text.h"
+#include "pv_utf8.h"
 #include "pw_alloc.h"
 #include "pw_cmd.h"
 #include "pw_engine_int.h"

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "pv_error.h"
-#include "pv_text.h"
+#include "pv_utf8.h"
 #include "pw_alloc.h"
 #include "pw_log.h"
 #include "pw_store.h"
@@ -135,7 +135,7 @@ const char *const pw_config_tool_prefixes[] = {
 
 #define PW_KAFKA_PREFIX "PAYW_KAFKA_"
 #define PW_NAME_MAX     160 /* longest PAYW_ name looked at; longer ones are cut */
-#define PW_QUOTE_MAX    300 /* a pv_quote of up to 64 bytes, escaped */
+#define PW_QUOTE_MAX    300 /* a pv_utf8_quote of up to 64 bytes, escaped */
 
 /*---- Sources and problems ----*/
 
@@ -196,7 +196,7 @@ static bool pw_config_named(const char *errors, const char *name)
 
 static const char *pw_config_q(char *buf, size_t cap, const char *v)
 {
-    pv_quote(buf, cap, v, strlen(v));
+    pv_utf8_quote(buf, cap, v, strlen(v));
     return buf;
 }
 
@@ -338,7 +338,7 @@ static void pw_config_src_free(pw_config_src *src)
 
 /*---- Checking values ----*/
 
-/* UTF-8 (strict, pv_text) without control characters: C0, DEL and C1; tab
+/* UTF-8 (strict, pv_utf8) without control characters: C0, DEL and C1; tab
  * and line breaks only where breaks is set (PEM text in Kafka properties).
  * Settings end up in events, Redis and logs: PAYW_WORKER_ID with a byte
  * 0xff made every result unencodable. */

@@ -32,7 +32,7 @@
  * the tools' environment.
  *
  * Every problem is one line "VARIABLE: what is wrong", quoting the value
- * once (escaped and bounded, pv_quote), never a secret's (a Redis URL is
+ * once (escaped and bounded, pv_utf8_quote), never a secret's (a Redis URL is
  * quoted with its password as "***"), and never the value of a name that is
  * not a setting (it may be a misspelt secret). The load does not stop at the
  * first problem: all of them are reported at once.

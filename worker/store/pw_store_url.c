@@ -84,7 +84,7 @@ void pw_store_url_shown(const char *url, char *buf, size_t cap)
 }
 
 /* Every message quotes the URL as pw_store_url_shown shows it (bounded and
- * escaped by pv_quote): never the password. */
+ * escaped by pv_utf8_quote): never the password. */
 int pw_store_url_parse(const char *url, pw_store_addr *a, char *errstr, size_t cap)
 {
     static const char redis_scheme[] = "redis://";
@@ -97,7 +97,7 @@ int pw_store_url_parse(const char *url, pw_store_addr *a, char *errstr, size_t c
         return -1;
     }
     pw_store_url_shown(url, shown, sizeof(shown));
-    pv_quote(q, sizeof(q), shown, strlen(shown));
+    pv_utf8_quote(q, sizeof(q), shown, strlen(shown));
     if (strncmp(url, "rediss://", 9) == 0) {
         snprintf(errstr, cap, "redis URL \"%s\": TLS (rediss://) is not supported by this build",
                  q);

@@ -1,67 +1,15 @@
-/* pv_http.c -- request-building helpers adapters share: form bodies and the
- * OAuth2 client-credentials token (RFC 6749 §4.4) that Sipay and İş Bankası
- * use. Pure functions: the worker does the I/O and caches the token.
- * See provider.h. */
+/* pv_oauth.c -- the OAuth2 client-credentials token (RFC 6749 §4.4) that
+ * Sipay and İş Bankası use. Pure functions: the worker does the I/O and
+ * caches the token. See pv_oauth.h. */
+#include "pv_oauth.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "provider.h"
 #include "pv_json.h"
-
-/*---- Form bodies ----*/
-
-static int pv_form_plain(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '*' ||
-           c == '-' || c == '.' || c == '_';
-}
-
-/* Appends s encoded at buf + *o; buf has room for 3 bytes per input byte. */
-static void pv_form_encode(char *buf, size_t *o, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        if (pv_form_plain(*p)) {
-            buf[(*o)++] = (char)*p;
-        } else if (*p == ' ') {
-            buf[(*o)++] = '+';
-        } else {
-            buf[(*o)++] = '%';
-            buf[(*o)++] = hex[*p >> 4];
-            buf[(*o)++] = hex[*p & 15];
-        }
-    }
-}
-
-int pv_request_set_form(pv_request *req, const pv_form_field *fields, size_t n, pv_error *err)
-{
-    size_t cap = 1;
-    for (size_t i = 0; i < n; i++)
-        if (fields[i].value != NULL && fields[i].value[0] != '\0')
-            cap += 3 * (strlen(fields[i].name) + strlen(fields[i].value)) + 2;
-    char *form = malloc(cap);
-    if (form == NULL)
-        return pv_error_set(err, PV_ENOMEM, "body", "form body: out of memory");
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (fields[i].value == NULL || fields[i].value[0] == '\0')
-            continue;
-        if (o > 0)
-            form[o++] = '&';
-        pv_form_encode(form, &o, fields[i].name);
-        form[o++] = '=';
-        pv_form_encode(form, &o, fields[i].value);
-    }
-    int rc = pv_request_add_header(req, "Content-Type", "application/x-www-form-urlencoded", err);
-    if (rc == PV_OK)
-        rc = pv_request_set_body(req, form, o, err);
-    memset(form, 0, cap); /* it may hold a secret */
-    free(form);
-    return rc;
-}
 
 /*---- OAuth2 client credentials ----*/
 
@@ -99,7 +47,7 @@ static int pv_oauth_refused(const char *who, int http_status, json_object *root,
         pv_json_string(root, "error", "error", false, code, sizeof(code), NULL, &ignored) ==
             PV_OK &&
         code[0] != '\0') {
-        pv_quote(q, sizeof(q), code, strlen(code));
+        pv_utf8_quote(q, sizeof(q), code, strlen(code));
         snprintf(note, sizeof(note), " (error \"%s\")", q);
     }
     if (http_status == 400 || http_status == 401 || http_status == 403)
@@ -174,7 +122,7 @@ int pv_oauth_parse_token(const char *who, int http_status, const char *body, siz
     if (rc != PV_OK)
         goto out;
     if (present && strcasecmp(type, "Bearer") != 0) {
-        pv_quote(q, sizeof(q), type, strlen(type));
+        pv_utf8_quote(q, sizeof(q), type, strlen(type));
         rc = pv_error_set(err, PV_EUNSUPPORTED, "token_type",
                           "token_type: \"%s\" is not Bearer, the only type sent", q);
         goto out;

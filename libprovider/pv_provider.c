@@ -1,5 +1,6 @@
-/* provider.c -- the registry, requests, results and the default classifiers.
- * See provider.h and pv_domain.h. */
+/* pv_provider.c -- the registry, the settings and the checked entry points the
+ * worker calls instead of the raw hooks (building, parsing, redaction).
+ * See provider.h. */
 #include "provider.h"
 
 #include <stdio.h>
@@ -8,7 +9,7 @@
 #include <strings.h>
 
 #include "pv_json.h"
-#include "pv_text.h"
+#include "pv_utf8.h"
 
 /*---- Registry ----*/
 
@@ -34,7 +35,7 @@ int pv_provider_setting_index(const pv_provider *p, const char *name)
     return -1;
 }
 
-const char *pv_ctx_setting(const pv_provider *p, const pv_ctx *ctx, int i)
+const char *pv_provider_setting(const pv_provider *p, const pv_ctx *ctx, int i)
 {
     const char *v = NULL;
     if (i < 0)
@@ -46,245 +47,12 @@ const char *pv_ctx_setting(const pv_provider *p, const pv_ctx *ctx, int i)
     return v;
 }
 
-/*---- Names ----*/
-
-const char *pv_outcome_name(pv_outcome o)
-{
-    static const char *const names[] = {
-#define XX(name, doc) #name,
-        PV_OUTCOME_MAP(XX)
-#undef XX
-    };
-    return (unsigned)o < PV_OUTCOME__COUNT ? names[o] : "?";
-}
-
-static const char *const pv_status_names[] = {
-#define XX(name) #name,
-    PV_STATUS_MAP(XX)
-#undef XX
-};
-
-const char *pv_status_name(pv_status s)
-{
-    return (unsigned)s < PV_STATUS__COUNT ? pv_status_names[s] : "?";
-}
-
-int pv_status_from_name(const char *name)
-{
-    for (int i = 0; i < PV_STATUS__COUNT; i++)
-        if (strcmp(pv_status_names[i], name) == 0)
-            return i;
-    return -1;
-}
-
-/*---- Commands and results ----*/
-
-void pv_command_init(pv_command *cmd)
-{
-    memset(cmd, 0, sizeof(*cmd));
-}
-
-void pv_command_clear(pv_command *cmd)
-{
-    json_object_put(cmd->request);
-    pv_command_init(cmd);
-}
-
-int pv_command_request(const pv_command *cmd, json_object **obj, pv_error *err)
-{
-    char d[128];
-    if (cmd->request == NULL || !json_object_is_type(cmd->request, json_type_object)) {
-        pv_json_describe(cmd->request, d, sizeof(d));
-        return pv_error_set(err, PV_ETYPE, "request",
-                            "request: expected an object of %s parameters, got %s",
-                            cmd->provider != NULL ? cmd->provider->name : "provider", d);
-    }
-    *obj = cmd->request;
-    return PV_OK;
-}
-
-void pv_result_init(pv_result *res)
-{
-    memset(res, 0, sizeof(*res));
-    res->outcome = PV_OUTCOME_UNKNOWN;
-}
-
-void pv_result_clear(pv_result *res)
-{
-    json_object_put(res->detail);
-    pv_result_init(res);
-}
-
-/* Copies src into dst, cutting at a UTF-8 character boundary when it does not
- * fit (provider messages are Turkish and Arabic text). */
-static void pv_copy(char *dst, size_t cap, const char *src)
-{
-    size_t len = src != NULL ? strlen(src) : 0;
-    if (len >= cap) {
-        len = cap - 1;
-        while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
-            len--; /* src[len] would be a continuation byte: back up */
-    }
-    if (len > 0 && dst != src)
-        memmove(dst, src, len); /* callers may pass a field of the same result */
-    dst[len] = '\0';
-}
-
-int pv_result_add_ref(pv_result *res, const char *name, const char *value)
-{
-    if (value == NULL)
-        value = "";
-    if (strlen(name) >= sizeof(res->refs[0].name) || strlen(value) >= sizeof(res->refs[0].value))
-        return PV_ETOOBIG;
-    for (size_t i = 0; i < res->nrefs; i++) {
-        if (strcmp(res->refs[i].name, name) == 0) {
-            pv_copy(res->refs[i].value, sizeof(res->refs[i].value), value);
-            return PV_OK;
-        }
-    }
-    if (res->nrefs == PV_REFS_MAX)
-        return PV_ETOOBIG;
-    pv_copy(res->refs[res->nrefs].name, sizeof(res->refs[0].name), name);
-    pv_copy(res->refs[res->nrefs].value, sizeof(res->refs[0].value), value);
-    res->nrefs++;
-    return PV_OK;
-}
-
-const char *pv_result_ref(const pv_result *res, const char *name)
-{
-    for (size_t i = 0; i < res->nrefs; i++)
-        if (strcmp(res->refs[i].name, name) == 0)
-            return res->refs[i].value;
-    return NULL;
-}
-
-void pv_result_set_code(pv_result *res, const char *code, const char *message)
-{
-    pv_copy(res->provider_code, sizeof(res->provider_code), code);
-    pv_copy(res->provider_message, sizeof(res->provider_message), message);
-}
-
-void pv_result_set_message(pv_result *res, const char *message)
-{
-    pv_copy(res->provider_message, sizeof(res->provider_message), message);
-}
-
-void pv_result_fail(pv_result *res, pv_outcome outcome, const pv_error *err)
-{
-    res->outcome = outcome;
-    pv_copy(res->error, sizeof(res->error), err != NULL ? err->errstr : "");
-}
-
-/*---- Requests ----*/
-
-void pv_request_init(pv_request *req)
-{
-    memset(req, 0, sizeof(*req));
-}
-
-void pv_request_clear(pv_request *req)
-{
-    for (size_t i = 0; i < req->nheaders; i++)
-        free(req->headers[i]);
-    free(req->body);
-    pv_request_init(req);
-}
-
-int pv_request_add_header(pv_request *req, const char *name, const char *value, pv_error *err)
-{
-    if (req->nheaders == PV_HEADERS_MAX)
-        return pv_error_set(err, PV_ETOOBIG, name, "header %s: too many headers", name);
-    if (value == NULL)
-        return pv_error_set(err, PV_ECONFIG, name, "header %s: no value configured", name);
-    if (strpbrk(value, "\r\n") != NULL)
-        return pv_error_set(err, PV_EFORMAT, name,
-                            "header %s: value contains a line break (not sent)", name);
-    size_t len = strlen(name) + 2 + strlen(value) + 1;
-    char *line = malloc(len);
-    if (line == NULL)
-        return pv_error_set(err, PV_ENOMEM, name, "header %s: out of memory", name);
-    snprintf(line, len, "%s: %s", name, value);
-    req->headers[req->nheaders++] = line;
-    return PV_OK;
-}
-
-const char *pv_request_header(const pv_request *req, const char *name)
-{
-    size_t n = strlen(name);
-    for (size_t i = 0; i < req->nheaders; i++) {
-        const char *h = req->headers[i];
-        if (strncasecmp(h, name, n) == 0 && h[n] == ':')
-            return h + n + 2;
-    }
-    return NULL;
-}
-
-int pv_request_set_body(pv_request *req, const char *body, size_t len, pv_error *err)
-{
-    char *copy = malloc(len + 1);
-    if (copy == NULL)
-        return pv_error_set(err, PV_ENOMEM, "body", "body: out of memory");
-    memcpy(copy, body, len);
-    copy[len] = '\0';
-    free(req->body);
-    req->body = copy;
-    req->body_len = len;
-    return PV_OK;
-}
-
-int pv_request_set_json(pv_request *req, json_object *obj, pv_error *err)
-{
-    size_t len;
-    const char *s = pv_json_dump(obj, &len);
-    return pv_request_set_body(req, s, len, err);
-}
-
-/*---- Default classification ----*/
-
-pv_outcome pv_classify_http_default(const pv_provider *p, int http_status)
-{
-    pv_outcome o;
-    switch (http_status) {
-    case 401:
-    case 403:
-        return PV_OUTCOME_FATAL;
-    case 408:
-    case 425:
-    case 429:
-    case 503:
-        return PV_OUTCOME_RETRY;
-    default:
-        break;
-    }
-    if (http_status >= 400 && http_status < 500)
-        o = PV_OUTCOME_INVALID;
-    else
-        o = PV_OUTCOME_UNKNOWN; /* 5xx, 1xx, 3xx, a 2xx we could not read */
-    if (o == PV_OUTCOME_UNKNOWN && (p->caps & PV_CAP_READONLY))
-        o = PV_OUTCOME_RETRY;
-    return o;
-}
-
-pv_outcome pv_classify_fault_default(const pv_provider *p, pv_fault fault)
-{
-    if (fault == PV_FAULT_CONNECT || (p->caps & PV_CAP_READONLY))
-        return PV_OUTCOME_RETRY;
-    return PV_OUTCOME_UNKNOWN;
-}
-
-pv_outcome pv_classify_fault(const pv_provider *p, pv_fault fault)
-{
-    if (p->classify_fault != NULL)
-        return p->classify_fault(p, fault);
-    return pv_classify_fault_default(p, fault);
-}
-
 /*---- Checked building ----*/
 
 int pv_provider_check_settings(const pv_provider *p, const pv_ctx *ctx, pv_error *err)
 {
     for (int i = 0; p->settings[i].name != NULL; i++) {
-        if (!p->settings[i].required || pv_ctx_setting(p, ctx, i) != NULL)
+        if (!p->settings[i].required || pv_provider_setting(p, ctx, i) != NULL)
             continue;
         char env[96];
         size_t o = (size_t)snprintf(env, sizeof(env), "PAYW_%s_", p->name);
@@ -298,14 +66,63 @@ int pv_provider_check_settings(const pv_provider *p, const pv_ctx *ctx, pv_error
     return PV_OK;
 }
 
+bool pv_provider_has(const pv_provider *p, unsigned caps)
+{
+    return (p->caps & caps) == caps;
+}
+
+/* PV_CAP_PARTIAL: a partial amount only for a provider that takes one. The
+ * member is looked up as the adapters read theirs (pv_json_member). */
+static int pv_provider_check_partial(const pv_provider *p, const pv_command *cmd, pv_error *err)
+{
+    if (pv_provider_has(p, PV_CAP_PARTIAL) || cmd->request == NULL ||
+        !json_object_is_type(cmd->request, json_type_object) ||
+        pv_json_member(cmd->request, PV_PARTIAL_FIELD) == NULL)
+        return PV_OK;
+    return pv_error_set(err, PV_EVALIDATION, "request." PV_PARTIAL_FIELD,
+                        "request." PV_PARTIAL_FIELD ": %s takes no partial amounts", p->name);
+}
+
+/* What both builds check first: the settings, then the partial amount. */
+static int pv_provider_check_command(const pv_provider *p, const pv_command *cmd, const pv_ctx *ctx,
+                                     pv_error *err)
+{
+    int rc = pv_provider_check_settings(p, ctx, err);
+    if (rc == PV_OK)
+        rc = pv_provider_check_partial(p, cmd, err);
+    return rc;
+}
+
 int pv_provider_build_request(const pv_provider *p, const pv_command *cmd, const pv_ctx *ctx,
                               pv_request *req, pv_error *err)
 {
     pv_request_init(req);
-    int rc = pv_provider_check_settings(p, ctx, err);
+    int rc = pv_provider_check_command(p, cmd, ctx, err);
     if (rc == PV_OK)
         rc = p->build_request(cmd, ctx, req, err);
     return rc;
+}
+
+int pv_provider_build_inquiry(const pv_provider *p, const pv_command *cmd, const pv_ctx *ctx,
+                              pv_request *req, pv_error *err)
+{
+    pv_request_init(req);
+    if (!pv_provider_has(p, PV_CAP_INQUIRY) || p->build_inquiry == NULL)
+        return pv_error_set(err, PV_EUNSUPPORTED, "provider",
+                            "provider: %s has no status inquiry (PV_CAP_INQUIRY)", p->name);
+    int rc = pv_provider_check_command(p, cmd, ctx, err);
+    if (rc == PV_OK)
+        rc = p->build_inquiry(cmd, ctx, req, err);
+    return rc;
+}
+
+int pv_provider_query_id(const pv_provider *p, const pv_command *cmd, char *buf, size_t cap,
+                         pv_error *err)
+{
+    if (p->query_id == NULL)
+        return pv_error_set(err, PV_EUNSUPPORTED, "provider", "provider: %s has no query id",
+                            p->name);
+    return p->query_id(cmd, buf, cap, err);
 }
 
 /*---- Checked parsing ----*/
@@ -338,7 +155,7 @@ static void pv_provider_enforce(const pv_provider *p, int http_status, pv_result
 /* Replaces each occurrence of any of the n secrets (each at least 4 bytes;
  * shorter ones would hide ordinary text) in the string buf[0..cap) by "***".
  * Returns how many were replaced. */
-static size_t pv_redact_one(char *buf, size_t cap, const char *const *secrets, size_t n)
+static size_t pv_provider_redact_one(char *buf, size_t cap, const char *const *secrets, size_t n)
 {
     size_t count = 0;
     for (size_t k = 0; k < n; k++) {
@@ -358,7 +175,7 @@ static size_t pv_redact_one(char *buf, size_t cap, const char *const *secrets, s
     return count;
 }
 
-/* The values of p's secret settings and the token, for pv_redact_one. */
+/* The values of p's secret settings and the token, for pv_provider_redact_one. */
 static size_t pv_provider_secrets(const pv_provider *p, const pv_ctx *ctx, const char **out,
                                   size_t cap)
 {
@@ -371,17 +188,17 @@ static size_t pv_provider_secrets(const pv_provider *p, const pv_ctx *ctx, const
     return n;
 }
 
-static void pv_redact_json(json_object *v, const char *const *secrets, size_t n)
+static void pv_provider_redact_json(json_object *v, const char *const *secrets, size_t n)
 {
     if (json_object_is_type(v, json_type_object)) {
         json_object_object_foreach(v, key, val)
         {
             (void)key;
-            pv_redact_json(val, secrets, n);
+            pv_provider_redact_json(val, secrets, n);
         }
     } else if (json_object_is_type(v, json_type_array)) {
         for (size_t i = 0; i < json_object_array_length(v); i++)
-            pv_redact_json(json_object_array_get_idx(v, i), secrets, n);
+            pv_provider_redact_json(json_object_array_get_idx(v, i), secrets, n);
     } else if (json_object_is_type(v, json_type_string)) {
         const char *t = json_object_get_string(v);
         size_t len = (size_t)json_object_get_string_len(v), k = 0;
@@ -394,7 +211,7 @@ static void pv_redact_json(json_object *v, const char *const *secrets, size_t n)
         if (copy == NULL)
             return;
         memcpy(copy, t, len + 1);
-        if (pv_redact_one(copy, len + 1, secrets, n) > 0)
+        if (pv_provider_redact_one(copy, len + 1, secrets, n) > 0)
             json_object_set_string(v, copy);
         free(copy);
     }
@@ -404,7 +221,7 @@ size_t pv_provider_redact_text(const pv_provider *p, const pv_ctx *ctx, char *bu
 {
     const char *secrets[PV_SECRETS_MAX];
     size_t n = pv_provider_secrets(p, ctx, secrets, sizeof(secrets) / sizeof(secrets[0]));
-    return pv_redact_one(buf, cap, secrets, n);
+    return pv_provider_redact_one(buf, cap, secrets, n);
 }
 
 size_t pv_provider_redact(const pv_provider *p, const pv_ctx *ctx, pv_result *res)
@@ -413,13 +230,14 @@ size_t pv_provider_redact(const pv_provider *p, const pv_ctx *ctx, pv_result *re
     size_t n = pv_provider_secrets(p, ctx, secrets, sizeof(secrets) / sizeof(secrets[0]));
     if (n == 0)
         return 0;
-    size_t c = pv_redact_one(res->provider_code, sizeof(res->provider_code), secrets, n) +
-               pv_redact_one(res->provider_message, sizeof(res->provider_message), secrets, n) +
-               pv_redact_one(res->error, sizeof(res->error), secrets, n);
+    size_t c =
+        pv_provider_redact_one(res->provider_code, sizeof(res->provider_code), secrets, n) +
+        pv_provider_redact_one(res->provider_message, sizeof(res->provider_message), secrets, n) +
+        pv_provider_redact_one(res->error, sizeof(res->error), secrets, n);
     for (size_t i = 0; i < res->nrefs; i++)
-        c += pv_redact_one(res->refs[i].value, sizeof(res->refs[i].value), secrets, n);
+        c += pv_provider_redact_one(res->refs[i].value, sizeof(res->refs[i].value), secrets, n);
     if (res->detail != NULL)
-        pv_redact_json(res->detail, secrets, n);
+        pv_provider_redact_json(res->detail, secrets, n);
     return c;
 }
 

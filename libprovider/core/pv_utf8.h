@@ -1,4 +1,5 @@
-/* pv_text.h -- UTF-8 at the boundary.
+/* pv_utf8.h -- UTF-8 at the boundary: the library's one decoder, validator
+ * and cutter, and the text classes that quoting needs.
  *
  * DESIGN
  * Text enters from commands, provider answers, headers and settings. Avro
@@ -12,8 +13,8 @@
  * The decoder is strict (RFC 3629): overlong forms, surrogates, code points
  * past U+10FFFF and truncated sequences are not UTF-8.
  */
-#ifndef PV_TEXT_H
-#define PV_TEXT_H
+#ifndef PV_UTF8_H
+#define PV_UTF8_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +33,18 @@ size_t pv_utf8_bad_at(const char *s, size_t len);
  * sequence boundary (never cuts a character in two). */
 size_t pv_utf8_cut(const char *s, size_t len, size_t max);
 
+/* Copies src[0..len) into dst (cap >= 1), cut with pv_utf8_cut when it does
+ * not fit, and NUL-terminates it; src may lie inside dst (memmove) and may be
+ * NULL when len is 0. Returns the bytes copied. */
+size_t pv_utf8_copy(char *dst, size_t cap, const char *src, size_t len);
+
+/* True for a control character: C0 (NUL included), DEL and C1. */
+int pv_utf8_control(uint32_t cp);
+
+/* The value of one hexadecimal digit (0-9, a-f, A-F), -1 for any other
+ * character. */
+int pv_utf8_hex_digit(int c);
+
 /* Makes the NUL-terminated string in buf[0..cap) UTF-8 in place: each byte
  * that is not UTF-8 becomes U+FFFD; what no longer fits is cut at a
  * character. Returns how many bytes were replaced (0: unchanged). */
@@ -41,5 +54,10 @@ size_t pv_utf8_fix(char *buf, size_t cap);
  * U+FFFD, NUL-terminated, its length in *out_len; *replaced counts the
  * replacements. NULL when out of memory. */
 char *pv_utf8_repair(const char *s, size_t len, size_t *out_len, size_t *replaced);
+
+/* Writes a printable, bounded quotation of the bytes s[0..len) into buf:
+ * control characters and quotes are escaped, and text past `max` bytes is
+ * cut with "..." so that hostile input cannot flood a log line. */
+void pv_utf8_quote(char *buf, size_t cap, const char *s, size_t len);
 
 #endif

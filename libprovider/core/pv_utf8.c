@@ -1,10 +1,11 @@
-/* pv_text.c -- UTF-8 at the boundary (see pv_text.h). */
-#include "pv_text.h"
+/* pv_utf8.c -- UTF-8 at the boundary (see pv_utf8.h). */
+#include "pv_utf8.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char pv_text_fffd[] = "\xEF\xBF\xBD"; /* U+FFFD REPLACEMENT CHARACTER */
+static const char pv_utf8_fffd[] = "\xEF\xBF\xBD"; /* U+FFFD REPLACEMENT CHARACTER */
 
 size_t pv_utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
 {
@@ -85,6 +86,29 @@ size_t pv_utf8_cut(const char *s, size_t len, size_t max)
     return i;
 }
 
+size_t pv_utf8_copy(char *dst, size_t cap, const char *src, size_t len)
+{
+    if (len >= cap)
+        len = pv_utf8_cut(src, len, cap - 1);
+    if (len > 0 && dst != src)
+        memmove(dst, src, len);
+    dst[len] = '\0';
+    return len;
+}
+
+int pv_utf8_control(uint32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+int pv_utf8_hex_digit(int c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
 char *pv_utf8_repair(const char *s, size_t len, size_t *out_len, size_t *replaced)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -108,7 +132,7 @@ char *pv_utf8_repair(const char *s, size_t len, size_t *out_len, size_t *replace
         uint32_t cp;
         size_t n = u[i] < 0x80 ? 1 : pv_utf8_next(u + i, len - i, &cp);
         if (n == 0) {
-            memcpy(out + o, pv_text_fffd, 3);
+            memcpy(out + o, pv_utf8_fffd, 3);
             o += 3;
             i++;
             continue;
@@ -146,4 +170,51 @@ size_t pv_utf8_fix(char *buf, size_t cap)
     buf[n] = '\0';
     free(fixed);
     return bad;
+}
+
+void pv_utf8_quote(char *buf, size_t cap, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    const size_t max = 64; /* bytes of input quoted at most */
+    size_t o = 0, i = 0;
+
+    if (cap == 0)
+        return;
+    if (s == NULL) {
+        snprintf(buf, cap, "(null)");
+        return;
+    }
+    while (i < len && i < max) {
+        uint32_t cp;
+        size_t n = pv_utf8_next(u + i, len - i, &cp);
+        if (n > 0 && i + n > max)
+            break; /* never half a character */
+        if (o + 8 >= cap)
+            break;
+        if (n == 0 || pv_utf8_control(cp)) {
+            /* a byte that is not UTF-8, or a control character: \xNN */
+            size_t k = n == 0 ? 1 : n;
+            if (o + 4 * k + 4 >= cap)
+                break;
+            for (size_t j = 0; j < k; j++) {
+                buf[o++] = '\\';
+                buf[o++] = 'x';
+                buf[o++] = hex[u[i + j] >> 4];
+                buf[o++] = hex[u[i + j] & 15];
+            }
+            i += k;
+            continue;
+        }
+        if (cp == '"' || cp == '\\')
+            buf[o++] = '\\';
+        memcpy(buf + o, s + i, n);
+        o += n;
+        i += n;
+    }
+    if (i < len && o + 4 <= cap) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
 }
