@@ -83,9 +83,71 @@
 
 chaos *g_ch;
 
+/*---- small things every file uses ----*/
+
+int64_t chaos_elapsed(const chaos *ch)
+{
+    return it_now_ms() - ch->t0;
+}
+
+void chaos_say(const chaos *ch, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "chaos %6.1fs: ", ch->t0 > 0 ? (double)chaos_elapsed(ch) / 1000.0 : 0.0);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+const char *chaos_jstr(json_object *o, const char *key)
+{
+    const char *v = json_object_get_string(pv_json_member(o, key));
+    return v != NULL ? v : "";
+}
+
+/*---- children: every one is killed at exit ----*/
+
+void chaos_kill_children(void)
+{
+    chaos *ch = g_ch;
+    if (ch == NULL)
+        return;
+    it_proc *ps[] = {&ch->tail,    &ch->s.w[0], &ch->s.w[1], &ch->s.w[2],
+                     &ch->s.redis, &ch->s.dk,   &ch->s.sim};
+    for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++)
+        if (ps[i]->pid > 0) {
+            kill(ps[i]->pid, SIGKILL);
+            waitpid(ps[i]->pid, NULL, 0);
+            ps[i]->pid = 0;
+        }
+}
+
+void chaos_on_signal(int sig)
+{
+    chaos *ch = g_ch;
+    if (ch != NULL) {
+        pid_t pids[] = {ch->tail.pid,    ch->s.w[0].pid, ch->s.w[1].pid, ch->s.w[2].pid,
+                        ch->s.redis.pid, ch->s.dk.pid,   ch->s.sim.pid};
+        for (size_t i = 0; i < sizeof(pids) / sizeof(pids[0]); i++)
+            if (pids[i] > 0)
+                kill(pids[i], SIGKILL);
+    }
+    _exit(128 + sig);
+}
+
+int chaos_rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
 /*---- main ----*/
 
-static void set_params(chaos *ch)
+static void chaos_set_params(chaos *ch)
 {
     params *p = &ch->p;
     if (ch->quick) {
@@ -126,7 +188,7 @@ static void set_params(chaos *ch)
     }
 }
 
-static void worker_env(chaos *ch)
+static void chaos_worker_env(chaos *ch)
 {
     stack *s = &ch->s;
     env_set(s, "PAYW_GROUP", GROUP);
@@ -165,7 +227,7 @@ static void worker_env(chaos *ch)
     }
 }
 
-static void parse_break(chaos *ch)
+static void chaos_parse_break(chaos *ch)
 {
     const char *b = getenv("PAYW_CHAOS_BREAK");
     if (b == NULL)
@@ -196,12 +258,12 @@ int main(int argc, char **argv)
     const char *seed = getenv("PAYW_CHAOS_SEED");
     ch->seed = seed != NULL ? strtoull(seed, NULL, 10) : 1;
     ch->rng = ch->seed;
-    parse_break(ch);
+    chaos_parse_break(ch);
     ch->calm = getenv("PAYW_CHAOS_CALM") != NULL && strcmp(getenv("PAYW_CHAOS_CALM"), "0") != 0;
-    set_params(ch);
+    chaos_set_params(ch);
     ch->tail.pid = 0;
-    atexit(kill_children);
-    struct sigaction sa = {.sa_handler = on_signal};
+    atexit(chaos_kill_children);
+    struct sigaction sa = {.sa_handler = chaos_on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -239,10 +301,10 @@ int main(int argc, char **argv)
 
     stack_up(&ch->s);
     it_stop(&ch->s.redis, SIGTERM, 10000); /* ours has AOF */
-    redis_start(ch);
-    worker_env(ch);
-    load_invoices(ch);
-    plan(ch);
+    chaos_drive_redis_start(ch);
+    chaos_worker_env(ch);
+    chaos_drive_load_invoices(ch);
+    chaos_drive_plan(ch);
     int late = 0, seconds[3] = {0}, exps[4] = {0};
     for (int i = 0; i < ch->nsends; i++)
         late += ch->sends[i].late;
@@ -271,14 +333,14 @@ int main(int argc, char **argv)
                          "1000000",
                          NULL};
     rd_kafka_conf_t *pc = it_kafka_conf(ch->s.bootstrap, pkv);
-    rd_kafka_conf_set_dr_msg_cb(pc, on_delivery);
+    rd_kafka_conf_set_dr_msg_cb(pc, chaos_drive_on_delivery);
     rd_kafka_conf_set_opaque(pc, ch);
     ch->prod = it_kafka_new(RD_KAFKA_PRODUCER, pc);
     static const char *const akv[] = {"log_level",          "2",     "group.id", GROUP,
                                       "enable.auto.commit", "false", NULL};
     ch->admin = it_kafka_new(RD_KAFKA_CONSUMER, it_kafka_conf(ch->s.bootstrap, akv));
-    ch->ncmd_parts = partitions_of(ch, T_COMMANDS);
-    ch->nres_parts = partitions_of(ch, T_RESULTS);
+    ch->ncmd_parts = chaos_drive_partitions_of(ch, T_COMMANDS);
+    ch->nres_parts = chaos_drive_partitions_of(ch, T_RESULTS);
 
     /* faults on every payment endpoint for the whole load */
     if (!ch->calm)
@@ -289,80 +351,82 @@ int main(int argc, char **argv)
                    "0.02}");
     ch->t0 = it_now_ms();
     for (int i = 0; i < NWORKERS; i++)
-        worker_start(ch, i);
-    tail_start(ch);
+        chaos_drive_worker_start(ch, i);
+    chaos_drive_tail_start(ch);
     ch->next_kill = ch->t0 + ch->p.kill_from_ms;
-    say(ch, "load: %d sends over %" PRId64 " s with faults", ch->nsends, ch->p.load_ms / 1000);
+    chaos_say(ch, "load: %d sends over %" PRId64 " s with faults", ch->nsends,
+              ch->p.load_ms / 1000);
 
     /* the load and the faults */
     int64_t next_note = ch->t0 + 10000;
-    while (elapsed(ch) < ch->p.load_ms) {
-        while (ch->next_send < ch->nsends && ch->sends[ch->next_send].at <= elapsed(ch))
-            send_cmd(ch, ch->sends[ch->next_send++].cmd);
+    while (chaos_elapsed(ch) < ch->p.load_ms) {
+        while (ch->next_send < ch->nsends && ch->sends[ch->next_send].at <= chaos_elapsed(ch))
+            chaos_drive_send_cmd(ch, ch->sends[ch->next_send++].cmd);
         rd_kafka_poll(ch->prod, 0);
         if (!ch->calm)
-            faults_step(ch);
-        workers_step(ch);
-        pump(ch, 10);
+            chaos_drive_faults_step(ch);
+        chaos_drive_workers_step(ch);
+        chaos_drive_pump(ch, 10);
         if (it_now_ms() >= next_note) {
             int und;
-            int miss = missing_results(ch, &und);
-            say(ch,
-                "sent %d/%d, %" PRId64 " events, %d delivered commands without a result, "
-                "kills %d",
-                ch->next_send, ch->nsends, ch->events, miss, ch->kills);
+            int miss = chaos_drive_missing_results(ch, &und);
+            chaos_say(ch,
+                      "sent %d/%d, %" PRId64 " events, %d delivered commands without a result, "
+                      "kills %d",
+                      ch->next_send, ch->nsends, ch->events, miss, ch->kills);
             next_note += 10000;
         }
     }
     while (ch->next_send < ch->nsends) /* none should be left; bounded anyway */
-        send_cmd(ch, ch->sends[ch->next_send++].cmd);
+        chaos_drive_send_cmd(ch, ch->sends[ch->next_send++].cmd);
 
     /* settle: faults off, everything up, wait for results and commits */
     sim_faults(&ch->s, "{\"provider\": \"ALL\"}");
     if (ch->broker_is_down) {
-        dk_control(ch, "broker up all");
+        chaos_drive_dk_control(ch, "broker up all");
         ch->broker_is_down = 0;
     }
     if (ch->s.redis.pid <= 0)
-        redis_start(ch);
-    reap_workers(ch);
+        chaos_drive_redis_start(ch);
+    chaos_drive_reap_workers(ch);
     for (int i = 0; i < NWORKERS; i++)
         if (ch->s.w[i].pid <= 0)
-            worker_start(ch, i);
-    say(ch, "settling (at most %" PRId64 " s)", ch->p.settle_ms / 1000);
+            chaos_drive_worker_start(ch, i);
+    chaos_say(ch, "settling (at most %" PRId64 " s)", ch->p.settle_ms / 1000);
     int64_t settle_end = it_now_ms() + ch->p.settle_ms, next_check = 0;
     int64_t lag = -1;
     char lagdetail[512] = "";
     while (it_now_ms() < settle_end) {
         rd_kafka_poll(ch->prod, 0);
-        workers_step(ch);
-        pump(ch, 50);
+        chaos_drive_workers_step(ch);
+        chaos_drive_pump(ch, 50);
         if (it_now_ms() < next_check)
             continue;
         next_check = it_now_ms() + 1000;
-        int und, miss = missing_results(ch, &und);
+        int und, miss = chaos_drive_missing_results(ch, &und);
         if (miss == 0 && rd_kafka_outq_len(ch->prod) == 0) {
-            lag = group_lag(ch, lagdetail, sizeof(lagdetail));
+            lag = chaos_drive_group_lag(ch, lagdetail, sizeof(lagdetail));
             if (lag == 0)
                 break;
         }
         if (it_now_ms() >= next_note) {
-            say(ch, "settling: %" PRId64 " events, %d delivered commands without a result",
-                ch->events, miss);
+            chaos_say(ch, "settling: %" PRId64 " events, %d delivered commands without a result",
+                      ch->events, miss);
             next_note += 10000;
         }
     }
-    pump(ch, 3000); /* a quiet period: what comes now comes late */
-    workers_step(ch);
+    chaos_drive_pump(ch, 3000); /* a quiet period: what comes now comes late */
+    chaos_drive_workers_step(ch);
     if (ch->brk_lag) {
         for (int i = 0; i < NWORKERS; i++)
             it_stop(&ch->s.w[i], SIGTERM, 10000);
-        produce_raw(ch, "PAYOFIN:1", "{\"command_id\": \"self-test-lag\"}", 31, -1);
+        chaos_drive_produce_raw(ch, "PAYOFIN:1", "{\"command_id\": \"self-test-lag\"}", 31, -1);
         rd_kafka_flush(ch->prod, 10000);
-        say(ch, "self-test lag: workers stopped, one more command produced");
+        chaos_say(ch, "self-test lag: workers stopped, one more command produced");
     }
-    lag = group_lag(ch, lagdetail, sizeof(lagdetail));
-    say(ch, "settled: %" PRId64 " events, lag %" PRId64 "; stopping the workers", ch->events, lag);
+    lag = chaos_drive_group_lag(ch, lagdetail, sizeof(lagdetail));
+    chaos_say(ch, "settled: %" PRId64 " events, lag %" PRId64 "; stopping the workers", ch->events,
+              lag);
 
     /* stop the workers (all at once), read the results topic to its end */
     for (int i = 0; i < NWORKERS; i++)
@@ -373,20 +437,20 @@ int main(int argc, char **argv)
             int rc = it_stop(&ch->s.w[i], 0, 10000);
             if (rc != 0) {
                 ch->term_bad++;
-                say(ch, "worker w%d.%d: exit %d on SIGTERM (log %s)", i, ch->gen[i], rc,
-                    ch->s.w[i].log_path);
+                chaos_say(ch, "worker w%d.%d: exit %d on SIGTERM (log %s)", i, ch->gen[i], rc,
+                          ch->s.w[i].log_path);
             }
         }
     rd_kafka_flush(ch->prod, 10000);
-    int64_t want = topic_messages(ch, T_RESULTS, ch->nres_parts);
+    int64_t want = chaos_drive_topic_messages(ch, T_RESULTS, ch->nres_parts);
     for (int64_t end = it_now_ms() + (ch->quick ? 15000 : 30000);
          ch->events < want && it_now_ms() < end;)
-        pump(ch, 200);
+        chaos_drive_pump(ch, 200);
     if (want >= 0 && ch->events < want)
-        say(ch, "read %" PRId64 " of the %" PRId64 " result events", ch->events, want);
+        chaos_say(ch, "read %" PRId64 " of the %" PRId64 " result events", ch->events, want);
     it_stop(&ch->tail, SIGTERM, 5000);
 
-    int failed = run_checks(ch, lag, lagdetail);
+    int failed = chaos_check_run(ch, lag, lagdetail);
     if (want >= 0 && ch->events < want)
         printf("WARNING: the checker read %" PRId64 " of the %" PRId64 " result events\n",
                ch->events, want);
@@ -402,7 +466,7 @@ int main(int argc, char **argv)
                "provider-sim)\n",
                ch->rundir);
     else
-        nftw(ch->rundir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        nftw(ch->rundir, chaos_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     for (int i = 0; i < ch->ncmds; i++)
         free(ch->cmds[i].body);
     free(ch->cmds);

@@ -155,42 +155,46 @@ typedef struct chaos {
 
 /* the run, for the exit and signal handlers */
 extern chaos *g_ch;
-/* the checks that passed and failed (check_line) */
+/* the checks that passed and failed (chaos_check_line) */
 extern int g_passed, g_failed;
+
+/*---- chaos.c ----*/
+
+int64_t chaos_elapsed(const chaos *ch);
+void chaos_say(const chaos *ch, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *chaos_jstr(json_object *o, const char *key);
+void chaos_kill_children(void);
+void chaos_on_signal(int sig);
+int chaos_rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw);
 
 /*---- chaos_drive.c ----*/
 
-int64_t elapsed(const chaos *ch);
-void say(const chaos *ch, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-const char *jstr(json_object *o, const char *key);
-int ht_get(const chaos *ch, const char *key);
-int cmd_index(const chaos *ch, const char *id);
-void kill_children(void);
-void on_signal(int sig);
-int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw);
-void load_invoices(chaos *ch);
-void plan(chaos *ch);
-void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
-void produce_raw(chaos *ch, const char *key, const char *body, size_t len, intptr_t opaque);
-void send_cmd(chaos *ch, int i);
-int partitions_of(chaos *ch, const char *topic);
-int64_t topic_messages(chaos *ch, const char *topic, int nparts);
-int64_t group_lag(chaos *ch, char *detail, size_t cap);
-void tail_start(chaos *ch);
-void record(chaos *ch, int ci, int st, json_object *ev);
-void pump(chaos *ch, int budget_ms);
-void worker_start(chaos *ch, int i);
-void reap_workers(chaos *ch);
-void dk_control(chaos *ch, const char *line);
-void redis_start(chaos *ch);
-void faults_step(chaos *ch);
-void workers_step(chaos *ch);
-int missing_results(const chaos *ch, int *undelivered);
-long sim_pay_payofin(chaos *ch, const char *qid, const char *request_id);
+int chaos_drive_ht_get(const chaos *ch, const char *key);
+int chaos_drive_cmd_index(const chaos *ch, const char *id);
+void chaos_drive_load_invoices(chaos *ch);
+void chaos_drive_plan(chaos *ch);
+void chaos_drive_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+void chaos_drive_produce_raw(chaos *ch, const char *key, const char *body, size_t len,
+                             intptr_t opaque);
+void chaos_drive_send_cmd(chaos *ch, int i);
+int chaos_drive_partitions_of(chaos *ch, const char *topic);
+int64_t chaos_drive_topic_messages(chaos *ch, const char *topic, int nparts);
+int64_t chaos_drive_group_lag(chaos *ch, char *detail, size_t cap);
+void chaos_drive_tail_start(chaos *ch);
+void chaos_drive_record(chaos *ch, int ci, int st, json_object *ev);
+void chaos_drive_pump(chaos *ch, int budget_ms);
+void chaos_drive_worker_start(chaos *ch, int i);
+void chaos_drive_reap_workers(chaos *ch);
+void chaos_drive_dk_control(chaos *ch, const char *line);
+void chaos_drive_redis_start(chaos *ch);
+void chaos_drive_faults_step(chaos *ch);
+void chaos_drive_workers_step(chaos *ch);
+int chaos_drive_missing_results(const chaos *ch, int *undelivered);
+long chaos_drive_sim_pay_payofin(chaos *ch, const char *qid, const char *request_id);
 
 /*---- chaos_check.c ----*/
 
 /* Every check, one line each; returns the number that failed. */
-int run_checks(chaos *ch, int64_t lag, const char *lagdetail);
+int chaos_check_run(chaos *ch, int64_t lag, const char *lagdetail);
 
 #endif

@@ -9,7 +9,7 @@ typedef struct ledger_fig {
     int64_t entries, by_rid, by_sole, unattributed, foreign, rid_unknown;
 } ledger_fig;
 
-static void seq_text(const cmd *c, char *out, size_t cap)
+static void chaos_check_seq_text(const cmd *c, char *out, size_t cap)
 {
     size_t o = 0;
     out[0] = '\0';
@@ -21,11 +21,11 @@ static void seq_text(const cmd *c, char *out, size_t cap)
         snprintf(out + o, cap - o, ">...");
 }
 
-static void example(const chaos *ch, int ci, const char *why)
+static void chaos_check_example(const chaos *ch, int ci, const char *why)
 {
     const cmd *c = &ch->cmds[ci];
     char seq[160];
-    seq_text(c, seq, sizeof(seq));
+    chaos_check_seq_text(c, seq, sizeof(seq));
     printf("      e.g. c%06d %s %s, expiry %s, sent %d, events %d, statuses %s%s%s%s%s\n", ci,
            ch->inv[c->inv].key, kind_names[c->kind], exp_names[c->exp], c->sends, c->nev, seq,
            c->worker[0] ? ", last by " : "", c->worker, c->reason[0] ? ", reason: " : "",
@@ -36,7 +36,7 @@ static void example(const chaos *ch, int ci, const char *why)
 
 int g_passed, g_failed;
 
-static void check_line(int n, const char *what, int64_t figure, const char *extra)
+static void chaos_check_line(int n, const char *what, int64_t figure, const char *extra)
 {
     int ok = figure == 0;
     printf("%s check %d  %s: %" PRId64 " (goal 0)%s%s\n", ok ? "ok  " : "FAIL", n, what, figure,
@@ -48,7 +48,7 @@ static void check_line(int n, const char *what, int64_t figure, const char *extr
 }
 
 /* payctl lookup PROVIDER QUERY_ID: state.status into v->store. */
-static void lookup(chaos *ch, invoice *v)
+static void chaos_check_lookup(chaos *ch, invoice *v)
 {
     char path[512], err[2048];
     char *line = malloc(LINE);
@@ -61,12 +61,13 @@ static void lookup(chaos *ch, invoice *v)
     if (n == 1) {
         json_object *o = json_tokener_parse(line);
         json_object *st = pv_json_member(o, "state");
-        const char *status = jstr(st, "status");
+        const char *status = chaos_jstr(st, "status");
         int64_t ttl = json_object_get_int64(pv_json_member(o, "lock_ttl_ms"));
         if (strcmp(status, "INFLIGHT") == 0 && ttl <= 0)
             snprintf(v->store, sizeof(v->store), "INFLIGHT-unlocked");
         else
-            snprintf(v->store, sizeof(v->store), "%s", status[0] ? status : jstr(o, "outcome"));
+            snprintf(v->store, sizeof(v->store), "%s",
+                     status[0] ? status : chaos_jstr(o, "outcome"));
         json_object_put(o);
     } else {
         snprintf(v->store, sizeof(v->store), "lookup-failed-%d", rc);
@@ -74,7 +75,7 @@ static void lookup(chaos *ch, invoice *v)
     free(line);
 }
 
-static void read_ledger(chaos *ch, ledger_fig *lf, int **entry_cmd, int *nentries)
+static void chaos_check_read_ledger(chaos *ch, ledger_fig *lf, int **entry_cmd, int *nentries)
 {
     uint64_t since = 0;
     int cap = 1024, n = 0;
@@ -91,8 +92,9 @@ static void read_ledger(chaos *ch, ledger_fig *lf, int **entry_cmd, int *nentrie
         for (size_t i = 0; i < len; i++) {
             json_object *e = json_object_array_get_idx(es, i);
             char key[200];
-            snprintf(key, sizeof(key), "%s:%s", jstr(e, "provider"), jstr(e, "query_id"));
-            int vi = ht_get(ch, key);
+            snprintf(key, sizeof(key), "%s:%s", chaos_jstr(e, "provider"),
+                     chaos_jstr(e, "query_id"));
+            int vi = chaos_drive_ht_get(ch, key);
             lf->entries++;
             if (n == cap) {
                 cap *= 2;
@@ -106,9 +108,9 @@ static void read_ledger(chaos *ch, ledger_fig *lf, int **entry_cmd, int *nentrie
             }
             invoice *v = &ch->inv[vi];
             v->paid++;
-            const char *rid = jstr(e, "request_id");
+            const char *rid = chaos_jstr(e, "request_id");
             if (rid[0] != '\0') {
-                int ci = cmd_index(ch, rid);
+                int ci = chaos_drive_cmd_index(ch, rid);
                 if (ci >= 0 && ch->cmds[ci].inv == vi) {
                     lf->by_rid++;
                     ec[n] = ci;
@@ -132,7 +134,7 @@ static void read_ledger(chaos *ch, ledger_fig *lf, int **entry_cmd, int *nentrie
     *nentries = n;
 }
 
-int run_checks(chaos *ch, int64_t lag, const char *lagdetail)
+int chaos_check_run(chaos *ch, int64_t lag, const char *lagdetail)
 {
     char extra[1024];
     /* the ledger and the store */
@@ -146,20 +148,20 @@ int run_checks(chaos *ch, int64_t lag, const char *lagdetail)
                 (c->mask & (1u << S_SUCCEEDED)) == 0 && v->ncmds == 1) {
                 char rid[16];
                 snprintf(rid, sizeof(rid), "c%06d", ci);
-                long code = sim_pay_payofin(ch, v->qid, rid);
-                say(ch, "self-test foreignpay: paid %s as %s at the simulator (HTTP %ld)", v->key,
-                    rid, code);
+                long code = chaos_drive_sim_pay_payofin(ch, v->qid, rid);
+                chaos_say(ch, "self-test foreignpay: paid %s as %s at the simulator (HTTP %ld)",
+                          v->key, rid, code);
                 break;
             }
         }
     }
-    read_ledger(ch, &lf, &entry_cmd, &nentries);
+    chaos_check_read_ledger(ch, &lf, &entry_cmd, &nentries);
     if (ch->brk_double) {
         for (int v = 0; v < ch->ninv; v++)
             if (ch->inv[v].prov == P_PAYOFIN && ch->inv[v].paid > 0) {
-                long code = sim_pay_payofin(ch, ch->inv[v].qid, "chaos-self-test");
-                say(ch, "self-test doublepay: paid %s again at the simulator (HTTP %ld)",
-                    ch->inv[v].key, code);
+                long code = chaos_drive_sim_pay_payofin(ch, ch->inv[v].qid, "chaos-self-test");
+                chaos_say(ch, "self-test doublepay: paid %s again at the simulator (HTTP %ld)",
+                          ch->inv[v].key, code);
                 break;
             }
     }
@@ -170,8 +172,8 @@ int run_checks(chaos *ch, int64_t lag, const char *lagdetail)
             cmd *c = &ch->cmds[ci];
             if (ch->inv[c->inv].prov != P_PAYWALL && ch->inv[c->inv].paid == 0 && c->nev > 0 &&
                 c->mask == (1u << S_DECLINED)) {
-                say(ch, "self-test fakesuccess: c%06d booked SUCCEEDED", ci);
-                record(ch, ci, S_SUCCEEDED, NULL);
+                chaos_say(ch, "self-test fakesuccess: c%06d booked SUCCEEDED", ci);
+                chaos_drive_record(ch, ci, S_SUCCEEDED, NULL);
                 break;
             }
         }
@@ -179,8 +181,8 @@ int run_checks(chaos *ch, int64_t lag, const char *lagdetail)
     if (ch->brk_flip) {
         for (int ci = 0; ci < ch->ncmds; ci++)
             if (ch->cmds[ci].nseq == 1 && ch->cmds[ci].seq[0] == S_SUCCEEDED) {
-                say(ch, "self-test flip: c%06d booked DECLINED after its SUCCEEDED", ci);
-                record(ch, ci, S_DECLINED, NULL);
+                chaos_say(ch, "self-test flip: c%06d booked DECLINED after its SUCCEEDED", ci);
+                chaos_drive_record(ch, ci, S_DECLINED, NULL);
                 break;
             }
     }
@@ -203,16 +205,16 @@ int run_checks(chaos *ch, int64_t lag, const char *lagdetail)
         if (d > 0)
             o += (size_t)snprintf(extra + o, sizeof(extra) - o, "%s %" PRId64 " ", provs[p], d);
     }
-    check_line(1,
-               "payment requests for an already-paid invoice (simulator double_payment_attempts)",
-               dbl, extra);
+    chaos_check_line(
+        1, "payment requests for an already-paid invoice (simulator double_payment_attempts)", dbl,
+        extra);
 
     /* 2 */
     int undelivered = 0;
-    int missing = missing_results(ch, &undelivered);
+    int missing = chaos_drive_missing_results(ch, &undelivered);
     snprintf(extra, sizeof(extra), "(of %d commands delivered to Kafka; %d never delivered)",
              ch->ncmds - undelivered, undelivered);
-    check_line(2, "commands without a result", missing, extra);
+    chaos_check_line(2, "commands without a result", missing, extra);
     if (missing > 0) {
         int byp[MAX_PARTS] = {0};
         for (int ci = 0; ci < ch->ncmds; ci++)
@@ -227,7 +229,7 @@ int run_checks(chaos *ch, int64_t lag, const char *lagdetail)
     }
     for (int ci = 0, shown = 0; ci < ch->ncmds && shown < EXAMPLES; ci++)
         if (ch->cmds[ci].dr_ok > 0 && ch->cmds[ci].nev == 0) {
-            example(ch, ci, NULL);
+            chaos_check_example(ch, ci, NULL);
             shown++;
         }
 
@@ -243,10 +245,10 @@ int run_checks(chaos *ch, int64_t lag, const char *lagdetail)
             unpaid_ok++;
         }
     }
-    check_line(3, "SUCCEEDED for an unpaid invoice (no ledger payment)", unpaid_ok,
-               "(Paywall only reads: not counted)");
+    chaos_check_line(3, "SUCCEEDED for an unpaid invoice (no ledger payment)", unpaid_ok,
+                     "(Paywall only reads: not counted)");
     for (int k = 0; k < nex3; k++)
-        example(ch, ex3[k], NULL);
+        chaos_check_example(ch, ex3[k], NULL);
 
     /* 4 */
     int64_t paid_refused = 0;
@@ -265,14 +267,14 @@ int run_checks(chaos *ch, int64_t lag, const char *lagdetail)
         " (no request_id, several commands); a request_id of no command of that invoice %" PRId64
         ")",
         lf.entries, lf.by_rid, lf.by_sole, lf.unattributed, lf.rid_unknown);
-    check_line(4, "DECLINED/FAILED/REJECTED/EXPIRED for a command whose own call paid",
-               paid_refused, extra);
+    chaos_check_line(4, "DECLINED/FAILED/REJECTED/EXPIRED for a command whose own call paid",
+                     paid_refused, extra);
     if (lf.by_rid == 0 && lf.entries > 0)
         printf("      note: no ledger entry carries a request_id (the worker does not send "
                "X-Request-Id yet)\n");
     for (int ci = 0, shown = 0; ci < ch->ncmds && shown < EXAMPLES; ci++)
         if (flagged[ci]) {
-            example(ch, ci, NULL);
+            chaos_check_example(ch, ci, NULL);
             shown++;
         }
     free(flagged);
@@ -286,12 +288,12 @@ int run_checks(chaos *ch, int64_t lag, const char *lagdetail)
         if (bad)
             two++;
     }
-    check_line(5, "commands with two different statuses (an UNKNOWN later settled excepted)", two,
-               "");
+    chaos_check_line(5, "commands with two different statuses (an UNKNOWN later settled excepted)",
+                     two, "");
     for (int ci = 0; ci < ch->ncmds && shown5 < EXAMPLES; ci++) {
         const cmd *c = &ch->cmds[ci];
         if (c->seq_more || c->nseq > 2 || (c->nseq == 2 && c->seq[0] != S_UNKNOWN)) {
-            example(ch, ci, NULL);
+            chaos_check_example(ch, ci, NULL);
             shown5++;
         }
     }
@@ -314,7 +316,7 @@ int run_checks(chaos *ch, int64_t lag, const char *lagdetail)
             continue;
         }
         if (lookups < (ch->quick ? LOOKUP_MAX / 3 : LOOKUP_MAX)) {
-            lookup(ch, v);
+            chaos_check_lookup(ch, v);
             lookups++;
         } else {
             snprintf(v->store, sizeof(v->store), "not-asked");
@@ -329,7 +331,7 @@ int run_checks(chaos *ch, int64_t lag, const char *lagdetail)
             snprintf(why, sizeof(why), "invoice %s: paid %d time(s) in the ledger, store says %s",
                      v->key, v->paid, v->store);
             for (int k = 0; k < v->ncmds; k++)
-                example(ch, v->cmds[k], k == v->ncmds - 1 ? why : NULL);
+                chaos_check_example(ch, v->cmds[k], k == v->ncmds - 1 ? why : NULL);
             shown6++;
         }
     }
@@ -337,17 +339,18 @@ int run_checks(chaos *ch, int64_t lag, const char *lagdetail)
              "(paid invoices without a SUCCEEDED: %" PRId64 "; UNKNOWN in the results %" PRId64
              ", in the store %" PRId64 ")",
              cand, by_events, by_store);
-    check_line(6, "paid-but-unanswered invoices neither UNKNOWN nor settled", unanswered, extra);
+    chaos_check_line(6, "paid-but-unanswered invoices neither UNKNOWN nor settled", unanswered,
+                     extra);
 
     /* 7 */
     snprintf(extra, sizeof(extra), "%s%s", lag < 0 ? "(the broker did not answer)" : "", lagdetail);
-    check_line(7, "lag after settling (commands not committed by the workers' group)",
-               lag < 0 ? 1 : lag, extra);
+    chaos_check_line(7, "lag after settling (commands not committed by the workers' group)",
+                     lag < 0 ? 1 : lag, extra);
 
     /* 8: a worker is only ever killed by us; dying of another signal is a
      * crash (SIGSEGV, SIGABRT), whatever the answers say */
-    check_line(8, "workers that died of a signal nobody sent them", ch->signalled,
-               ch->signalled > 0 ? ch->crash_note : "");
+    chaos_check_line(8, "workers that died of a signal nobody sent them", ch->signalled,
+                     ch->signalled > 0 ? ch->crash_note : "");
 
     /* counts */
     int64_t by[NST] = {0}, none = 0, unk_inv = 0;

@@ -6,7 +6,7 @@
 
 /*---- small things ----*/
 
-static uint64_t rng_next(chaos *ch)
+static uint64_t chaos_drive_rng_next(chaos *ch)
 {
     uint64_t z = (ch->rng += 0x9E3779B97F4A7C15ULL);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -14,38 +14,17 @@ static uint64_t rng_next(chaos *ch)
     return z ^ (z >> 31);
 }
 
-static double rng_unit(chaos *ch)
+static double chaos_drive_rng_unit(chaos *ch)
 {
-    return (double)(rng_next(ch) >> 11) / 9007199254740992.0;
+    return (double)(chaos_drive_rng_next(ch) >> 11) / 9007199254740992.0;
 }
 
-static int64_t rng_range(chaos *ch, int64_t lo, int64_t hi)
+static int64_t chaos_drive_rng_range(chaos *ch, int64_t lo, int64_t hi)
 {
-    return hi <= lo ? lo : lo + (int64_t)(rng_next(ch) % (uint64_t)(hi - lo + 1));
+    return hi <= lo ? lo : lo + (int64_t)(chaos_drive_rng_next(ch) % (uint64_t)(hi - lo + 1));
 }
 
-int64_t elapsed(const chaos *ch)
-{
-    return it_now_ms() - ch->t0;
-}
-
-void say(const chaos *ch, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "chaos %6.1fs: ", ch->t0 > 0 ? (double)elapsed(ch) / 1000.0 : 0.0);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-const char *jstr(json_object *o, const char *key)
-{
-    const char *v = json_object_get_string(pv_json_member(o, key));
-    return v != NULL ? v : "";
-}
-
-static int st_index(const char *s)
+static int chaos_drive_st_index(const char *s)
 {
     for (int i = 0; i < S_OTHER; i++)
         if (strcmp(s, st_names[i]) == 0)
@@ -53,7 +32,7 @@ static int st_index(const char *s)
     return S_OTHER;
 }
 
-static uint64_t fnv(const char *s)
+static uint64_t chaos_drive_fnv(const char *s)
 {
     uint64_t h = 1469598103934665603ULL;
     for (; *s != '\0'; s++)
@@ -61,17 +40,17 @@ static uint64_t fnv(const char *s)
     return h;
 }
 
-static void ht_put(chaos *ch, int idx)
+static void chaos_drive_ht_put(chaos *ch, int idx)
 {
-    size_t i = fnv(ch->inv[idx].key) & (ch->htcap - 1);
+    size_t i = chaos_drive_fnv(ch->inv[idx].key) & (ch->htcap - 1);
     while (ch->ht[i] >= 0)
         i = (i + 1) & (ch->htcap - 1);
     ch->ht[i] = idx;
 }
 
-int ht_get(const chaos *ch, const char *key)
+int chaos_drive_ht_get(const chaos *ch, const char *key)
 {
-    size_t i = fnv(key) & (ch->htcap - 1);
+    size_t i = chaos_drive_fnv(key) & (ch->htcap - 1);
     for (size_t n = 0; n < ch->htcap && ch->ht[i] >= 0; n++, i = (i + 1) & (ch->htcap - 1))
         if (strcmp(ch->inv[ch->ht[i]].key, key) == 0)
             return ch->ht[i];
@@ -79,7 +58,7 @@ int ht_get(const chaos *ch, const char *key)
 }
 
 /* "c000123" -> 123, or -1 when it is not one of ours. */
-int cmd_index(const chaos *ch, const char *id)
+int chaos_drive_cmd_index(const chaos *ch, const char *id)
 {
     if (id[0] != 'c' || strlen(id) != 7 || strspn(id + 1, "0123456789") != 6)
         return -1;
@@ -88,7 +67,7 @@ int cmd_index(const chaos *ch, const char *id)
 }
 
 /* Decimal text ("81.59", "196.5") -> minor units with 2 decimals. */
-static int64_t minor2(const char *t)
+static int64_t chaos_drive_minor2(const char *t)
 {
     int64_t v = 0;
     int frac = -1;
@@ -108,48 +87,10 @@ static int64_t minor2(const char *t)
     return v;
 }
 
-/*---- children: every one is killed at exit ----*/
-
-void kill_children(void)
-{
-    chaos *ch = g_ch;
-    if (ch == NULL)
-        return;
-    it_proc *ps[] = {&ch->tail,    &ch->s.w[0], &ch->s.w[1], &ch->s.w[2],
-                     &ch->s.redis, &ch->s.dk,   &ch->s.sim};
-    for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++)
-        if (ps[i]->pid > 0) {
-            kill(ps[i]->pid, SIGKILL);
-            waitpid(ps[i]->pid, NULL, 0);
-            ps[i]->pid = 0;
-        }
-}
-
-void on_signal(int sig)
-{
-    chaos *ch = g_ch;
-    if (ch != NULL) {
-        pid_t pids[] = {ch->tail.pid,    ch->s.w[0].pid, ch->s.w[1].pid, ch->s.w[2].pid,
-                        ch->s.redis.pid, ch->s.dk.pid,   ch->s.sim.pid};
-        for (size_t i = 0; i < sizeof(pids) / sizeof(pids[0]); i++)
-            if (pids[i] > 0)
-                kill(pids[i], SIGKILL);
-    }
-    _exit(128 + sig);
-}
-
-int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 /*---- the invoices and the commands ----*/
 
-static void add_invoice(chaos *ch, int prov, const char *qid, const char *req, const char *alt)
+static void chaos_drive_add_invoice(chaos *ch, int prov, const char *qid, const char *req,
+                                    const char *alt)
 {
     invoice *v = &ch->inv[ch->ninv];
     memset(v, 0, sizeof(*v));
@@ -158,13 +99,13 @@ static void add_invoice(chaos *ch, int prov, const char *qid, const char *req, c
     snprintf(v->key, sizeof(v->key), "%s:%s", provs[prov], qid);
     snprintf(v->req, sizeof(v->req), "%s", req);
     snprintf(v->alt, sizeof(v->alt), "%s", alt);
-    ht_put(ch, ch->ninv);
+    chaos_drive_ht_put(ch, ch->ninv);
     ch->ninv++;
 }
 
 /* Invoices 1..n of every provider (0 is the seed's sample), from the
  * simulator's own listing; İş Bankası references are ours. */
-void load_invoices(chaos *ch)
+void chaos_drive_load_invoices(chaos *ch)
 {
     int want = 0;
     for (int p = 0; p < NPROV; p++)
@@ -190,9 +131,9 @@ void load_invoices(chaos *ch)
             switch (p) {
             case P_PAYOFIN: {
                 int64_t id = json_object_get_int64(pv_json_member(o, "invoiceQueryId"));
-                int64_t lira = minor2(jstr(o, "invoiceAmount")) / 100;
+                int64_t lira = chaos_drive_minor2(chaos_jstr(o, "invoiceAmount")) / 100;
                 snprintf(qid, sizeof(qid), "%" PRId64, id);
-                if (rng_unit(ch) < 0.6) { /* the whole invoice; the other: a partial */
+                if (chaos_drive_rng_unit(ch) < 0.6) { /* the whole invoice; the other: a partial */
                     snprintf(req, sizeof(req), "{\"invoiceQueryId\": %" PRId64 "}", id);
                     snprintf(alt, sizeof(alt),
                              "{\"invoiceQueryId\": %" PRId64 ", \"partialAmount\": 1}", id);
@@ -207,12 +148,13 @@ void load_invoices(chaos *ch)
                 break;
             }
             case P_SIPAY: {
-                const char *amt = jstr(o, "invoice_amount");
-                int64_t half = minor2(amt) / 2;
+                const char *amt = chaos_jstr(o, "invoice_amount");
+                int64_t half = chaos_drive_minor2(amt) / 2;
                 char halft[32];
                 snprintf(halft, sizeof(halft), "%" PRId64 ".%02" PRId64,
                          (half > 0 ? half : 1) / 100, (half > 0 ? half : 1) % 100);
-                snprintf(qid, sizeof(qid), "%s", jstr(o, "inv_payment_transaction_query_oid"));
+                snprintf(qid, sizeof(qid), "%s",
+                         chaos_jstr(o, "inv_payment_transaction_query_oid"));
                 const char *fmt =
                     "{\"account_type_id\": 1, \"account_number\": \"28XX01\", \"wallet_number\": "
                     "\"25XX25\", \"inv_payment_transaction_query_oid\": \"%s\", "
@@ -220,10 +162,12 @@ void load_invoices(chaos *ch)
                     "\"%s\", \"payment_amount\": \"%s\", \"product_oid\": \"%s\", "
                     "\"subscriber_no\": "
                     "\"%s\", \"bill_term\": \"%s\", \"bill_no\": \"%s\"}";
-                snprintf(req, sizeof(req), fmt, qid, amt, amt, jstr(o, "product_oid"),
-                         jstr(o, "subscriber_no"), jstr(o, "bill_term"), jstr(o, "bill_no"));
-                snprintf(alt, sizeof(alt), fmt, qid, amt, halft, jstr(o, "product_oid"),
-                         jstr(o, "subscriber_no"), jstr(o, "bill_term"), jstr(o, "bill_no"));
+                snprintf(req, sizeof(req), fmt, qid, amt, amt, chaos_jstr(o, "product_oid"),
+                         chaos_jstr(o, "subscriber_no"), chaos_jstr(o, "bill_term"),
+                         chaos_jstr(o, "bill_no"));
+                snprintf(alt, sizeof(alt), fmt, qid, amt, halft, chaos_jstr(o, "product_oid"),
+                         chaos_jstr(o, "subscriber_no"), chaos_jstr(o, "bill_term"),
+                         chaos_jstr(o, "bill_no"));
                 break;
             }
             case P_PAYWALL: {
@@ -245,23 +189,23 @@ void load_invoices(chaos *ch)
                 break;
             }
             default: {
-                const char *amount = jstr(o, "amount");
+                const char *amount = chaos_jstr(o, "amount");
                 int64_t a = strtoll(amount, NULL, 10);
                 const char *fmt = "{\"invoicesDetails\": [{\"invoiceID\": \"%s\", \"amount\": "
                                   "\"%" PRId64 "\", \"currency\": \"%s\"}]}";
-                snprintf(qid, sizeof(qid), "%s", jstr(o, "invoiceID"));
-                snprintf(req, sizeof(req), fmt, qid, a, jstr(o, "currency"));
-                snprintf(alt, sizeof(alt), fmt, qid, a > 1 ? a - 1 : a, jstr(o, "currency"));
+                snprintf(qid, sizeof(qid), "%s", chaos_jstr(o, "invoiceID"));
+                snprintf(req, sizeof(req), fmt, qid, a, chaos_jstr(o, "currency"));
+                snprintf(alt, sizeof(alt), fmt, qid, a > 1 ? a - 1 : a, chaos_jstr(o, "currency"));
                 break;
             }
             }
-            add_invoice(ch, p, qid, req, alt);
+            chaos_drive_add_invoice(ch, p, qid, req, alt);
         }
         json_object_put(list);
     }
 }
 
-static int cmp_send(const void *a, const void *b)
+static int chaos_drive_cmp_send(const void *a, const void *b)
 {
     const sendev *x = a, *y = b;
     if (x->at != y->at)
@@ -269,14 +213,14 @@ static int cmp_send(const void *a, const void *b)
     return x->cmd - y->cmd;
 }
 
-static int new_cmd(chaos *ch, int inv, int kind, int64_t at)
+static int chaos_drive_new_cmd(chaos *ch, int inv, int kind, int64_t at)
 {
     cmd *c = &ch->cmds[ch->ncmds];
     memset(c, 0, sizeof(*c));
     c->inv = inv;
     c->kind = kind;
     c->planned = at;
-    double r = rng_unit(ch);
+    double r = chaos_drive_rng_unit(ch);
     c->exp = r < 0.08 ? E_PAST : r < 0.18 ? E_DURING : r < 0.38 ? E_FAR : E_NONE;
     invoice *v = &ch->inv[inv];
     if (v->ncmds < 4)
@@ -286,7 +230,7 @@ static int new_cmd(chaos *ch, int inv, int kind, int64_t at)
 }
 
 /* The whole plan: commands, their kinds and expiry, and every send time. */
-void plan(chaos *ch)
+void chaos_drive_plan(chaos *ch)
 {
     int base_max = ch->ninv * 2;
     ch->cmds = calloc((size_t)base_max, sizeof(*ch->cmds));
@@ -296,36 +240,37 @@ void plan(chaos *ch)
     for (int i = 0; i < ch->ninv; i++)
         order[i] = i;
     for (int i = ch->ninv - 1; i > 0; i--) {
-        int j = (int)(rng_next(ch) % (uint64_t)(i + 1)), t = order[i];
+        int j = (int)(chaos_drive_rng_next(ch) % (uint64_t)(i + 1)), t = order[i];
         order[i] = order[j];
         order[j] = t;
     }
     for (int k = 0; k < ch->ninv; k++) {
         int i = order[k];
-        int64_t at = ch->p.first_span_ms * k / ch->ninv + rng_range(ch, 0, 50);
-        new_cmd(ch, i, K_FIRST, at);
-        if (rng_unit(ch) < ch->p.second_frac) {
-            int kind = ch->inv[i].prov == P_PAYWALL || rng_unit(ch) < 0.5 ? K_SAME : K_OTHER;
-            int64_t later =
-                rng_unit(ch) < 0.7 ? rng_range(ch, 0, 3000) : rng_range(ch, 3000, 12000);
-            new_cmd(ch, i, kind, at + later);
+        int64_t at = ch->p.first_span_ms * k / ch->ninv + chaos_drive_rng_range(ch, 0, 50);
+        chaos_drive_new_cmd(ch, i, K_FIRST, at);
+        if (chaos_drive_rng_unit(ch) < ch->p.second_frac) {
+            int kind =
+                ch->inv[i].prov == P_PAYWALL || chaos_drive_rng_unit(ch) < 0.5 ? K_SAME : K_OTHER;
+            int64_t later = chaos_drive_rng_unit(ch) < 0.7 ? chaos_drive_rng_range(ch, 0, 3000)
+                                                           : chaos_drive_rng_range(ch, 3000, 12000);
+            chaos_drive_new_cmd(ch, i, kind, at + later);
         }
     }
     free(order);
     int nbase = ch->ncmds;
     for (int r = nbase; r < ch->p.total; r++) {
-        int c = (int)(rng_next(ch) % (uint64_t)nbase);
-        int late = rng_unit(ch) < ch->p.late_frac;
-        int64_t d =
-            late ? rng_range(ch, ch->p.late_min_ms, ch->p.late_max_ms) : rng_range(ch, 200, 5000);
+        int c = (int)(chaos_drive_rng_next(ch) % (uint64_t)nbase);
+        int late = chaos_drive_rng_unit(ch) < ch->p.late_frac;
+        int64_t d = late ? chaos_drive_rng_range(ch, ch->p.late_min_ms, ch->p.late_max_ms)
+                         : chaos_drive_rng_range(ch, 200, 5000);
         ch->sends[ch->nsends++] = (sendev){ch->cmds[c].planned + d, c, late};
     }
-    qsort(ch->sends, (size_t)ch->nsends, sizeof(*ch->sends), cmp_send);
+    qsort(ch->sends, (size_t)ch->nsends, sizeof(*ch->sends), chaos_drive_cmp_send);
 }
 
 /*---- Kafka: producing, lag ----*/
 
-void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+void chaos_drive_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
     chaos *ch = opaque;
@@ -341,7 +286,8 @@ void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     }
 }
 
-void produce_raw(chaos *ch, const char *key, const char *body, size_t len, intptr_t opaque)
+void chaos_drive_produce_raw(chaos *ch, const char *key, const char *body, size_t len,
+                             intptr_t opaque)
 {
     for (int tries = 0; tries < 1000; tries++) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
@@ -357,7 +303,7 @@ void produce_raw(chaos *ch, const char *key, const char *body, size_t len, intpt
     fail_msg("produce: the queue stayed full");
 }
 
-void send_cmd(chaos *ch, int i)
+void chaos_drive_send_cmd(chaos *ch, int i)
 {
     cmd *c = &ch->cmds[i];
     invoice *v = &ch->inv[c->inv];
@@ -367,10 +313,10 @@ void send_cmd(chaos *ch, int i)
         if (c->exp == E_PAST) {
             created = now - 90000;
             snprintf(exp, sizeof(exp), ", \"expires_at\": %" PRId64,
-                     now - rng_range(ch, 1000, 60000));
+                     now - chaos_drive_rng_range(ch, 1000, 60000));
         } else if (c->exp == E_DURING) {
             snprintf(exp, sizeof(exp), ", \"expires_at\": %" PRId64,
-                     now + rng_range(ch, 1000, 10000));
+                     now + chaos_drive_rng_range(ch, 1000, 10000));
         } else if (c->exp == E_FAR) {
             snprintf(exp, sizeof(exp), ", \"expires_at\": %" PRId64, now + 3600000);
         }
@@ -381,10 +327,10 @@ void send_cmd(chaos *ch, int i)
         c->body = strdup(buf);
     }
     c->sends++;
-    produce_raw(ch, v->key, c->body, (size_t)c->len, i);
+    chaos_drive_produce_raw(ch, v->key, c->body, (size_t)c->len, i);
 }
 
-int partitions_of(chaos *ch, const char *topic)
+int chaos_drive_partitions_of(chaos *ch, const char *topic)
 {
     const rd_kafka_metadata_t *md = NULL;
     rd_kafka_topic_t *t = rd_kafka_topic_new(ch->admin, topic, NULL);
@@ -404,7 +350,7 @@ int partitions_of(chaos *ch, const char *topic)
 
 /* Sum over the topic's partitions of high watermark - low watermark. -1 when
  * the broker did not answer. */
-int64_t topic_messages(chaos *ch, const char *topic, int nparts)
+int64_t chaos_drive_topic_messages(chaos *ch, const char *topic, int nparts)
 {
     int64_t total = 0;
     for (int p = 0; p < nparts; p++) {
@@ -420,7 +366,7 @@ int64_t topic_messages(chaos *ch, const char *topic, int nparts)
 /* Commands not yet committed by the workers' group: for every partition,
  * high watermark - committed offset (- low when nothing is committed). -1
  * when the broker did not answer; detail gets "p=lag" of the lagging ones. */
-int64_t group_lag(chaos *ch, char *detail, size_t cap)
+int64_t chaos_drive_group_lag(chaos *ch, char *detail, size_t cap)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(ch->ncmd_parts);
     for (int p = 0; p < ch->ncmd_parts; p++)
@@ -454,7 +400,7 @@ int64_t group_lag(chaos *ch, char *detail, size_t cap)
 
 /*---- the results reader: payctl tail -B -m results ----*/
 
-void tail_start(chaos *ch)
+void chaos_drive_tail_start(chaos *ch)
 {
     char path[512];
     it_build_path(path, sizeof(path), "worker/payctl");
@@ -465,7 +411,7 @@ void tail_start(chaos *ch)
         fail_msg("payctl tail did not start");
 }
 
-void record(chaos *ch, int ci, int st, json_object *ev)
+void chaos_drive_record(chaos *ch, int ci, int st, json_object *ev)
 {
     cmd *c = &ch->cmds[ci];
     c->nev++;
@@ -477,14 +423,14 @@ void record(chaos *ch, int ci, int st, json_object *ev)
             c->seq_more = 1;
     }
     if (ev != NULL) {
-        const char *r = jstr(ev, "reason");
+        const char *r = chaos_jstr(ev, "reason");
         if (r[0] != '\0')
             snprintf(c->reason, sizeof(c->reason), "%s", r);
-        snprintf(c->worker, sizeof(c->worker), "%s", jstr(ev, "worker"));
+        snprintf(c->worker, sizeof(c->worker), "%s", chaos_jstr(ev, "worker"));
     }
 }
 
-static void on_line(chaos *ch, char *line)
+static void chaos_drive_on_line(chaos *ch, char *line)
 {
     json_object *w = json_tokener_parse(line);
     if (w == NULL) {
@@ -514,19 +460,19 @@ static void on_line(chaos *ch, char *line)
     ch->seen[part][off] = 1;
     ch->events++;
     json_object *ev = pv_json_member(w, "event");
-    int ci = cmd_index(ch, jstr(ev, "command_id"));
+    int ci = chaos_drive_cmd_index(ch, chaos_jstr(ev, "command_id"));
     if (ci < 0) {
         ch->foreign++;
     } else if (ch->brk_drop && ci % 40 == 7) {
         ch->dropped++;
     } else {
-        record(ch, ci, st_index(jstr(ev, "status")), ev);
+        chaos_drive_record(ch, ci, chaos_drive_st_index(chaos_jstr(ev, "status")), ev);
     }
     json_object_put(w);
 }
 
 /* Reads what the reader printed, up to budget_ms; restarts it when it died. */
-void pump(chaos *ch, int budget_ms)
+void chaos_drive_pump(chaos *ch, int budget_ms)
 {
     int64_t end = it_now_ms() + budget_ms;
     do {
@@ -534,7 +480,7 @@ void pump(chaos *ch, int budget_ms)
             if (ch->tail.pid > 0)
                 it_stop(&ch->tail, SIGTERM, 2000);
             ch->tail_restarts++;
-            tail_start(ch);
+            chaos_drive_tail_start(ch);
         }
         struct pollfd pfd = {.fd = ch->tail.out_fd, .events = POLLIN};
         int left = (int)(end - it_now_ms());
@@ -550,7 +496,7 @@ void pump(chaos *ch, int budget_ms)
         }
         ssize_t n = read(ch->tail.out_fd, r->buf + r->len, r->cap - r->len - 1);
         if (n <= 0) {
-            say(ch, "payctl tail ended: restarting it (read again from the beginning)");
+            chaos_say(ch, "payctl tail ended: restarting it (read again from the beginning)");
             it_stop(&ch->tail, SIGTERM, 2000);
             continue;
         }
@@ -559,7 +505,7 @@ void pump(chaos *ch, int budget_ms)
         for (size_t i = 0; i < r->len; i++)
             if (r->buf[i] == '\n') {
                 r->buf[i] = '\0';
-                on_line(ch, r->buf + start);
+                chaos_drive_on_line(ch, r->buf + start);
                 start = i + 1;
             }
         memmove(r->buf, r->buf + start, r->len - start);
@@ -569,7 +515,7 @@ void pump(chaos *ch, int budget_ms)
 
 /*---- the workers, redis, the broker ----*/
 
-void worker_start(chaos *ch, int i)
+void chaos_drive_worker_start(chaos *ch, int i)
 {
     stack *s = &ch->s;
     char path[512], addr[96], wid[64], name[32];
@@ -593,7 +539,7 @@ void worker_start(chaos *ch, int i)
 }
 
 /* A worker that exited on its own is noted and restarted. */
-void reap_workers(chaos *ch)
+void chaos_drive_reap_workers(chaos *ch)
 {
     for (int i = 0; i < NWORKERS; i++) {
         it_proc *w = &ch->s.w[i];
@@ -607,16 +553,16 @@ void reap_workers(chaos *ch)
             snprintf(ch->crash_note + o, sizeof(ch->crash_note) - o, " w%d.%d %s %d (log %s);", i,
                      ch->gen[i], WIFSIGNALED(status) ? "signal" : "exit",
                      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), w->log_path);
-        say(ch, "worker w%d.%d exited on its own (%s %d): restarting it", i, ch->gen[i],
-            WIFSIGNALED(status) ? "signal" : "exit",
-            WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        chaos_say(ch, "worker w%d.%d exited on its own (%s %d): restarting it", i, ch->gen[i],
+                  WIFSIGNALED(status) ? "signal" : "exit",
+                  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
         w->pid = 0;
         it_close(w);
         ch->restart_at[i] = it_now_ms() + 500;
     }
 }
 
-void dk_control(chaos *ch, const char *line)
+void chaos_drive_dk_control(chaos *ch, const char *line)
 {
     char reply[512];
     if (it_request(&ch->s.dk, line, reply, sizeof(reply), 10000) != 0 ||
@@ -624,7 +570,7 @@ void dk_control(chaos *ch, const char *line)
         fail_msg("devkafka \"%s\": %s", line, reply);
 }
 
-void redis_start(chaos *ch)
+void chaos_drive_redis_start(chaos *ch)
 {
     start_redis_aof(&ch->s, ch->redisdir);
 }
@@ -636,14 +582,14 @@ void redis_start(chaos *ch)
  * JoinGroup of it is still unanswered: a broker outage in the middle of a
  * rebalance does it. That is the mock's failure, not the workers': say so
  * and stop (exit 255: the harness could not run), never blame a check. */
-static void broker_alive(chaos *ch)
+static void chaos_drive_broker_alive(chaos *ch)
 {
     if (ch->s.dk.pid <= 0 || waitpid(ch->s.dk.pid, NULL, WNOHANG) != ch->s.dk.pid)
         return;
     ch->s.dk.pid = 0;
-    say(ch, "devkafka (librdkafka's mock cluster) died: the run cannot go on; its log:");
+    chaos_say(ch, "devkafka (librdkafka's mock cluster) died: the run cannot go on; its log:");
     it_dump_log(&ch->s.dk);
-    kill_children();
+    chaos_kill_children();
     exit(255);
 }
 
@@ -654,12 +600,12 @@ static void broker_alive(chaos *ch)
 #define QUIET_BEFORE_MS 12000
 #define QUIET_AFTER_MS  7000
 
-void faults_step(chaos *ch)
+void chaos_drive_faults_step(chaos *ch)
 {
     int64_t now = it_now_ms(), t = now - ch->t0;
     int quiet =
         t >= ch->p.broker_down_at - QUIET_BEFORE_MS && t < ch->p.broker_down_at + QUIET_AFTER_MS;
-    broker_alive(ch);
+    chaos_drive_broker_alive(ch);
     if (quiet && now >= ch->next_kill)
         ch->next_kill = now + 1000; /* after the window */
     if (ch->brk_crash == 1 && t >= ch->p.kill_from_ms && ch->s.w[0].pid > 0) {
@@ -673,50 +619,50 @@ void faults_step(chaos *ch)
             if (ch->s.w[i].pid > 0)
                 up[n++] = i;
         if (n > 0) {
-            int i = up[rng_next(ch) % (uint64_t)n];
+            int i = up[chaos_drive_rng_next(ch) % (uint64_t)n];
             it_stop(&ch->s.w[i], SIGKILL, 5000);
             ch->kills++;
-            ch->restart_at[i] = now + rng_range(ch, 300, 1500);
+            ch->restart_at[i] = now + chaos_drive_rng_range(ch, 300, 1500);
         }
-        ch->next_kill = now + rng_range(ch, 2000, 8000);
+        ch->next_kill = now + chaos_drive_rng_range(ch, 2000, 8000);
     }
     if (ch->redis_next < ch->p.nredis && t >= ch->p.redis_kill_at[ch->redis_next] &&
         ch->s.redis.pid > 0) {
-        say(ch, "redis-server: kill -9");
+        chaos_say(ch, "redis-server: kill -9");
         it_stop(&ch->s.redis, SIGKILL, 5000);
         ch->redis_kills++;
         ch->redis_next++;
-        ch->redis_restart_at = now + rng_range(ch, 1000, 3000);
+        ch->redis_restart_at = now + chaos_drive_rng_range(ch, 1000, 3000);
     }
     if (ch->s.redis.pid <= 0 && ch->redis_restart_at > 0 && now >= ch->redis_restart_at) {
-        redis_start(ch);
+        chaos_drive_redis_start(ch);
         ch->redis_restart_at = 0;
-        say(ch, "redis-server restarted from its AOF");
+        chaos_say(ch, "redis-server restarted from its AOF");
     }
     if (!ch->broker_is_down && ch->broker_outages == 0 && t >= ch->p.broker_down_at) {
-        say(ch, "broker down for 5 s");
-        dk_control(ch, "broker down all");
+        chaos_say(ch, "broker down for 5 s");
+        chaos_drive_dk_control(ch, "broker down all");
         ch->broker_is_down = 1;
         ch->broker_outages++;
         ch->broker_up_at = now + 5000;
     }
     if (ch->broker_is_down && now >= ch->broker_up_at) {
-        dk_control(ch, "broker up all");
+        chaos_drive_dk_control(ch, "broker up all");
         ch->broker_is_down = 0;
-        say(ch, "broker up");
+        chaos_say(ch, "broker up");
     }
 }
 
-void workers_step(chaos *ch)
+void chaos_drive_workers_step(chaos *ch)
 {
-    reap_workers(ch);
+    chaos_drive_reap_workers(ch);
     int64_t now = it_now_ms();
     for (int i = 0; i < NWORKERS; i++)
         if (ch->s.w[i].pid <= 0 && ch->restart_at[i] > 0 && now >= ch->restart_at[i])
-            worker_start(ch, i);
+            chaos_drive_worker_start(ch, i);
 }
 
-int missing_results(const chaos *ch, int *undelivered)
+int chaos_drive_missing_results(const chaos *ch, int *undelivered)
 {
     int n = 0, u = 0;
     for (int i = 0; i < ch->ncmds; i++) {
@@ -733,7 +679,7 @@ int missing_results(const chaos *ch, int *undelivered)
 
 /*---- the direct payments of the self-test ----*/
 
-long sim_pay_payofin(chaos *ch, const char *qid, const char *request_id)
+long chaos_drive_sim_pay_payofin(chaos *ch, const char *qid, const char *request_id)
 {
     char url[128], body[128], rid[160];
     snprintf(url, sizeof(url), "%s/invoices/invoicepayment", ch->s.sim_url);
