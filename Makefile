@@ -195,7 +195,9 @@ bench: deps
 # ---- the fault test: make chaos (full, <= 10 min), make chaos-quick or
 # CHAOS_QUICK=1 (<= 2 min); tests/chaos/README.md -----------------------------
 
-$(CHAOS_BIN): $(OBJ)/tests/chaos/chaos.o $(ITEST_UTIL_OBJ) $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
+CHAOS_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(sort $(wildcard tests/chaos/*.c)))
+
+$(CHAOS_BIN): $(CHAOS_OBJ) $(ITEST_UTIL_OBJ) $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PROG_LIBS)
 

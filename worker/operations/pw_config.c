@@ -17,6 +17,7 @@
 #include "pv_utf8.h"
 #include "pw_alloc.h"
 #include "pw_log.h"
+#include "pw_opt.h" /* pw_opt_distance: what "did you mean" measures */
 #include "pw_store.h"
 
 extern char **environ;
@@ -529,36 +530,6 @@ out:
 
 /*---- Names ----*/
 
-/* Optimal string alignment distance (Damerau-Levenshtein with adjacent
- * transpositions), ASCII case folded; large when either is over-long. */
-static size_t pw_config_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    size_t d[3][PW_NAME_MAX + 1]; /* rows i-2, i-1, i */
-    if (la > PW_NAME_MAX || lb > PW_NAME_MAX)
-        return SIZE_MAX;
-    for (size_t j = 0; j <= lb; j++)
-        d[1][j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t *cur = d[(i + 1) % 3], *prev = d[i % 3], *prev2 = d[(i + 2) % 3];
-        cur[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
-            size_t cost = ca != cb;
-            size_t v = prev[j] + 1;
-            if (cur[j - 1] + 1 < v)
-                v = cur[j - 1] + 1;
-            if (prev[j - 1] + cost < v)
-                v = prev[j - 1] + cost;
-            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
-                tolower((unsigned char)a[i - 2]) == cb && prev2[j - 2] + 1 < v)
-                v = prev2[j - 2] + 1;
-            cur[j] = v;
-        }
-    }
-    return d[(la + 1) % 3][lb];
-}
-
 typedef struct pw_config_names {
     char **v;
     size_t n, cap;
@@ -737,7 +708,7 @@ static const char *pw_config_kafka_nearest(const pw_kafka_defs *defs, const char
     for (size_t i = 0; i < defs->n; i++) {
         char cand[PW_NAME_MAX];
         pw_config_kafka_env_name(cand, sizeof(cand), defs->d[i].name);
-        size_t d = pw_config_distance(var, cand);
+        size_t d = pw_opt_distance(var, cand);
         if (d < best) {
             best = d;
             snprintf(buf, cap, "%s", cand);
@@ -879,7 +850,7 @@ static void pw_config_name(pw_config_src *src, pw_config *c, const pw_config_nam
         if (strcmp(known->v[i], name) == 0)
             return;
     for (size_t i = 0; i < known->n && best > 0; i++) {
-        size_t d = pw_config_distance(name, known->v[i]);
+        size_t d = pw_opt_distance(name, known->v[i]);
         if (d < best) {
             best = d;
             nearest = known->v[i];
