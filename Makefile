@@ -262,7 +262,7 @@ check:
 	    echo "make check: banned function used (see above): $(BANNED)" >&2; exit 1; fi
 	@if grep -nE '(^|[^_a-zA-Z0-9.>])(malloc|calloc|realloc|strdup|strndup)[[:space:]]*\(' \
 	    $(filter-out worker/pw_alloc.c,$(wildcard worker/*.c worker/*/*.c)); then \
-	    echo "make check: worker/ allocates through pw_alloc.h (pw_malloc, ...), which never returns NULL" >&2; exit 1; fi
+	    echo "make check: worker/ allocates through pw_alloc.h (pw_alloc_malloc, ...), which never returns NULL" >&2; exit 1; fi
 	@sh ops/check-layers.sh
 	@echo "check: format, banned functions, the worker's allocator and layering OK"
 

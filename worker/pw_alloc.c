@@ -8,7 +8,7 @@
 
 #include "pw_log.h"
 
-_Noreturn void pw_oom(const char *what, size_t bytes)
+_Noreturn void pw_alloc_oom(const char *what, size_t bytes)
 {
     /* pw_log builds its line on the stack: nothing is allocated here */
     pw_logline l;
@@ -19,46 +19,46 @@ _Noreturn void pw_oom(const char *what, size_t bytes)
     abort();
 }
 
-void pw_oom_check(const pv_error *err)
+void pw_alloc_oom_check(const pv_error *err)
 {
     if (err != NULL && err->code == PV_ENOMEM)
-        pw_oom(err->errstr, 0);
+        pw_alloc_oom(err->errstr, 0);
 }
 
-void *pw_malloc(size_t n)
+void *pw_alloc_malloc(size_t n)
 {
     void *p = malloc(n > 0 ? n : 1);
     if (p == NULL)
-        pw_oom("malloc", n);
+        pw_alloc_oom("malloc", n);
     return p;
 }
 
-void *pw_calloc(size_t count, size_t size)
+void *pw_alloc_calloc(size_t count, size_t size)
 {
     void *p = calloc(count > 0 ? count : 1, size > 0 ? size : 1);
     if (p == NULL)
-        pw_oom("calloc", size != 0 && count > SIZE_MAX / size ? SIZE_MAX : count * size);
+        pw_alloc_oom("calloc", size != 0 && count > SIZE_MAX / size ? SIZE_MAX : count * size);
     return p;
 }
 
-void *pw_realloc(void *p, size_t n)
+void *pw_alloc_realloc(void *p, size_t n)
 {
     void *q = realloc(p, n > 0 ? n : 1);
     if (q == NULL)
-        pw_oom("realloc", n);
+        pw_alloc_oom("realloc", n);
     return q;
 }
 
-char *pw_strdup(const char *s)
+char *pw_alloc_strdup(const char *s)
 {
-    return pw_memdup(s, strlen(s));
+    return pw_alloc_memdup(s, strlen(s));
 }
 
-void *pw_memdup(const void *p, size_t n)
+void *pw_alloc_memdup(const void *p, size_t n)
 {
     if (n == SIZE_MAX)
-        pw_oom("memdup", n);
-    char *q = pw_malloc(n + 1);
+        pw_alloc_oom("memdup", n);
+    char *q = pw_alloc_malloc(n + 1);
     if (n > 0)
         memcpy(q, p, n);
     q[n] = '\0';

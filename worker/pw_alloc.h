@@ -10,7 +10,7 @@
  * held either finishes on the next worker's replay or expires to UNKNOWN.
  *
  * The same holds for an out-of-memory error reported by a library layer
- * (PV_ENOMEM from libprovider or schemas): pw_oom_check turns it into the
+ * (PV_ENOMEM from libprovider or schemas): pw_alloc_oom_check turns it into the
  * same abort before anything is decided from it.
  *
  * `make check` refuses a bare malloc/calloc/realloc/strdup/strndup in
@@ -23,16 +23,16 @@
 
 #include "pv_error.h"
 
-void *pw_malloc(size_t n);
-void *pw_calloc(size_t count, size_t size);
-void *pw_realloc(void *p, size_t n);
-char *pw_strdup(const char *s);
+void *pw_alloc_malloc(size_t n);
+void *pw_alloc_calloc(size_t count, size_t size);
+void *pw_alloc_realloc(void *p, size_t n);
+char *pw_alloc_strdup(const char *s);
 /* n bytes of p, plus a NUL after them (n may be 0). */
-void *pw_memdup(const void *p, size_t n);
+void *pw_alloc_memdup(const void *p, size_t n);
 
 /* Logs "out of memory" with what and bytes (0 when unknown), then aborts. */
-_Noreturn void pw_oom(const char *what, size_t bytes);
-/* pw_oom when err says PV_ENOMEM; returns otherwise. */
-void pw_oom_check(const pv_error *err);
+_Noreturn void pw_alloc_oom(const char *what, size_t bytes);
+/* pw_alloc_oom when err says PV_ENOMEM; returns otherwise. */
+void pw_alloc_oom_check(const pv_error *err);
 
 #endif

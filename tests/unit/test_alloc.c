@@ -67,38 +67,38 @@ static void test_alloc_refused_aborts_with_a_line(void **state)
 static void test_alloc_ordinary_use(void **state)
 {
     (void)state;
-    char *d = pw_memdup("abc", 2);
+    char *d = pw_alloc_memdup("abc", 2);
     assert_string_equal(d, "ab"); /* NUL after the bytes */
     free(d);
-    char *s = pw_strdup("");
+    char *s = pw_alloc_strdup("");
     assert_string_equal(s, "");
     free(s);
-    int *z = pw_calloc(0, sizeof(int)); /* never NULL, even for 0 */
+    int *z = pw_alloc_calloc(0, sizeof(int)); /* never NULL, even for 0 */
     assert_non_null(z);
-    z = pw_realloc(z, 64 * sizeof(int));
+    z = pw_alloc_realloc(z, 64 * sizeof(int));
     z[63] = 7;
     free(z);
     pv_error err = {0};
-    pw_oom_check(&err); /* no error: returns */
+    pw_alloc_oom_check(&err); /* no error: returns */
     pv_error_set(&err, PV_EVALIDATION, "x", "not memory");
-    pw_oom_check(&err); /* another error: returns */
+    pw_alloc_oom_check(&err); /* another error: returns */
     pv_error_clear(&err);
 }
 
 static int child(const char *what)
 {
     if (strcmp(what, "malloc") == 0)
-        (void)pw_malloc(SIZE_MAX / 4 + 1);
+        (void)pw_alloc_malloc(SIZE_MAX / 4 + 1);
     else if (strcmp(what, "calloc") == 0)
-        (void)pw_calloc(SIZE_MAX / 8, 16); /* overflows size_t */
+        (void)pw_alloc_calloc(SIZE_MAX / 8, 16); /* overflows size_t */
     else if (strcmp(what, "realloc") == 0)
-        (void)pw_realloc(pw_malloc(16), SIZE_MAX / 4 + 1);
+        (void)pw_alloc_realloc(pw_alloc_malloc(16), SIZE_MAX / 4 + 1);
     else if (strcmp(what, "memdup") == 0)
-        (void)pw_memdup("x", SIZE_MAX);
+        (void)pw_alloc_memdup("x", SIZE_MAX);
     else if (strcmp(what, "enomem") == 0) {
         pv_error err = {0};
         pv_error_set(&err, PV_ENOMEM, "", "pv: cannot allocate");
-        pw_oom_check(&err);
+        pw_alloc_oom_check(&err);
     }
     return 3; /* not aborted: the parent fails */
 }

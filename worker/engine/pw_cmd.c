@@ -110,7 +110,7 @@ static void pw_cmd_replay(pw_cmd *c, const char *status, const unsigned char *by
 
 pw_cmd *pw_cmd_new(pw_engine *e, int32_t partition, int64_t offset)
 {
-    pw_cmd *c = pw_calloc(1, sizeof(*c));
+    pw_cmd *c = pw_alloc_calloc(1, sizeof(*c));
     c->e = e;
     c->partition = partition;
     c->offset = offset;
@@ -129,7 +129,7 @@ pw_cmd *pw_cmd_new(pw_engine *e, int32_t partition, int64_t offset)
 static pv_result *pw_cmd_res(pw_cmd *c)
 {
     if (c->res == NULL) {
-        c->res = pw_malloc(sizeof(*c->res));
+        c->res = pw_alloc_malloc(sizeof(*c->res));
         pv_result_init(c->res);
     }
     return c->res;
@@ -354,7 +354,7 @@ static void pw_cmd_settle(pw_cmd *c, pv_status status)
         char *raw = c->raw;
         c->raw = NULL;
         pw_publish_add(c, c->e->cfg->topic_dlq, c->msg_key, c->msg_key_len,
-                       raw != NULL ? raw : pw_strdup(""), raw != NULL ? c->raw_len : 0, 1);
+                       raw != NULL ? raw : pw_alloc_strdup(""), raw != NULL ? c->raw_len : 0, 1);
     }
     if (c->claimed)
         pw_cmd_finish(c);
@@ -372,7 +372,7 @@ static void pw_cmd_replay(pw_cmd *c, const char *status, const unsigned char *by
     if (c->nout == 0)
         pw_publish_add_result(c, NULL, 0);
     free(c->out[0].value);
-    c->out[0].value = pw_malloc(len > 0 ? len : 1);
+    c->out[0].value = pw_alloc_malloc(len > 0 ? len : 1);
     memcpy(c->out[0].value, bytes, len);
     c->out[0].len = len;
     c->e->m->replays++;
@@ -384,7 +384,7 @@ static void pw_cmd_replay(pw_cmd *c, const char *status, const unsigned char *by
 /* A rejected command: a REJECTED result and the original bytes to the DLQ. */
 void pw_cmd_reject(pw_cmd *c, const pv_error *err)
 {
-    pw_oom_check(err); /* out of memory is no reason to call a command invalid */
+    pw_alloc_oom_check(err); /* out of memory is no reason to call a command invalid */
     snprintf(c->reason, sizeof(c->reason), "%s", err->errstr);
     snprintf(c->dlq_field, sizeof(c->dlq_field), "%s", err->field);
     if (err->detail != NULL && c->field_errors == NULL)

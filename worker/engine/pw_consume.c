@@ -77,13 +77,13 @@ static void pw_consume_take(pw_engine *e, rd_kafka_message_t *m)
     }
     pw_cmd *c = pw_cmd_new(e, m->partition, m->offset);
     /* the original bytes, for a dead-letter copy should it be rejected */
-    c->raw = pw_malloc(m->len > 0 ? m->len : 1);
+    c->raw = pw_alloc_malloc(m->len > 0 ? m->len : 1);
     if (m->len > 0)
         memcpy(c->raw, m->payload, m->len);
     c->raw_len = m->len;
     if (m->key != NULL) {
         /* kept byte for byte for the dead-letter copy (a key may hold NUL) */
-        c->msg_key = pw_malloc(m->key_len > 0 ? m->key_len : 1);
+        c->msg_key = pw_alloc_malloc(m->key_len > 0 ? m->key_len : 1);
         if (m->key_len > 0)
             memcpy(c->msg_key, m->key, m->key_len);
         c->msg_key_len = m->key_len;
@@ -283,13 +283,13 @@ static pw_part *pw_consume_part(pw_engine *e, int32_t p)
         int32_t n = e->nparts > 0 ? e->nparts : 64;
         while (n <= p)
             n = n > INT32_MAX / 2 ? INT32_MAX : n * 2;
-        e->parts = pw_realloc(e->parts, (size_t)n * sizeof(*e->parts));
+        e->parts = pw_alloc_realloc(e->parts, (size_t)n * sizeof(*e->parts));
         memset(e->parts + e->nparts, 0, (size_t)(n - e->nparts) * sizeof(*e->parts));
-        e->assigned = pw_realloc(e->assigned, (size_t)n * sizeof(*e->assigned));
+        e->assigned = pw_alloc_realloc(e->assigned, (size_t)n * sizeof(*e->assigned));
         e->nparts = n;
     }
     if (e->parts[p] == NULL)
-        e->parts[p] = pw_calloc(1, sizeof(pw_part));
+        e->parts[p] = pw_alloc_calloc(1, sizeof(pw_part));
     return e->parts[p];
 }
 

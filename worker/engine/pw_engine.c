@@ -234,7 +234,7 @@ pw_engine *pw_engine_new(struct event_base *base, pw_config *cfg, pw_metrics *m,
                          size_t cap)
 {
     pv_error perr = {0};
-    pw_engine *e = pw_calloc(1, sizeof(*e));
+    pw_engine *e = pw_alloc_calloc(1, sizeof(*e));
     e->base = base;
     e->cfg = cfg;
     e->m = m;
@@ -244,7 +244,7 @@ pw_engine *pw_engine_new(struct event_base *base, pw_config *cfg, pw_metrics *m,
     e->nbuckets = 1024;
     while (e->nbuckets < (size_t)cfg->max_inflight * 2)
         e->nbuckets *= 2;
-    e->buckets = pw_calloc(e->nbuckets, sizeof(*e->buckets));
+    e->buckets = pw_alloc_calloc(e->nbuckets, sizeof(*e->buckets));
     for (size_t k = 0; k < cfg->nprov && k < PW_PROVIDERS_MAX; k++) {
         e->prov[k].p = cfg->prov[k].provider;
         e->prov[k].pc = &cfg->prov[k];

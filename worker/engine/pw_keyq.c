@@ -24,8 +24,8 @@ int pw_keyq_push(pw_engine *e, pw_cmd *c)
     pw_keyq **s = pw_keyq_slot(e, c->key);
     c->in_keyq = 1;
     if (*s == NULL) {
-        pw_keyq *q = pw_calloc(1, sizeof(*q));
-        q->key = pw_strdup(c->key);
+        pw_keyq *q = pw_alloc_calloc(1, sizeof(*q));
+        q->key = pw_alloc_strdup(c->key);
         q->head = q->tail = c;
         *s = q;
         return 1;

@@ -111,7 +111,7 @@ static void pw_prov_on_token(void *ud, const pw_http_result *r)
         pw_prov_fail_waiters(pv, err.errstr);
     } else {
         free(pv->token);
-        pv->token = pw_strdup(tok.access_token);
+        pv->token = pw_alloc_strdup(tok.access_token);
         memset(&tok, 0, sizeof(tok));
         int64_t life = tok.expires_in_s > 0 ? tok.expires_in_s : 300;
         pv->token_expires_ms = pw_engine_mono_ms() + life * 1000;
@@ -164,7 +164,7 @@ void pw_prov_fetch_token(pw_engine *e, pw_prov *pv)
         pw_prov_fail_waiters(pv, err.errstr);
         return;
     }
-    pw_prov_fetch *f = pw_calloc(1, sizeof(*f));
+    pw_prov_fetch *f = pw_alloc_calloc(1, sizeof(*f));
     f->e = e;
     f->pv = pv;
     f->spec_slot = -1;
@@ -227,7 +227,7 @@ void *pw_prov_spec(pw_engine *e, pw_prov *pv, pw_cmd *c, int *failed)
         *failed = 1;
         return NULL;
     }
-    pw_prov_fetch *f = pw_calloc(1, sizeof(*f));
+    pw_prov_fetch *f = pw_alloc_calloc(1, sizeof(*f));
     f->e = e;
     f->pv = pv;
     f->spec_slot = slot;

@@ -42,7 +42,7 @@ static uint64_t pw_publish_canon(uint64_t h, json_object *v)
     switch (json_object_get_type(v)) {
     case json_type_object: {
         size_t n = (size_t)json_object_object_length(v), i = 0;
-        const char **keys = pw_malloc((n > 0 ? n : 1) * sizeof(*keys));
+        const char **keys = pw_alloc_malloc((n > 0 ? n : 1) * sizeof(*keys));
         json_object_object_foreach(v, k, val)
         {
             (void)val;
@@ -110,7 +110,7 @@ void pw_publish_add(pw_cmd *c, const char *topic, const char *key, size_t key_le
     o->key = NULL;
     o->key_len = 0;
     if (key != NULL) {
-        o->key = pw_malloc(key_len > 0 ? key_len : 1);
+        o->key = pw_alloc_malloc(key_len > 0 ? key_len : 1);
         if (key_len > 0)
             memcpy(o->key, key, key_len);
         o->key_len = key_len;
@@ -347,7 +347,7 @@ int pw_publish_encode_result(pw_cmd *c, pv_status status, char **bytes, size_t *
     }
     if (sc_result_encode(e->codec, &ev, bytes, len, &err) == PV_OK)
         return 0;
-    pw_oom_check(&err);
+    pw_alloc_oom_check(&err);
 
     e->m->encode_repairs++;
     char first[PV_ERR_STR_MAX];

@@ -12,8 +12,8 @@ int pw_track_init(pw_track *t, size_t window)
     size_t cap = 16;
     while (cap < window)
         cap *= 2;
-    t->offsets = pw_calloc(cap, sizeof(*t->offsets));
-    t->done = pw_calloc(cap, 1);
+    t->offsets = pw_alloc_calloc(cap, sizeof(*t->offsets));
+    t->done = pw_alloc_calloc(cap, 1);
     t->cap = cap;
     t->window = window;
     t->next = -1;

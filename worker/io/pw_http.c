@@ -245,7 +245,7 @@ static int pw_http_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp
     short kind =
         EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
     if (s == NULL) {
-        s = pw_calloc(1, sizeof(*s));
+        s = pw_alloc_calloc(1, sizeof(*s));
         if (s == NULL)
             return -1;
         s->fd = fd;
@@ -281,7 +281,7 @@ static size_t pw_http_write(char *ptr, size_t size, size_t n, void *ud)
         size_t cap = c->answer_cap == 0 ? 4096 : c->answer_cap;
         while (cap < c->answer_len + add + 1)
             cap *= 2;
-        char *grown = pw_realloc(c->answer, cap);
+        char *grown = pw_alloc_realloc(c->answer, cap);
         if (grown == NULL)
             return 0;
         c->answer = grown;
@@ -310,7 +310,7 @@ static pw_http_origin *pw_http_origin_of(pw_http *h, const char *url, size_t len
     for (pw_http_origin *o = h->origins; o != NULL; o = o->next)
         if (strlen(o->url) == len && memcmp(o->url, url, len) == 0)
             return o;
-    pw_http_origin *o = pw_calloc(1, sizeof(*o) + len + 1);
+    pw_http_origin *o = pw_alloc_calloc(1, sizeof(*o) + len + 1);
     if (o == NULL)
         return NULL;
     memcpy(o->url, url, len);
@@ -386,7 +386,7 @@ pw_http *pw_http_new(struct event_base *base, const char *ca_path, char *errstr,
         }
         inited = 1;
     }
-    pw_http *h = pw_calloc(1, sizeof(*h));
+    pw_http *h = pw_alloc_calloc(1, sizeof(*h));
     if (h == NULL || (h->multi = curl_multi_init()) == NULL) {
         free(h);
         snprintf(errstr, cap, "libcurl: cannot create a multi handle");
@@ -405,7 +405,7 @@ pw_http *pw_http_new(struct event_base *base, const char *ca_path, char *errstr,
         snprintf(errstr, cap, "libevent: cannot create the transport's events");
         return NULL;
     }
-    h->ca_path = ca_path != NULL ? pw_strdup(ca_path) : NULL;
+    h->ca_path = ca_path != NULL ? pw_alloc_strdup(ca_path) : NULL;
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, pw_http_socket_cb);
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, pw_http_timer_cb);
@@ -449,7 +449,7 @@ pw_http_call *pw_http_send(pw_http *h, const char *base_url, const pv_request *r
     }
     snprintf(url, sizeof(url), "%.*s%s", (int)blen, base_url, req->path);
 
-    pw_http_call *c = pw_calloc(1, sizeof(*c));
+    pw_http_call *c = pw_alloc_calloc(1, sizeof(*c));
     const char *why = "out of memory";
     if (c == NULL || (c->easy = curl_easy_init()) == NULL)
         goto fail;
@@ -494,7 +494,7 @@ pw_http_call *pw_http_send(pw_http *h, const char *base_url, const pv_request *r
         curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_path);
     if (strcmp(req->method, "POST") == 0) {
         c->body_len = req->body_len;
-        c->body = pw_malloc(c->body_len + 1);
+        c->body = pw_alloc_malloc(c->body_len + 1);
         if (c->body == NULL)
             goto fail;
         if (c->body_len > 0)

@@ -32,7 +32,7 @@ static size_t pw_registry_write(char *ptr, size_t size, size_t n, void *ud)
         b->overflow = 1;
         return 0; /* makes curl fail the transfer */
     }
-    char *grown = pw_realloc(b->data, b->len + add + 1);
+    char *grown = pw_alloc_realloc(b->data, b->len + add + 1);
     if (grown == NULL)
         return 0;
     memcpy(grown + b->len, ptr, add);
@@ -48,7 +48,7 @@ pw_registry *pw_registry_new(const char *url, const char *user_info, char *errst
         snprintf(errstr, cap, "schema registry: a base URL is required (PAYW_SCHEMA_REGISTRY_URL)");
         return NULL;
     }
-    pw_registry *r = pw_calloc(1, sizeof(*r));
+    pw_registry *r = pw_alloc_calloc(1, sizeof(*r));
     if (r == NULL || (r->curl = curl_easy_init()) == NULL) {
         free(r);
         snprintf(errstr, cap, "schema registry: cannot initialise libcurl");
@@ -164,7 +164,7 @@ int pw_registry_fetch(pw_registry *r, int32_t id, char **schema_json, char *errs
         json_object_put(root);
         return -1;
     }
-    *schema_json = pw_strdup(json_object_get_string(s));
+    *schema_json = pw_alloc_strdup(json_object_get_string(s));
     json_object_put(root);
     return *schema_json != NULL ? 0 : -1;
 }

@@ -164,7 +164,7 @@ static void pw_config_problem(pw_config_src *src, const char *fmt, ...)
     size_t n = strlen(line);
     if (src->errs_len + n + 2 > src->errs_cap) {
         size_t grow = (src->errs_cap + n + 2) * 2;
-        char *grown = pw_realloc(src->errs, grow);
+        char *grown = pw_alloc_realloc(src->errs, grow);
         if (grown == NULL) {
             src->oom = 1;
             return;
@@ -229,7 +229,7 @@ static char *pw_config_read_file(pw_config_src *src, const char *path, const cha
                           pw_config_q(q, sizeof(q), path), strerror(errno));
         return NULL;
     }
-    char *buf = pw_malloc(65537);
+    char *buf = pw_alloc_malloc(65537);
     size_t n = buf != NULL ? fread(buf, 1, 65536, f) : 0;
     fclose(f);
     if (buf == NULL) {
@@ -278,7 +278,7 @@ static void pw_config_load_file(pw_config_src *src, pw_config *c)
     const char *path = pw_config_env(src, "PAYW_CONFIG_FILE");
     if (path == NULL || path[0] == '\0')
         return;
-    c->config_file = pw_strdup(path);
+    c->config_file = pw_alloc_strdup(path);
     if (c->config_file == NULL) {
         src->oom = 1;
         return;
@@ -307,8 +307,8 @@ static void pw_config_load_file(pw_config_src *src, pw_config *c)
                               pw_config_q(q, sizeof(q), path), lineno);
             continue;
         }
-        char **grown = pw_realloc(src->file_kv, (src->nfile + 1) * sizeof(char *));
-        char *kv = pw_strdup(p);
+        char **grown = pw_alloc_realloc(src->file_kv, (src->nfile + 1) * sizeof(char *));
+        char *kv = pw_alloc_strdup(p);
         if (grown == NULL || kv == NULL) {
             if (grown != NULL)
                 src->file_kv = grown;
@@ -539,7 +539,7 @@ static void pw_config_names_add(pw_config_src *src, pw_config_names *names, cons
 {
     if (names->n == names->cap) {
         size_t grow = names->cap == 0 ? 128 : names->cap * 2;
-        char **grown = pw_realloc(names->v, grow * sizeof(char *));
+        char **grown = pw_alloc_realloc(names->v, grow * sizeof(char *));
         if (grown == NULL) {
             src->oom = 1;
             return;
@@ -547,7 +547,7 @@ static void pw_config_names_add(pw_config_src *src, pw_config_names *names, cons
         names->v = grown;
         names->cap = grow;
     }
-    names->v[names->n] = pw_strdup(name);
+    names->v[names->n] = pw_alloc_strdup(name);
     if (names->v[names->n] == NULL)
         src->oom = 1;
     else
@@ -638,15 +638,15 @@ static int pw_config_kafka_defs_load(pw_kafka_defs *defs)
         if (nc < 3 || strlen(cols[1]) != 1 || strchr("*CP", cols[1][0]) == NULL ||
             cols[0][0] == '\0')
             continue;
-        pw_kafka_def *grown = pw_realloc(defs->d, (defs->n + 1) * sizeof(*defs->d));
+        pw_kafka_def *grown = pw_alloc_realloc(defs->d, (defs->n + 1) * sizeof(*defs->d));
         if (grown == NULL) {
             rc = -1;
             break;
         }
         defs->d = grown;
         pw_kafka_def *d = &defs->d[defs->n];
-        d->name = pw_strdup(cols[0]);
-        d->range = pw_strdup(cols[2]);
+        d->name = pw_alloc_strdup(cols[0]);
+        d->range = pw_alloc_strdup(cols[2]);
         d->scope = cols[1][0];
         if (d->name == NULL || d->range == NULL) {
             free(d->name);
@@ -795,16 +795,16 @@ static void pw_config_kafka(pw_config_src *src, pw_config *c, pw_kafka_defs *def
                               repeats ? "" : why);
         return;
     }
-    pw_kafka_prop *grown = pw_realloc(c->kafka, (c->nkafka + 1) * sizeof(*c->kafka));
+    pw_kafka_prop *grown = pw_alloc_realloc(c->kafka, (c->nkafka + 1) * sizeof(*c->kafka));
     if (grown == NULL) {
         src->oom = 1;
         return;
     }
     c->kafka = grown;
     pw_kafka_prop *kp = &c->kafka[c->nkafka];
-    kp->var = pw_strdup(var);
-    kp->name = pw_strdup(d->name);
-    kp->value = pw_strdup(value);
+    kp->var = pw_alloc_strdup(var);
+    kp->name = pw_alloc_strdup(d->name);
+    kp->value = pw_alloc_strdup(value);
     kp->scope = d->scope == 'C'   ? PW_KAFKA_CONSUMER
                 : d->scope == 'P' ? PW_KAFKA_PRODUCER
                                   : PW_KAFKA_BOTH;
@@ -897,7 +897,7 @@ static void pw_config_rows(pw_config_src *src, pw_config *c)
             v = r->dflt;
         if (r->type == PW_STR) {
             char **dst = (char **)((char *)c + r->offset);
-            *dst = v != NULL ? pw_strdup(v) : NULL;
+            *dst = v != NULL ? pw_alloc_strdup(v) : NULL;
             if (v != NULL && *dst == NULL)
                 src->oom = 1;
         } else {
@@ -923,7 +923,7 @@ static void pw_config_rules(pw_config_src *src, pw_config *c)
         char id[96];
         snprintf(id, sizeof(id), "%s-%ld", host, (long)getpid());
         /* a host name is not ours to trust either */
-        c->worker_id = pw_strdup(pw_config_text_ok(id, false) ? id : "worker");
+        c->worker_id = pw_alloc_strdup(pw_config_text_ok(id, false) ? id : "worker");
         if (c->worker_id == NULL)
             src->oom = 1;
     }
@@ -1045,7 +1045,7 @@ static void pw_config_providers(pw_config_src *src, pw_config *c)
             if (r == 0) {
                 /* kept even when bad: the provider stays enabled, the URL
                  * is the one problem told */
-                pc->url = v != NULL ? pw_strdup(v) : NULL;
+                pc->url = v != NULL ? pw_alloc_strdup(v) : NULL;
                 if (v != NULL && pc->url == NULL)
                     src->oom = 1;
                 if (v == NULL)
@@ -1089,7 +1089,7 @@ static void pw_config_providers(pw_config_src *src, pw_config *c)
             const char *v = pw_config_get(src, var);
             if (pw_config_check_text(src, var, v, p->settings[s].secret ? NULL : v, false) != 0)
                 v = NULL;
-            pc->settings[s] = v != NULL ? pw_strdup(v) : NULL;
+            pc->settings[s] = v != NULL ? pw_alloc_strdup(v) : NULL;
             if (v != NULL && pc->settings[s] == NULL)
                 src->oom = 1;
         }

@@ -61,7 +61,7 @@ static void pw_metrics_outf(pw_out *o, const char *fmt, ...)
             return;
         }
         size_t cap = o->cap * 2 + (size_t)n;
-        char *grown = pw_realloc(o->buf, cap);
+        char *grown = pw_alloc_realloc(o->buf, cap);
         if (grown == NULL)
             return;
         o->buf = grown;
@@ -71,7 +71,7 @@ static void pw_metrics_outf(pw_out *o, const char *fmt, ...)
 
 char *pw_metrics_render(const pw_metrics *m, size_t *len)
 {
-    pw_out o = {.buf = pw_malloc(16384), .cap = 16384};
+    pw_out o = {.buf = pw_alloc_malloc(16384), .cap = 16384};
     if (o.buf == NULL)
         return NULL;
     o.buf[0] = '\0';
@@ -238,7 +238,7 @@ pw_metrics_server *pw_metrics_serve(struct event_base *base, const char *addr, c
         snprintf(errstr, cap, "PAYW_HTTP_ADDR: \"%.100s\" has no valid port", addr);
         return NULL;
     }
-    pw_metrics_server *s = pw_calloc(1, sizeof(*s));
+    pw_metrics_server *s = pw_alloc_calloc(1, sizeof(*s));
     s->m = m;
     s->http = evhttp_new(base);
     evhttp_set_gencb(s->http, pw_metrics_handle, s);

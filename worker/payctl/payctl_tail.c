@@ -41,7 +41,7 @@ static const char payctl_tail_b64[] =
 static json_object *payctl_tail_base64(const unsigned char *p, size_t n)
 {
     size_t olen = 4 * ((n + 2) / 3);
-    char *out = pw_malloc(olen + 1);
+    char *out = pw_alloc_malloc(olen + 1);
     size_t o = 0;
     for (size_t i = 0; i < n; i += 3) {
         uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |

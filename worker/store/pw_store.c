@@ -411,7 +411,7 @@ pw_store *pw_store_new(struct event_base *base, const char *url, const pw_store_
         snprintf(errstr, cap, "redis store: no event base");
         return NULL;
     }
-    pw_store *s = pw_calloc(1, sizeof(*s));
+    pw_store *s = pw_alloc_calloc(1, sizeof(*s));
     if (s == NULL) {
         snprintf(errstr, cap, "redis store: out of memory");
         return NULL;

@@ -21,7 +21,7 @@ static int pw_store_args_add(pw_store_args *a, const void *data, size_t len)
 {
     if (a->n >= PW_STORE_NARGS_MAX)
         return -1;
-    char *copy = pw_malloc(len + 1);
+    char *copy = pw_alloc_malloc(len + 1);
     if (copy == NULL)
         return -1;
     if (len > 0)

@@ -146,7 +146,7 @@ static void pw_store_op_on_timer(evutil_socket_t fd, short what, void *arg);
 /* Takes an op whose args are built; answers it through the loop. */
 int pw_store_op_submit(pw_store *s, int script, pw_store_args *args, pw_store_cb cb, void *ud)
 {
-    pw_store_op *op = pw_calloc(1, sizeof(*op));
+    pw_store_op *op = pw_alloc_calloc(1, sizeof(*op));
     if (op == NULL) {
         pw_store_args_clear(args);
         return -1;

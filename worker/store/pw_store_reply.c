@@ -58,8 +58,8 @@ static int pw_store_reply_parse_lookup(const redisReply *r, pw_store_reply *out,
         !pw_store_reply_is_str(r->element[8]))
         return -1;
     size_t n = f->elements / 2, nc = c->elements / 4;
-    p->fields = pw_calloc(n > 0 ? n : 1, sizeof(*p->fields));
-    p->cmds = pw_calloc(nc > 0 ? nc : 1, sizeof(*p->cmds));
+    p->fields = pw_alloc_calloc(n > 0 ? n : 1, sizeof(*p->fields));
+    p->cmds = pw_alloc_calloc(nc > 0 ? nc : 1, sizeof(*p->cmds));
     if (p->fields == NULL || p->cmds == NULL)
         return -1;
     for (size_t i = 0; i < n; i++) {
@@ -100,7 +100,7 @@ static int pw_store_reply_parse_unknowns(const redisReply *r, pw_store_reply *ou
     if (u == NULL)
         return -1;
     size_t n = u->elements / 6;
-    p->unknowns = pw_calloc(n > 0 ? n : 1, sizeof(*p->unknowns));
+    p->unknowns = pw_alloc_calloc(n > 0 ? n : 1, sizeof(*p->unknowns));
     if (p->unknowns == NULL)
         return -1;
     for (size_t i = 0; i < n; i++) {

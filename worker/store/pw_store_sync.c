@@ -31,7 +31,7 @@ static redisReply *pw_store_sync_cmd(pw_store_sync *sync, int argc, const char *
 
 pw_store_sync *pw_store_sync_new(const char *url, int timeout_ms, char *errstr, size_t cap)
 {
-    pw_store_sync *sync = pw_calloc(1, sizeof(*sync));
+    pw_store_sync *sync = pw_alloc_calloc(1, sizeof(*sync));
     if (sync == NULL) {
         snprintf(errstr, cap, "redis: out of memory");
         return NULL;
@@ -100,7 +100,7 @@ void pw_store_sync_free(pw_store_sync *sync)
 
 static pw_store_reply *pw_store_sync_run(pw_store_sync *sync, int script, pw_store_args *args)
 {
-    pw_store_sync_reply *out = pw_calloc(1, sizeof(*out));
+    pw_store_sync_reply *out = pw_alloc_calloc(1, sizeof(*out));
     if (out == NULL) {
         pw_store_args_clear(args);
         return NULL;
