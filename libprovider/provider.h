@@ -174,6 +174,24 @@ int pv_provider_build_inquiry(const pv_provider *p, const pv_command *cmd, const
 int pv_provider_query_id(const pv_provider *p, const pv_command *cmd, char *buf, size_t cap,
                          pv_error *err);
 
+/* What the worker calls instead of the token and spec hooks: each refuses
+ * (PV_EUNSUPPORTED naming the capability) a provider without PV_CAP_OAUTH
+ * or PV_CAP_SPEC or without the hook, then calls it. The token request is
+ * built after the settings check (its credentials are settings). On failure
+ * req is left empty; pv_provider_parse_spec returns NULL with err set;
+ * pv_provider_free_spec takes NULL. */
+int pv_provider_build_token_request(const pv_provider *p, const pv_ctx *ctx, pv_request *req,
+                                    pv_error *err);
+int pv_provider_parse_token(const pv_provider *p, int http_status, const char *body, size_t len,
+                            pv_token *tok, pv_error *err);
+int pv_provider_spec_key(const pv_provider *p, const pv_command *cmd, char *buf, size_t cap,
+                         pv_error *err);
+int pv_provider_build_spec_request(const pv_provider *p, const pv_command *cmd, const pv_ctx *ctx,
+                                   pv_request *req, pv_error *err);
+void *pv_provider_parse_spec(const pv_provider *p, int http_status, const char *body, size_t len,
+                             pv_error *err);
+void pv_provider_free_spec(const pv_provider *p, void *spec);
+
 /* What the worker calls instead of the raw hooks: runs p->parse_response (or
  * p->parse_inquiry) and then enforces the core's invariants, whatever the
  * adapter did:
@@ -184,7 +202,9 @@ int pv_provider_query_id(const pv_provider *p, const pv_command *cmd, char *buf,
  *  - an answer with two keys equal but for case or escaping (pv_json_check_keys)
  *    is UNKNOWN (RETRY for a READONLY provider), FATAL excepted;
  *  - the adapter reads text that is UTF-8: bytes that are not are replaced by
- *    U+FFFD first, and res->text_replaced says how many.
+ *    U+FFFD first, and res->text_replaced says how many;
+ *  - balances come only from a provider with PV_CAP_BALANCE (others' are
+ *    dropped: no balance event is published for them).
  * http_status is the status line's code; body may be NULL when len is 0. */
 void pv_provider_parse_response(const pv_provider *p, const pv_command *cmd, int http_status,
                                 const char *body, size_t len, pv_result *res);

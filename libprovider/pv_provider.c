@@ -125,6 +125,69 @@ int pv_provider_query_id(const pv_provider *p, const pv_command *cmd, char *buf,
     return p->query_id(cmd, buf, cap, err);
 }
 
+/* Refuses a provider without cap (or without the hook, hook NULL). */
+static int pv_provider_check_cap(const pv_provider *p, unsigned cap, const void *hook,
+                                 const char *what, pv_error *err)
+{
+    if (!pv_provider_has(p, cap) || hook == NULL)
+        return pv_error_set(err, PV_EUNSUPPORTED, "provider", "provider: %s has no %s", p->name,
+                            what);
+    return PV_OK;
+}
+
+int pv_provider_build_token_request(const pv_provider *p, const pv_ctx *ctx, pv_request *req,
+                                    pv_error *err)
+{
+    pv_request_init(req);
+    int rc = pv_provider_check_cap(p, PV_CAP_OAUTH, (const void *)p->build_token_request,
+                                   "token request (PV_CAP_OAUTH)", err);
+    if (rc == PV_OK)
+        rc = pv_provider_check_settings(p, ctx, err);
+    if (rc == PV_OK)
+        rc = p->build_token_request(ctx, req, err);
+    return rc;
+}
+
+int pv_provider_parse_token(const pv_provider *p, int http_status, const char *body, size_t len,
+                            pv_token *tok, pv_error *err)
+{
+    int rc = pv_provider_check_cap(p, PV_CAP_OAUTH, (const void *)p->parse_token,
+                                   "token answer (PV_CAP_OAUTH)", err);
+    return rc == PV_OK ? p->parse_token(http_status, body, len, tok, err) : rc;
+}
+
+int pv_provider_spec_key(const pv_provider *p, const pv_command *cmd, char *buf, size_t cap,
+                         pv_error *err)
+{
+    int rc = pv_provider_check_cap(p, PV_CAP_SPEC, (const void *)p->spec_key,
+                                   "service spec (PV_CAP_SPEC)", err);
+    return rc == PV_OK ? p->spec_key(cmd, buf, cap, err) : rc;
+}
+
+int pv_provider_build_spec_request(const pv_provider *p, const pv_command *cmd, const pv_ctx *ctx,
+                                   pv_request *req, pv_error *err)
+{
+    pv_request_init(req);
+    int rc = pv_provider_check_cap(p, PV_CAP_SPEC, (const void *)p->build_spec_request,
+                                   "service spec (PV_CAP_SPEC)", err);
+    return rc == PV_OK ? p->build_spec_request(cmd, ctx, req, err) : rc;
+}
+
+void *pv_provider_parse_spec(const pv_provider *p, int http_status, const char *body, size_t len,
+                             pv_error *err)
+{
+    if (pv_provider_check_cap(p, PV_CAP_SPEC, (const void *)p->parse_spec,
+                              "service spec (PV_CAP_SPEC)", err) != PV_OK)
+        return NULL;
+    return p->parse_spec(http_status, body, len, err);
+}
+
+void pv_provider_free_spec(const pv_provider *p, void *spec)
+{
+    if (spec != NULL && p->free_spec != NULL)
+        p->free_spec(spec);
+}
+
 /*---- Checked parsing ----*/
 
 static void pv_provider_enforce(const pv_provider *p, int http_status, pv_result *res)
@@ -132,6 +195,8 @@ static void pv_provider_enforce(const pv_provider *p, int http_status, pv_result
     pv_outcome unsure = (p->caps & PV_CAP_READONLY) ? PV_OUTCOME_RETRY : PV_OUTCOME_UNKNOWN;
 
     res->http_status = http_status;
+    if (!(p->caps & PV_CAP_BALANCE))
+        res->nbalances = 0; /* an adapter bug: a balance nobody declared */
     if ((unsigned)res->outcome >= PV_OUTCOME__COUNT) {
         res->outcome = unsure;
         snprintf(res->error, sizeof(res->error), "%s: adapter returned no valid outcome", p->name);

@@ -304,6 +304,92 @@ static void test_contract_checked_entry_points(void **state)
     }
 }
 
+/* The token and spec entry points: the raw hook's result for a provider
+ * with the capability, PV_EUNSUPPORTED naming it for the others. */
+static void test_contract_token_and_spec_entry_points(void **state)
+{
+    (void)state;
+    for (const pv_provider *const *pp = pv_providers; *pp != NULL; pp++) {
+        contract c;
+        contract_load(&c, *pp);
+        pv_error err = {0};
+        pv_request r1, r2;
+        pv_request_init(&r2);
+        int rc = pv_provider_build_token_request(c.p, &c.ctx, &r1, &err);
+        if (c.p->caps & PV_CAP_OAUTH) {
+            assert_int_equal(rc, PV_OK);
+            assert_int_equal(c.p->build_token_request(&c.ctx, &r2, &err), PV_OK);
+            requests_equal(&r1, &r2);
+        } else {
+            assert_int_equal(rc, PV_EUNSUPPORTED);
+            assert_non_null(strstr(err.errstr, "PV_CAP_OAUTH"));
+            assert_int_equal(r1.nheaders, 0);
+            pv_token tok;
+            assert_int_equal(pv_provider_parse_token(c.p, 200, "{}", 2, &tok, &err),
+                             PV_EUNSUPPORTED);
+        }
+        pv_request_clear(&r1);
+        pv_request_clear(&r2);
+        pv_request_init(&r2);
+        char k1[PV_ID_MAX], k2[PV_ID_MAX];
+        rc = pv_provider_spec_key(c.p, &c.cmd, k1, sizeof(k1), &err);
+        if (c.p->caps & PV_CAP_SPEC) {
+            assert_int_equal(rc, PV_OK);
+            assert_int_equal(c.p->spec_key(&c.cmd, k2, sizeof(k2), &err), PV_OK);
+            assert_string_equal(k1, k2);
+            assert_int_equal(pv_provider_build_spec_request(c.p, &c.cmd, &c.ctx, &r1, &err), PV_OK);
+            assert_int_equal(c.p->build_spec_request(&c.cmd, &c.ctx, &r2, &err), PV_OK);
+            requests_equal(&r1, &r2);
+        } else {
+            assert_int_equal(rc, PV_EUNSUPPORTED);
+            assert_non_null(strstr(err.errstr, "PV_CAP_SPEC"));
+            assert_int_equal(pv_provider_build_spec_request(c.p, &c.cmd, &c.ctx, &r1, &err),
+                             PV_EUNSUPPORTED);
+            assert_null(pv_provider_parse_spec(c.p, 200, "{}", 2, &err));
+        }
+        pv_provider_free_spec(c.p, NULL); /* NULL-safe */
+        pv_request_clear(&r1);
+        pv_request_clear(&r2);
+        pv_error_clear(&err);
+        contract_free(&c);
+    }
+}
+
+/* An adapter that answers with a balance although its provider declares no
+ * PV_CAP_BALANCE: the checked parse drops it, so no balance event follows. */
+static void contract_stub_balance(const pv_command *cmd, int http_status, const char *body,
+                                  size_t len, pv_result *res)
+{
+    (void)cmd;
+    (void)http_status;
+    (void)body;
+    (void)len;
+    res->outcome = PV_OUTCOME_SUCCEEDED;
+    snprintf(res->balances[0].account, sizeof(res->balances[0].account), "a");
+    res->nbalances = 1;
+}
+
+static void test_contract_balance_only_with_the_cap(void **state)
+{
+    (void)state;
+    pv_provider fake = pv_paywall; /* no PV_CAP_BALANCE */
+    fake.parse_response = contract_stub_balance;
+    pv_command cmd;
+    tu_command(&cmd, &pv_paywall, "{\"paymentid\": 1}");
+    pv_result res;
+    pv_result_init(&res);
+    pv_provider_parse_response(&fake, &cmd, 200, "{}", 2, &res);
+    assert_int_equal(res.outcome, PV_OUTCOME_SUCCEEDED);
+    assert_int_equal(res.nbalances, 0);
+    pv_result_clear(&res);
+    fake.caps |= PV_CAP_BALANCE;
+    pv_result_init(&res);
+    pv_provider_parse_response(&fake, &cmd, 200, "{}", 2, &res);
+    assert_int_equal(res.nbalances, 1);
+    pv_result_clear(&res);
+    pv_command_clear(&cmd);
+}
+
 static void test_contract_statuses(void **state)
 {
     (void)state;
@@ -486,6 +572,8 @@ int main(void)
         cmocka_unit_test(test_contract_hooks_and_settings),
         cmocka_unit_test(test_contract_requests),
         cmocka_unit_test(test_contract_checked_entry_points),
+        cmocka_unit_test(test_contract_token_and_spec_entry_points),
+        cmocka_unit_test(test_contract_balance_only_with_the_cap),
         cmocka_unit_test(test_contract_statuses),
         cmocka_unit_test(test_contract_truncations_and_garbage),
         cmocka_unit_test(test_contract_field_mutations),

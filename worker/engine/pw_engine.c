@@ -486,7 +486,7 @@ void pw_engine_free(pw_engine *e)
         free(e->prov[k].token);
         for (int i = 0; i < PW_SPECS_MAX; i++)
             if (e->prov[k].specs[i].spec != NULL)
-                e->prov[k].p->free_spec(e->prov[k].specs[i].spec);
+                pv_provider_free_spec(e->prov[k].p, e->prov[k].specs[i].spec);
     }
     for (int32_t p = 0; p < e->nparts; p++) {
         if (e->parts[p] != NULL && e->parts[p]->assigned)

@@ -101,7 +101,7 @@ static void pw_prov_on_token(void *ud, const pw_http_result *r)
     if (r->fault >= 0) {
         snprintf(why, sizeof(why), "%s token endpoint: %s", pv->p->name, r->error);
         pw_prov_fail_waiters(pv, why);
-    } else if (pv->p->parse_token(r->status, r->body, r->len, &tok, &err) != PV_OK) {
+    } else if (pv_provider_parse_token(pv->p, r->status, r->body, r->len, &tok, &err) != PV_OK) {
         pv_ctx ctx = pw_prov_ctx(pv, NULL);
         pv_provider_redact_text(pv->p, &ctx, err.errstr, sizeof(err.errstr));
         if (err.code == PV_ECONFIG) {
@@ -132,7 +132,7 @@ static void pw_prov_on_spec(void *ud, const pw_http_result *r)
         snprintf(why, sizeof(why), "%s service spec: %s", pv->p->name, r->error);
         pw_prov_fail_waiters(pv, why);
     } else {
-        void *spec = pv->p->parse_spec(r->status, r->body, r->len, &err);
+        void *spec = pv_provider_parse_spec(pv->p, r->status, r->body, r->len, &err);
         if (spec == NULL) {
             /* a spec we cannot get: the commands waiting on it are retried and
              * end FAILED; a refused service id fails them the same way */
@@ -141,7 +141,7 @@ static void pw_prov_on_spec(void *ud, const pw_http_result *r)
             pw_prov_fail_waiters(pv, err.errstr);
         } else {
             if (se->spec != NULL)
-                pv->p->free_spec(se->spec);
+                pv_provider_free_spec(pv->p, se->spec);
             se->spec = spec;
             se->expires_ms = pw_engine_mono_ms() + PW_SPEC_TTL_MS;
             pw_prov_kick(pv);
@@ -159,7 +159,7 @@ void pw_prov_fetch_token(pw_engine *e, pw_prov *pv)
     pv_ctx ctx = pw_prov_ctx(pv, NULL);
     if (pv->token_fetching)
         return;
-    if (pv->p->build_token_request(&ctx, &req, &err) != PV_OK) {
+    if (pv_provider_build_token_request(pv->p, &ctx, &req, &err) != PV_OK) {
         pw_prov_stop(pv, err.errstr);
         pw_prov_fail_waiters(pv, err.errstr);
         return;
@@ -184,7 +184,7 @@ void *pw_prov_spec(pw_engine *e, pw_prov *pv, pw_cmd *c, int *failed)
     char key[64], errstr[256];
     pv_error err = {0};
     *failed = 0;
-    if (pv->p->spec_key(&c->cmd, key, sizeof(key), &err) != PV_OK) {
+    if (pv_provider_spec_key(pv->p, &c->cmd, key, sizeof(key), &err) != PV_OK) {
         c->field_errors =
             err.detail != NULL ? json_object_get(pv_json_member(err.detail, "field_errors")) : NULL;
         snprintf(c->reason, sizeof(c->reason), "%s", err.errstr);
@@ -216,13 +216,13 @@ void *pw_prov_spec(pw_engine *e, pw_prov *pv, pw_cmd *c, int *failed)
         slot = free_slot >= 0 ? free_slot : oldest;
     pw_spec_entry *se = &pv->specs[slot];
     if (strcmp(se->key, key) != 0 && se->spec != NULL) {
-        pv->p->free_spec(se->spec);
+        pv_provider_free_spec(pv->p, se->spec);
         se->spec = NULL;
     }
     snprintf(se->key, sizeof(se->key), "%s", key);
     pv_request req;
     pv_ctx ctx = pw_prov_ctx(pv, NULL);
-    if (pv->p->build_spec_request(&c->cmd, &ctx, &req, &err) != PV_OK) {
+    if (pv_provider_build_spec_request(pv->p, &c->cmd, &ctx, &req, &err) != PV_OK) {
         snprintf(c->reason, sizeof(c->reason), "%s", err.errstr);
         *failed = 1;
         return NULL;
