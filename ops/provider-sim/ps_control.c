@@ -462,12 +462,12 @@ static void ps_control_config(ps_sim *sim, struct evhttp_request *req)
     ps_buf_reset(&sim->out);
     ps_jw_init(&w, &sim->out);
     ps_jw_obj(&w);
-    for (size_t i = 0; i < ps_noptions; i++) {
-        const struct ps_option *o = &ps_options[i];
-        const char *field = (const char *)&sim->cfg + o->off;
-        if (o->type == PS_OPT_STR)
+    for (size_t i = 0; i < ps_options.n; i++) {
+        const pw_opt *o = &ps_options.opts[i];
+        const char *field = (const char *)sim + o->offset;
+        if (o->type == PW_OPT_STR || o->type == PW_OPT_PATH)
             ps_jw_kstr(&w, o->name, *(const char *const *)(const void *)field);
-        else if (o->type == PS_OPT_INT)
+        else if (o->type == PW_OPT_INT)
             ps_jw_kint(&w, o->name, *(const int64_t *)(const void *)field);
     }
     ps_jw_end(&w);
