@@ -48,17 +48,6 @@ bool ps_call_is_form(ps_call *c)
             ct[sizeof(form) - 1] == ' ');
 }
 
-static int ps_call_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes application/x-www-form-urlencoded text s[0..n) ('+' is a blank,
  * %XX a byte) into out (room for n+1 bytes). Returns the length or -1 for a
  * bad escape. */
@@ -71,7 +60,8 @@ static long ps_call_form_decode(const char *s, size_t n, char *out)
         } else if (s[i] == '%') {
             if (i + 2 >= n)
                 return -1; /* "%" or "%X" at the end */
-            int hi = ps_call_hexval(s[i + 1]), lo = ps_call_hexval(s[i + 2]);
+            int hi = pv_utf8_hex_digit((unsigned char)s[i + 1]),
+                lo = pv_utf8_hex_digit((unsigned char)s[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             out[o++] = (char)(hi * 16 + lo);
