@@ -156,19 +156,36 @@ void ps_call_answer(ps_call *c, int status, ps_jw *w)
     c->status = status;
 }
 
+/* Starts the answer that refuses the call: status, s counted (PS_NSTAT: the
+ * caller counts it), the answer's object open in w. */
+void ps_call_refuse(ps_call *c, int status, ps_stat s, ps_jw *w)
+{
+    ps_call_answer(c, status, w);
+    if (s != PS_NSTAT)
+        ps_call_count(c, s);
+    ps_jw_obj(w);
+}
+
+/* ps_call_refuse for a refusal that tells why: the message, formatted first
+ * (before the answer's buffer is reused), is returned from the sim's one
+ * message buffer. */
+const char *ps_call_vrefuse(ps_call *c, int status, ps_stat s, ps_jw *w, const char *fmt,
+                            va_list ap)
+{
+    ps_fmt_vmsg(c->sim->msg, sizeof(c->sim->msg), fmt, ap);
+    ps_call_refuse(c, status, s, w);
+    return c->sim->msg;
+}
+
 /* ASP.NET's ProblemDetails for a request the provider cannot read (the .NET
  * providers answer model-binding failures so): HTTP 400 naming the field. */
 void ps_call_problem(ps_call *c, const char *field, const char *fmt, ...)
 {
-    char msg[PS_MSG_MAX];
+    ps_jw w;
     va_list ap;
     va_start(ap, fmt);
-    ps_fmt_vmsg(msg, sizeof(msg), fmt, ap);
+    const char *msg = ps_call_vrefuse(c, 400, PS_ST_BAD, &w, fmt, ap);
     va_end(ap);
-    ps_jw w;
-    ps_call_answer(c, 400, &w);
-    ps_call_count(c, PS_ST_BAD);
-    ps_jw_obj(&w);
     ps_jw_kstr(&w, "type", "https://tools.ietf.org/html/rfc7231#section-6.5.1");
     ps_jw_kstr(&w, "title", "One or more validation errors occurred.");
     ps_jw_kint(&w, "status", 400);

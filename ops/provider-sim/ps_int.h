@@ -393,7 +393,8 @@ struct ps_sim {
     ps_held *held_head, *held_tail;
     size_t nheld, nblackholes;
     ps_buf out;
-    char *isbank_raw; /* the service object, byte for byte */
+    char msg[PS_MSG_MAX]; /* the message of the refusal being written (ps_call_vrefuse) */
+    char *isbank_raw;     /* the service object, byte for byte */
     size_t isbank_raw_len;
     json_object *isbank_spec;
     int64_t isbank_service_id;
@@ -484,6 +485,9 @@ bool ps_call_json_text(json_object *v, char *buf, size_t cap);
 void ps_call_out_header(ps_call *c, const char *name, const char *value);
 void ps_call_problem(ps_call *c, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+void ps_call_refuse(ps_call *c, int status, ps_stat s, ps_jw *w);
+const char *ps_call_vrefuse(ps_call *c, int status, ps_stat s, ps_jw *w, const char *fmt,
+                            va_list ap) __attribute__((format(printf, 5, 0)));
 ps_stats *ps_call_stats(ps_call *c);
 
 /* ps_payofin.c */

@@ -15,20 +15,16 @@ static void ps_payofin_refuse(ps_call *c, const char *data_key, int code, const 
 
 static void ps_payofin_refuse(ps_call *c, const char *data_key, int code, const char *fmt, ...)
 {
-    char msg[PS_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    ps_fmt_vmsg(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    ps_jw w;
-    ps_call_answer(c, 200, &w);
     /* -22 is counted as an auth failure by the caller; -8 and -14..-17 say
      * the request was wrong; the others refuse the payment */
-    if (code == -8 || (code <= -14 && code >= -17))
-        ps_call_count(c, PS_ST_BAD);
-    else if (code != -22)
-        ps_call_count(c, PS_ST_DECLINES);
-    ps_jw_obj(&w);
+    ps_stat s = code == -8 || (code <= -14 && code >= -17) ? PS_ST_BAD
+                : code != -22                              ? PS_ST_DECLINES
+                                                           : PS_NSTAT;
+    ps_jw w;
+    va_list ap;
+    va_start(ap, fmt);
+    const char *msg = ps_call_vrefuse(c, 200, s, &w, fmt, ap);
+    va_end(ap);
     ps_jw_knull(&w, data_key);
     ps_jw_kbool(&w, "result", false);
     ps_jw_kint(&w, "resultCode", code);
