@@ -151,7 +151,6 @@ void ps_call_describe(json_object *v, char *buf, size_t cap)
 /* Starts the answer of the call: the JSON writer over the sim's buffer. */
 void ps_call_answer(ps_call *c, int status, ps_jw *w)
 {
-    ps_buf_reset(&c->sim->out);
     ps_jw_init(w, &c->sim->out);
     c->status = status;
 }
