@@ -48,17 +48,6 @@ bool ps_call_is_form(ps_call *c)
             ct[sizeof(form) - 1] == ' ');
 }
 
-static int ps_call_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes application/x-www-form-urlencoded text s[0..n) ('+' is a blank,
  * %XX a byte) into out (room for n+1 bytes). Returns the length or -1 for a
  * bad escape. */
@@ -71,7 +60,8 @@ static long ps_call_form_decode(const char *s, size_t n, char *out)
         } else if (s[i] == '%') {
             if (i + 2 >= n)
                 return -1; /* "%" or "%X" at the end */
-            int hi = ps_call_hexval(s[i + 1]), lo = ps_call_hexval(s[i + 2]);
+            int hi = pv_utf8_hex_digit((unsigned char)s[i + 1]),
+                lo = pv_utf8_hex_digit((unsigned char)s[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             out[o++] = (char)(hi * 16 + lo);
@@ -161,24 +151,40 @@ void ps_call_describe(json_object *v, char *buf, size_t cap)
 /* Starts the answer of the call: the JSON writer over the sim's buffer. */
 void ps_call_answer(ps_call *c, int status, ps_jw *w)
 {
-    ps_buf_reset(&c->sim->out);
     ps_jw_init(w, &c->sim->out);
     c->status = status;
+}
+
+/* Starts the answer that refuses the call: status, s counted (PS_NSTAT: the
+ * caller counts it), the answer's object open in w. */
+void ps_call_refuse(ps_call *c, int status, ps_stat s, ps_jw *w)
+{
+    ps_call_answer(c, status, w);
+    if (s != PS_NSTAT)
+        ps_call_count(c, s);
+    ps_jw_obj(w);
+}
+
+/* ps_call_refuse for a refusal that tells why: the message, formatted first
+ * (before the answer's buffer is reused), is returned from the sim's one
+ * message buffer. */
+const char *ps_call_vrefuse(ps_call *c, int status, ps_stat s, ps_jw *w, const char *fmt,
+                            va_list ap)
+{
+    ps_fmt_vmsg(c->sim->msg, sizeof(c->sim->msg), fmt, ap);
+    ps_call_refuse(c, status, s, w);
+    return c->sim->msg;
 }
 
 /* ASP.NET's ProblemDetails for a request the provider cannot read (the .NET
  * providers answer model-binding failures so): HTTP 400 naming the field. */
 void ps_call_problem(ps_call *c, const char *field, const char *fmt, ...)
 {
-    char msg[PS_MSG_MAX];
+    ps_jw w;
     va_list ap;
     va_start(ap, fmt);
-    ps_fmt_vmsg(msg, sizeof(msg), fmt, ap);
+    const char *msg = ps_call_vrefuse(c, 400, PS_ST_BAD, &w, fmt, ap);
     va_end(ap);
-    ps_jw w;
-    ps_call_answer(c, 400, &w);
-    ps_call_count(c, PS_ST_BAD);
-    ps_jw_obj(&w);
     ps_jw_kstr(&w, "type", "https://tools.ietf.org/html/rfc7231#section-6.5.1");
     ps_jw_kstr(&w, "title", "One or more validation errors occurred.");
     ps_jw_kint(&w, "status", 400);

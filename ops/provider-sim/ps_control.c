@@ -40,7 +40,6 @@ void ps_control_error(ps_sim *sim, struct evhttp_request *req, int status, const
     ps_fmt_vmsg(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     ps_jw w;
-    ps_buf_reset(&sim->out);
     ps_jw_init(&w, &sim->out);
     ps_jw_obj(&w);
     ps_jw_kstr(&w, "error", msg);
@@ -223,7 +222,6 @@ static void ps_control_invoices(ps_sim *sim, struct evhttp_request *req, struct 
     if (!ps_control_query_provider(sim, req, q, &p))
         return;
     ps_jw w;
-    ps_buf_reset(&sim->out);
     ps_jw_init(&w, &sim->out);
     if (p != PS_NPROV) {
         ps_control_invoices_of(sim, &w, p);
@@ -241,7 +239,6 @@ static void ps_control_invoices(ps_sim *sim, struct evhttp_request *req, struct 
 static void ps_control_stats(ps_sim *sim, struct evhttp_request *req)
 {
     ps_jw w;
-    ps_buf_reset(&sim->out);
     ps_jw_init(&w, &sim->out);
     ps_jw_obj(&w);
     ps_jw_key(&w, "providers");
@@ -300,7 +297,6 @@ static void ps_control_ledger(ps_sim *sim, struct evhttp_request *req, struct ev
         !ps_control_query_u64(sim, req, q, "limit", 100000, &limit))
         return;
     ps_jw w;
-    ps_buf_reset(&sim->out);
     ps_jw_init(&w, &sim->out);
     ps_jw_obj(&w);
     ps_jw_kint(&w, "total", (int64_t)l->n);
@@ -344,7 +340,6 @@ static void ps_control_ledger(ps_sim *sim, struct evhttp_request *req, struct ev
 static void ps_control_faults_get(ps_sim *sim, struct evhttp_request *req)
 {
     ps_jw w;
-    ps_buf_reset(&sim->out);
     ps_jw_init(&w, &sim->out);
     ps_jw_obj(&w);
     for (int p = 0; p < PS_NPROV; p++) {
@@ -418,7 +413,6 @@ static void ps_control_faults_set(ps_sim *sim, struct evhttp_request *req)
     pw_log(PW_LOG_INFO, "faults set", "provider", p == PS_NPROV ? "ALL" : ps_provider_names[p],
            NULL);
     ps_jw w;
-    ps_buf_reset(&sim->out);
     ps_jw_init(&w, &sim->out);
     ps_jw_obj(&w);
     ps_jw_kstr(&w, "provider", p == PS_NPROV ? "ALL" : ps_provider_names[p]);
@@ -448,7 +442,6 @@ static void ps_control_reset(ps_sim *sim, struct evhttp_request *req)
     pw_log_int(&l, "invoices", sim->cfg.invoices);
     pw_log_end(&l);
     ps_jw w;
-    ps_buf_reset(&sim->out);
     ps_jw_init(&w, &sim->out);
     ps_jw_obj(&w);
     ps_jw_kbool(&w, "reset", true);
@@ -459,15 +452,14 @@ static void ps_control_reset(ps_sim *sim, struct evhttp_request *req)
 static void ps_control_config(ps_sim *sim, struct evhttp_request *req)
 {
     ps_jw w;
-    ps_buf_reset(&sim->out);
     ps_jw_init(&w, &sim->out);
     ps_jw_obj(&w);
-    for (size_t i = 0; i < ps_noptions; i++) {
-        const struct ps_option *o = &ps_options[i];
-        const char *field = (const char *)&sim->cfg + o->off;
-        if (o->type == PS_OPT_STR)
+    for (size_t i = 0; i < ps_options.n; i++) {
+        const pw_opt *o = &ps_options.opts[i];
+        const char *field = (const char *)sim + o->offset;
+        if (o->type == PW_OPT_STR || o->type == PW_OPT_PATH)
             ps_jw_kstr(&w, o->name, *(const char *const *)(const void *)field);
-        else if (o->type == PS_OPT_INT)
+        else if (o->type == PW_OPT_INT)
             ps_jw_kint(&w, o->name, *(const int64_t *)(const void *)field);
     }
     ps_jw_end(&w);

@@ -189,34 +189,33 @@ int ps_faults_provider_parse(const char *s, size_t n)
     return -1;
 }
 
-/* --fault PROVIDER:key=value[,key=value...] */
-bool ps_faults_arg(ps_sim *sim, const char *arg)
+/* --fault PROVIDER:key=value[,key=value...]: sim is the ps_sim. */
+int ps_faults_arg(void *sim, const char *arg, char *why, size_t cap)
 {
-    char msg[PS_MSG_MAX], name[64], q[96];
+    ps_faults *faults = ((ps_sim *)sim)->faults;
+    char name[64];
     const char *colon = strchr(arg, ':');
     int p = colon != NULL ? ps_faults_provider_parse(arg, (size_t)(colon - arg)) : -1;
-    pv_utf8_quote(q, sizeof(q), arg, strlen(arg));
     if (p < 0) {
-        fprintf(stderr,
-                "provider-sim: --fault \"%s\": expected PROVIDER:key=value, PROVIDER one "
-                "of PAYOFIN SIPAY PAYWALL ISBANK PAYONE ALL\n",
-                q);
-        return false;
+        snprintf(why, cap,
+                 "expected PROVIDER:key=value, PROVIDER one of PAYOFIN SIPAY PAYWALL ISBANK "
+                 "PAYONE ALL");
+        return -1;
     }
     for (const char *s = colon + 1; *s != '\0';) {
         size_t n = strcspn(s, ",");
         const char *eq = memchr(s, '=', n);
         if (eq == NULL || (size_t)(eq - s) >= sizeof(name)) {
-            fprintf(stderr, "provider-sim: --fault \"%s\": expected key=value\n", q);
-            return false;
+            snprintf(why, cap, "expected key=value");
+            return -1;
         }
         memcpy(name, s, (size_t)(eq - s));
         name[eq - s] = '\0';
         char val[64];
         size_t vlen = n - (size_t)(eq - s) - 1;
         if (vlen == 0 || vlen >= sizeof(val)) {
-            fprintf(stderr, "provider-sim: --fault \"%s\": %s has no value\n", q, name);
-            return false;
+            snprintf(why, cap, "%s has no value", name);
+            return -1;
         }
         memcpy(val, eq + 1, vlen);
         val[vlen] = '\0';
@@ -226,16 +225,16 @@ bool ps_faults_arg(ps_sim *sim, const char *arg)
         for (int i = 0; i < PS_NPROV; i++) {
             if (p != PS_NPROV && p != i)
                 continue;
-            if (!parsed || !ps_faults_set(&sim->faults[i], name, v, msg, sizeof(msg))) {
-                if (!parsed)
-                    snprintf(msg, sizeof(msg), "%s: \"%s\" is not a number", name, val);
-                fprintf(stderr, "provider-sim: --fault \"%s\": %s\n", q, msg);
-                return false;
+            if (!parsed) {
+                snprintf(why, cap, "%s: \"%s\" is not a number", name, val);
+                return -1;
             }
+            if (!ps_faults_set(&faults[i], name, v, why, cap))
+                return -1;
         }
         s += n;
         if (*s == ',')
             s++;
     }
-    return true;
+    return 0;
 }

@@ -109,6 +109,7 @@
 #include "pv_json.h"
 #include "pv_money.h"
 #include "pv_time.h"
+#include "pw_opt.h"
 
 /*---- Limits and defaults ----*/
 
@@ -186,17 +187,6 @@ typedef struct ps_config {
     const char *isbank_client_id, *isbank_client_secret;
     const char *payone_merchant_id, *payone_token, *payone_form_field;
 } ps_config;
-
-typedef enum ps_opt_type { PS_OPT_STR, PS_OPT_INT, PS_OPT_FLAG, PS_OPT_FAULT } ps_opt_type;
-
-struct ps_option {
-    const char *name;
-    ps_opt_type type;
-    size_t off;
-    int64_t min, max;
-    const char *def;
-    const char *doc;
-};
 
 /*---- Output buffer and JSON writer ----*/
 
@@ -403,7 +393,8 @@ struct ps_sim {
     ps_held *held_head, *held_tail;
     size_t nheld, nblackholes;
     ps_buf out;
-    char *isbank_raw; /* the service object, byte for byte */
+    char msg[PS_MSG_MAX]; /* the message of the refusal being written (ps_call_vrefuse) */
+    char *isbank_raw;     /* the service object, byte for byte */
     size_t isbank_raw_len;
     json_object *isbank_spec;
     int64_t isbank_service_id;
@@ -418,8 +409,7 @@ extern const char *const ps_provider_names[PS_NPROV]; /* ps_server.c */
 extern const char *const ps_fault_names[PS_NFAULT];   /* ps_faults.c */
 extern const ps_sipay_product ps_sipay_products[];    /* ps_sipay.c */
 extern const int64_t ps_pow10[];                      /* ps_amount.c: 10^0 .. 10^18 */
-extern const struct ps_option ps_options[];           /* ps_main.c */
-extern const size_t ps_noptions;
+extern const pw_opt_table ps_options;                 /* ps_main.c: offsets into ps_sim */
 
 /*---- Functions, by file ----*/
 
@@ -495,6 +485,9 @@ bool ps_call_json_text(json_object *v, char *buf, size_t cap);
 void ps_call_out_header(ps_call *c, const char *name, const char *value);
 void ps_call_problem(ps_call *c, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+void ps_call_refuse(ps_call *c, int status, ps_stat s, ps_jw *w);
+const char *ps_call_vrefuse(ps_call *c, int status, ps_stat s, ps_jw *w, const char *fmt,
+                            va_list ap) __attribute__((format(printf, 5, 0)));
 ps_stats *ps_call_stats(ps_call *c);
 
 /* ps_payofin.c */
@@ -525,7 +518,7 @@ const char *ps_server_reason(int status);
 
 /* ps_faults.c */
 void ps_faults_answer(ps_call *c, int status);
-bool ps_faults_arg(ps_sim *sim, const char *arg);
+int ps_faults_arg(void *sim, const char *arg, char *why, size_t cap); /* a pw_opt_fn */
 ps_fault ps_faults_draw(ps_sim *sim, const ps_faults *f);
 bool ps_faults_set(ps_faults *f, const char *name, double v, char *msg, size_t cap);
 void ps_faults_default(ps_faults *f);

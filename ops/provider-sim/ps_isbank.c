@@ -16,9 +16,7 @@
 static void ps_isbank_gateway_error(ps_call *c, const char *more)
 {
     ps_jw w;
-    ps_call_answer(c, 401, &w);
-    ps_call_count(c, PS_ST_AUTH);
-    ps_jw_obj(&w);
+    ps_call_refuse(c, 401, PS_ST_AUTH, &w);
     ps_jw_kstr(&w, "httpCode", "401");
     ps_jw_kstr(&w, "httpMessage", "Unauthorized");
     ps_jw_kstr(&w, "moreInformation", more);
@@ -77,9 +75,7 @@ static void ps_isbank_infos_add(ps_infos *in, const char *code, const char *fmt,
 static void ps_isbank_refuse(ps_call *c, int http, const ps_infos *in)
 {
     ps_jw w;
-    ps_call_answer(c, http, &w);
-    ps_call_count(c, http == 400 ? PS_ST_BAD : PS_ST_DECLINES);
-    ps_jw_obj(&w);
+    ps_call_refuse(c, http, http == 400 ? PS_ST_BAD : PS_ST_DECLINES, &w);
     ps_jw_knull(&w, "data");
     ps_jw_key(&w, "infos");
     ps_jw_arr(&w);

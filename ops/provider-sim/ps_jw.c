@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Starts a JSON text in b, emptied first (each answer has the buffer to
+ * itself). */
 void ps_jw_init(ps_jw *w, ps_buf *b)
 {
+    ps_buf_reset(b);
     memset(w, 0, sizeof(*w));
     w->b = b;
 }

@@ -14,58 +14,61 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/*---- Configuration: one table of options ----*/
+/*---- Configuration: one table of options (pw_opt; --help is made from it) ----*/
 
-const struct ps_option ps_options[] = {
-    {"bind", PS_OPT_STR, offsetof(ps_config, bind), 0, 0, "127.0.0.1", "address to listen on"},
-    {"port", PS_OPT_INT, offsetof(ps_config, port), 0, 65535, "8090",
-     "port to listen on; 0 picks a free one (see the listening= line)"},
-    {"seed", PS_OPT_INT, offsetof(ps_config, seed), 0, INT64_MAX, "1",
-     "seed of the generated invoices"},
-    {"invoices", PS_OPT_INT, offsetof(ps_config, invoices), 1, PS_INVOICES_MAX, "100",
-     "invoices (payments, orders) generated per provider"},
-    {"token-ttl", PS_OPT_INT, offsetof(ps_config, token_ttl_s), 1, 86400, "3600",
-     "lifetime of issued OAuth tokens, seconds"},
-    {"max-body", PS_OPT_INT, offsetof(ps_config, max_body), 1024, 16 << 20, "65536",
-     "largest request body accepted, bytes (larger: 413)"},
-    {"ledger-max", PS_OPT_INT, offsetof(ps_config, ledger_max), 1, 100000000, "1000000",
-     "payments kept in the ledger (and İş Bankası references remembered)"},
-    {"isbank-service", PS_OPT_STR, offsetof(ps_config, isbank_service), 0, 0,
+static const pw_opt ps_main_opts[] = {
+    {"bind", NULL, PW_OPT_STR, offsetof(ps_sim, cfg.bind), 0, 0, "127.0.0.1",
+     "address to listen on", NULL},
+    {"port", NULL, PW_OPT_INT, offsetof(ps_sim, cfg.port), 0, 65535, "8090",
+     "port to listen on; 0 picks a free one (see the listening= line)", NULL},
+    {"seed", NULL, PW_OPT_INT, offsetof(ps_sim, cfg.seed), 0, INT64_MAX, "1",
+     "seed of the generated invoices", NULL},
+    {"invoices", NULL, PW_OPT_INT, offsetof(ps_sim, cfg.invoices), 1, PS_INVOICES_MAX, "100",
+     "invoices (payments, orders) generated per provider", NULL},
+    {"token-ttl", NULL, PW_OPT_INT, offsetof(ps_sim, cfg.token_ttl_s), 1, 86400, "3600",
+     "lifetime of issued OAuth tokens, seconds", NULL},
+    {"max-body", NULL, PW_OPT_INT, offsetof(ps_sim, cfg.max_body), 1024, 16 << 20, "65536",
+     "largest request body accepted, bytes (larger: 413)", NULL},
+    {"ledger-max", NULL, PW_OPT_INT, offsetof(ps_sim, cfg.ledger_max), 1, 100000000, "1000000",
+     "payments kept in the ledger (and İş Bankası references remembered)", NULL},
+    {"isbank-service", NULL, PW_OPT_STR, offsetof(ps_sim, cfg.isbank_service), 0, 0,
      "tests/fixtures/isbank/bill-institution-service.response.json",
      "İş Bankası service object served byte for byte (searched from the working directory, "
-     "then upwards from the binary)"},
-    {"fault", PS_OPT_FAULT, 0, 0, 0, NULL,
-     "PROVIDER:key=value[,key=value]: a fault setting at start (repeatable; PROVIDER may be ALL)"},
-    {"verbose", PS_OPT_FLAG, offsetof(ps_config, verbose), 0, 0, NULL,
-     "log every request on stderr"},
-    {"payofin-api-key", PS_OPT_STR, offsetof(ps_config, payofin_api_key), 0, 0,
-     "sim-payofin-api-key", "Payofin ApiKey header"},
-    {"payofin-secret-key", PS_OPT_STR, offsetof(ps_config, payofin_secret_key), 0, 0,
-     "sim-payofin-secret-key", "Payofin SecretKey header"},
-    {"sipay-client-id", PS_OPT_STR, offsetof(ps_config, sipay_client_id), 0, 0, "sim-sipay-client",
-     "Sipay OAuth client_id (and x-client-id)"},
-    {"sipay-client-secret", PS_OPT_STR, offsetof(ps_config, sipay_client_secret), 0, 0,
-     "sim-sipay-secret", "Sipay OAuth client_secret"},
-    {"sipay-scope", PS_OPT_STR, offsetof(ps_config, sipay_scope), 0, 0, "sts_business_api",
-     "Sipay OAuth scope granted"},
-    {"paywall-api-key-public", PS_OPT_STR, offsetof(ps_config, paywall_key_public), 0, 0,
-     "sim-paywall-key-public", "Paywall apikeypublic header"},
-    {"paywall-api-client-public", PS_OPT_STR, offsetof(ps_config, paywall_client_public), 0, 0,
-     "sim-paywall-client-public", "Paywall apiclientpublic header"},
-    {"isbank-client-id", PS_OPT_STR, offsetof(ps_config, isbank_client_id), 0, 0,
-     "sim-isbank-client", "İş Bankası X-IBM-client-id and OAuth client_id"},
-    {"isbank-client-secret", PS_OPT_STR, offsetof(ps_config, isbank_client_secret), 0, 0,
-     "sim-isbank-secret", "İş Bankası X-IBM-client-secret and OAuth client_secret"},
-    {"payone-merchant-id", PS_OPT_STR, offsetof(ps_config, payone_merchant_id), 0, 0,
-     "testMercahnt", "PayOne merchantID (the seed's sample request's)"},
-    {"payone-authentication-token", PS_OPT_STR, offsetof(ps_config, payone_token), 0, 0,
-     "N2FiZDRmYTQzNDUzOGM0YTI4N2I5YmZm", "PayOne authenticationToken (the seed's sample's)"},
-    {"payone-form-field", PS_OPT_STR, offsetof(ps_config, payone_form_field), 0, 0, "invoice",
-     "PayOne form parameter carrying the JSON"},
-    {"help", PS_OPT_FLAG, 0, 0, 0, NULL, "this text"},
+     "then upwards from the binary)",
+     NULL},
+    {"fault", NULL, PW_OPT_FUNC, 0, 0, 0, NULL,
+     "PROVIDER:key=value[,key=value]: a fault setting at start (repeatable; PROVIDER may be ALL)",
+     ps_faults_arg},
+    {"verbose", NULL, PW_OPT_FLAG, offsetof(ps_sim, cfg.verbose), 0, 0, NULL,
+     "log every request on stderr", NULL},
+    {"payofin-api-key", NULL, PW_OPT_STR, offsetof(ps_sim, cfg.payofin_api_key), 0, 0,
+     "sim-payofin-api-key", "Payofin ApiKey header", NULL},
+    {"payofin-secret-key", NULL, PW_OPT_STR, offsetof(ps_sim, cfg.payofin_secret_key), 0, 0,
+     "sim-payofin-secret-key", "Payofin SecretKey header", NULL},
+    {"sipay-client-id", NULL, PW_OPT_STR, offsetof(ps_sim, cfg.sipay_client_id), 0, 0,
+     "sim-sipay-client", "Sipay OAuth client_id (and x-client-id)", NULL},
+    {"sipay-client-secret", NULL, PW_OPT_STR, offsetof(ps_sim, cfg.sipay_client_secret), 0, 0,
+     "sim-sipay-secret", "Sipay OAuth client_secret", NULL},
+    {"sipay-scope", NULL, PW_OPT_STR, offsetof(ps_sim, cfg.sipay_scope), 0, 0, "sts_business_api",
+     "Sipay OAuth scope granted", NULL},
+    {"paywall-api-key-public", NULL, PW_OPT_STR, offsetof(ps_sim, cfg.paywall_key_public), 0, 0,
+     "sim-paywall-key-public", "Paywall apikeypublic header", NULL},
+    {"paywall-api-client-public", NULL, PW_OPT_STR, offsetof(ps_sim, cfg.paywall_client_public), 0,
+     0, "sim-paywall-client-public", "Paywall apiclientpublic header", NULL},
+    {"isbank-client-id", NULL, PW_OPT_STR, offsetof(ps_sim, cfg.isbank_client_id), 0, 0,
+     "sim-isbank-client", "İş Bankası X-IBM-client-id and OAuth client_id", NULL},
+    {"isbank-client-secret", NULL, PW_OPT_STR, offsetof(ps_sim, cfg.isbank_client_secret), 0, 0,
+     "sim-isbank-secret", "İş Bankası X-IBM-client-secret and OAuth client_secret", NULL},
+    {"payone-merchant-id", NULL, PW_OPT_STR, offsetof(ps_sim, cfg.payone_merchant_id), 0, 0,
+     "testMercahnt", "PayOne merchantID (the seed's sample request's)", NULL},
+    {"payone-authentication-token", NULL, PW_OPT_STR, offsetof(ps_sim, cfg.payone_token), 0, 0,
+     "N2FiZDRmYTQzNDUzOGM0YTI4N2I5YmZm", "PayOne authenticationToken (the seed's sample's)", NULL},
+    {"payone-form-field", NULL, PW_OPT_STR, offsetof(ps_sim, cfg.payone_form_field), 0, 0,
+     "invoice", "PayOne form parameter carrying the JSON", NULL},
+    {"help", NULL, PW_OPT_HELP, 0, 0, 0, NULL, "this text", NULL},
 };
-#define PS_NOPTIONS (sizeof(ps_options) / sizeof(ps_options[0]))
-const size_t ps_noptions = PS_NOPTIONS;
+const pw_opt_table ps_options = {"provider-sim", ps_main_opts,
+                                 sizeof(ps_main_opts) / sizeof(ps_main_opts[0])};
 
 /*---- Start-up ----*/
 
@@ -74,92 +77,21 @@ static void ps_main_usage(FILE *out)
     fprintf(out, "usage: provider-sim [--option value | --option=value]...\n"
                  "Simulates Payofin, Sipay, Paywall, İş Bankası and PayOne over HTTP.\n"
                  "Prints listening=ADDRESS:PORT first on stdout. See ops/README.md.\n\n");
-    for (size_t i = 0; i < PS_NOPTIONS; i++) {
-        const struct ps_option *o = &ps_options[i];
-        fprintf(out, "  --%-28s %s", o->name, o->doc);
-        if (o->def != NULL)
-            fprintf(out, " (default %s)", o->def);
-        fprintf(out, "\n");
-    }
-}
-
-static bool ps_main_option_set(ps_sim *sim, const struct ps_option *o, const char *value)
-{
-    char *field = (char *)&sim->cfg + o->off;
-    switch (o->type) {
-    case PS_OPT_STR:
-        *(const char **)(void *)field = value;
-        return true;
-    case PS_OPT_INT: {
-        int64_t v;
-        char q[96];
-        if (value[0] == '\0' || strspn(value, "0123456789") != strlen(value) ||
-            pv_money_parse_int64(value, strlen(value), &v) != PV_OK || v < o->min || v > o->max) {
-            pv_utf8_quote(q, sizeof(q), value, strlen(value));
-            fprintf(stderr,
-                    "provider-sim: --%s: \"%s\" must be a whole number in %" PRId64 "..%" PRId64
-                    "\n",
-                    o->name, q, o->min, o->max);
-            return false;
-        }
-        *(int64_t *)(void *)field = v;
-        return true;
-    }
-    case PS_OPT_FLAG:
-        *(bool *)(void *)field = true;
-        return true;
-    case PS_OPT_FAULT:
-        return ps_faults_arg(sim, value);
-    }
-    return false;
+    pw_opt_usage(&ps_options, out);
 }
 
 /* Returns 0 to run, 1 when --help was printed, -1 on a bad argument. */
 static int ps_main_parse_args(ps_sim *sim, int argc, char **argv)
 {
-    for (size_t i = 0; i < PS_NOPTIONS; i++)
-        if (ps_options[i].def != NULL &&
-            !ps_main_option_set(sim, &ps_options[i], ps_options[i].def))
-            return -1;
     for (int i = 0; i < PS_NPROV; i++)
         ps_faults_default(&sim->faults[i]);
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strncmp(arg, "--", 2) != 0) {
-            fprintf(stderr, "provider-sim: unexpected argument \"%s\" (try --help)\n", arg);
-            return -1;
-        }
-        const char *name = arg + 2, *eq = strchr(name, '=');
-        size_t n = eq != NULL ? (size_t)(eq - name) : strlen(name);
-        const struct ps_option *o = NULL;
-        for (size_t k = 0; k < PS_NOPTIONS; k++)
-            if (strlen(ps_options[k].name) == n && strncmp(ps_options[k].name, name, n) == 0)
-                o = &ps_options[k];
-        if (o == NULL) {
-            fprintf(stderr, "provider-sim: unknown option \"%s\" (try --help)\n", arg);
-            return -1;
-        }
-        if (strcmp(o->name, "help") == 0) {
-            ps_main_usage(stdout);
-            return 1;
-        }
-        const char *value = NULL;
-        if (o->type == PS_OPT_FLAG) {
-            if (eq != NULL) {
-                fprintf(stderr, "provider-sim: --%s takes no value\n", o->name);
-                return -1;
-            }
-        } else if (eq != NULL) {
-            value = eq + 1;
-        } else if (i + 1 < argc) {
-            value = argv[++i];
-        } else {
-            fprintf(stderr, "provider-sim: --%s needs a value\n", o->name);
-            return -1;
-        }
-        if (!ps_main_option_set(sim, o, value))
-            return -1;
+    int rc = pw_opt_parse(&ps_options, sim, argc, argv);
+    if (rc == PW_OPT_HELP_ASKED) {
+        ps_main_usage(stdout);
+        return 1;
     }
+    if (rc != PW_OPT_OK)
+        return -1;
     memcpy(sim->start_faults, sim->faults, sizeof(sim->faults));
     return 0;
 }

@@ -45,9 +45,7 @@ bool ps_oauth_token_check(ps_sim *sim, ps_pid p, const char *auth)
 static void ps_oauth_error(ps_call *c, int status, const char *error, const char *description)
 {
     ps_jw w;
-    ps_call_answer(c, status, &w);
-    ps_call_count(c, status == 401 ? PS_ST_AUTH : PS_ST_BAD);
-    ps_jw_obj(&w);
+    ps_call_refuse(c, status, status == 401 ? PS_ST_AUTH : PS_ST_BAD, &w);
     ps_jw_kstr(&w, "error", error);
     ps_jw_kstr(&w, "error_description", description);
     ps_jw_end(&w);

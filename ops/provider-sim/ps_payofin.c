@@ -15,20 +15,16 @@ static void ps_payofin_refuse(ps_call *c, const char *data_key, int code, const 
 
 static void ps_payofin_refuse(ps_call *c, const char *data_key, int code, const char *fmt, ...)
 {
-    char msg[PS_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    ps_fmt_vmsg(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    ps_jw w;
-    ps_call_answer(c, 200, &w);
     /* -22 is counted as an auth failure by the caller; -8 and -14..-17 say
      * the request was wrong; the others refuse the payment */
-    if (code == -8 || (code <= -14 && code >= -17))
-        ps_call_count(c, PS_ST_BAD);
-    else if (code != -22)
-        ps_call_count(c, PS_ST_DECLINES);
-    ps_jw_obj(&w);
+    ps_stat s = code == -8 || (code <= -14 && code >= -17) ? PS_ST_BAD
+                : code != -22                              ? PS_ST_DECLINES
+                                                           : PS_NSTAT;
+    ps_jw w;
+    va_list ap;
+    va_start(ap, fmt);
+    const char *msg = ps_call_vrefuse(c, 200, s, &w, fmt, ap);
+    va_end(ap);
     ps_jw_knull(&w, data_key);
     ps_jw_kbool(&w, "result", false);
     ps_jw_kint(&w, "resultCode", code);
@@ -54,6 +50,22 @@ static bool ps_payofin_auth(ps_call *c, const char *data_key)
     else
         ps_payofin_refuse(c, data_key, -22,
                           "ApiKey/SecretKey: invalid credentials (ApiKey missing)");
+    return false;
+}
+
+/* The id the call names: the whole number at key in the body; otherwise
+ * refused with code ("KEY: VALUE is not WHAT") and false. */
+static bool ps_payofin_id(ps_call *c, const char *data_key, const char *key, int code,
+                          const char *what, int64_t *id)
+{
+    char d[128];
+    json_object *v = pv_json_member(c->root, key);
+    pv_error ignored = {0};
+    if (v != NULL && json_object_is_type(v, json_type_int) &&
+        pv_json_value_int64(v, key, id, &ignored) == PV_OK)
+        return true;
+    ps_call_describe(v, d, sizeof(d));
+    ps_payofin_refuse(c, data_key, code, "%s: %s is not %s", key, d, what);
     return false;
 }
 
@@ -91,16 +103,9 @@ void ps_payofin_pay(ps_call *c)
     char d[128], amount[48];
     int64_t id, partial = 0;
 
-    if (!ps_payofin_auth(c, data) || !ps_call_json_body_or_problem(c))
+    if (!ps_payofin_auth(c, data) || !ps_call_json_body_or_problem(c) ||
+        !ps_payofin_id(c, data, "invoiceQueryId", -19, "an invoice query id", &id))
         return;
-    json_object *idv = pv_json_member(c->root, "invoiceQueryId");
-    pv_error ignored = {0};
-    if (idv == NULL || !json_object_is_type(idv, json_type_int) ||
-        pv_json_value_int64(idv, "invoiceQueryId", &id, &ignored) != PV_OK) {
-        ps_call_describe(idv, d, sizeof(d));
-        ps_payofin_refuse(c, data, -19, "invoiceQueryId: %s is not an invoice query id", d);
-        return;
-    }
     ps_payofin_invoice *inv = ps_payofin_by_id(st, id);
     if (inv == NULL) {
         ps_payofin_refuse(c, data, -19, "invoiceQueryId %" PRId64 ": invoice not found", id);
@@ -108,6 +113,7 @@ void ps_payofin_pay(ps_call *c)
     }
     json_object *pa = pv_json_member(c->root, "partialAmount");
     if (pa != NULL) {
+        pv_error ignored = {0};
         ps_call_describe(pa, d, sizeof(d));
         if (!json_object_is_type(pa, json_type_int) ||
             pv_json_value_int64(pa, "partialAmount", &partial, &ignored) != PV_OK || partial <= 0) {
@@ -255,19 +261,12 @@ void ps_payofin_check(ps_call *c)
 {
     static const char data[] = "invoiceDetail";
     ps_state *st = &c->sim->st;
-    char d[128], amount[48];
+    char amount[48];
     int64_t id;
 
-    if (!ps_payofin_auth(c, data) || !ps_call_json_body_or_problem(c))
+    if (!ps_payofin_auth(c, data) || !ps_call_json_body_or_problem(c) ||
+        !ps_payofin_id(c, data, "invoicePaymentId", -11, "a payment id", &id))
         return;
-    json_object *v = pv_json_member(c->root, "invoicePaymentId");
-    pv_error ignored = {0};
-    if (v == NULL || !json_object_is_type(v, json_type_int) ||
-        pv_json_value_int64(v, "invoicePaymentId", &id, &ignored) != PV_OK) {
-        ps_call_describe(v, d, sizeof(d));
-        ps_payofin_refuse(c, data, -11, "invoicePaymentId: %s is not a payment id", d);
-        return;
-    }
     if (id < st->payofin_payment_base || id >= st->payofin_next_payment) {
         ps_payofin_refuse(c, data, -11, "invoicePaymentId %" PRId64 ": no record", id);
         return;

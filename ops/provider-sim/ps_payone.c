@@ -32,9 +32,7 @@ static void ps_payone_error(ps_call *c, const char *code, const char *detail)
     snprintf(msg, sizeof(msg), "%s%s%s", e != NULL ? e->message : "Error",
              detail != NULL ? ": " : "", detail != NULL ? detail : "");
     ps_jw w;
-    ps_call_answer(c, 200, &w);
-    ps_call_count(c, e != NULL ? e->stat : PS_ST_DECLINES);
-    ps_jw_obj(&w);
+    ps_call_refuse(c, 200, e != NULL ? e->stat : PS_ST_DECLINES, &w);
     ps_jw_kstr(&w, "Error", code);
     ps_jw_kstr(&w, "ErrorMessage", msg);
     ps_jw_end(&w);

@@ -13,15 +13,12 @@ static void ps_paywall_refuse(ps_call *c, int http, int code, const char *fmt, .
 
 static void ps_paywall_refuse(ps_call *c, int http, int code, const char *fmt, ...)
 {
-    char msg[PS_MSG_MAX];
+    ps_stat s = http == 401 ? PS_ST_AUTH : http == 400 ? PS_ST_BAD : PS_ST_DECLINES;
+    ps_jw w;
     va_list ap;
     va_start(ap, fmt);
-    ps_fmt_vmsg(msg, sizeof(msg), fmt, ap);
+    const char *msg = ps_call_vrefuse(c, http, s, &w, fmt, ap);
     va_end(ap);
-    ps_jw w;
-    ps_call_answer(c, http, &w);
-    ps_call_count(c, http == 401 ? PS_ST_AUTH : http == 400 ? PS_ST_BAD : PS_ST_DECLINES);
-    ps_jw_obj(&w);
     ps_jw_kint(&w, "ErrorCode", code);
     ps_jw_kbool(&w, "Result", false);
     ps_jw_kstr(&w, "Message", msg);

@@ -32,15 +32,12 @@ static void ps_sipay_refuse(ps_call *c, int http, const char *code, const char *
 
 static void ps_sipay_refuse(ps_call *c, int http, const char *code, const char *fmt, ...)
 {
-    char msg[PS_MSG_MAX];
+    ps_stat s = http == 200 ? PS_ST_DECLINES : PS_ST_BAD;
+    ps_jw w;
     va_list ap;
     va_start(ap, fmt);
-    ps_fmt_vmsg(msg, sizeof(msg), fmt, ap);
+    const char *msg = ps_call_vrefuse(c, http, s, &w, fmt, ap);
     va_end(ap);
-    ps_jw w;
-    ps_call_answer(c, http, &w);
-    ps_call_count(c, http == 200 ? PS_ST_DECLINES : PS_ST_BAD);
-    ps_jw_obj(&w);
     ps_jw_kint(&w, "status", 1);
     ps_jw_kstr(&w, "code", code);
     ps_jw_kstr(&w, "message", msg);

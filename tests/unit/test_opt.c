@@ -172,6 +172,29 @@ static void test_opt_usage(void **state)
     assert_null(strstr(buf, "(default (null))"));
 }
 
+/* An option wider than the column: every help text moves with it. */
+static void test_opt_usage_wide(void **state)
+{
+    (void)state;
+    typedef struct {
+        const char *token;
+        bool verbose;
+    } wide_cfg;
+    static const pw_opt opts[] = {
+        {"payone-authentication-token", NULL, PW_OPT_STR, offsetof(wide_cfg, token), 0, 0, "x",
+         "a token", NULL},
+        {"verbose", NULL, PW_OPT_FLAG, offsetof(wide_cfg, verbose), 0, 0, NULL, "more", NULL},
+    };
+    static const pw_opt_table t = {"sim", opts, 2};
+    char buf[512] = "";
+    FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+    assert_non_null(f);
+    pw_opt_usage(&t, f);
+    fclose(f);
+    assert_string_equal(buf, "  --payone-authentication-token a token (default x)\n"
+                             "  --verbose                     more\n");
+}
+
 /* A table shaped like devkafka's: no default in the table where the help
  * text says it (replication depends on brokers). */
 typedef struct topt_dk {
@@ -219,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_opt_unknown),
         cmocka_unit_test(test_opt_help),
         cmocka_unit_test(test_opt_usage),
+        cmocka_unit_test(test_opt_usage_wide),
         cmocka_unit_test(test_opt_stderr),
         cmocka_unit_test(test_opt_distance),
     };

@@ -194,14 +194,26 @@ int pw_opt_parse(const pw_opt_table *t, void *cfg, int argc, char **argv)
     return rc;
 }
 
+/* "--name ARG", as --help's left column shows it. */
+static int pw_opt_left(const pw_opt *o, char *buf, size_t cap)
+{
+    return snprintf(buf, cap, "--%s%s%s", o->name, o->arg != NULL ? " " : "",
+                    o->arg != NULL ? o->arg : "");
+}
+
 void pw_opt_usage(const pw_opt_table *t, FILE *out)
 {
+    char left[PW_OPT_NAME_MAX + 64];
+    int width = 28;
+    for (size_t i = 0; i < t->n; i++) {
+        int n = pw_opt_left(&t->opts[i], left, sizeof(left));
+        if (n > width && (size_t)n < sizeof(left))
+            width = n;
+    }
     for (size_t i = 0; i < t->n; i++) {
         const pw_opt *o = &t->opts[i];
-        char left[64];
-        snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg != NULL ? " " : "",
-                 o->arg != NULL ? o->arg : "");
-        fprintf(out, "  %-28s %s", left, o->help);
+        pw_opt_left(o, left, sizeof(left));
+        fprintf(out, "  %-*s %s", width, left, o->help);
         if (o->def != NULL)
             fprintf(out, " (default %s)", o->def);
         fputc('\n', out);

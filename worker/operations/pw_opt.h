@@ -79,8 +79,9 @@ int pw_opt_parse(const pw_opt_table *t, void *cfg, int argc, char **argv);
 int pw_opt_parse_msg(const pw_opt_table *t, void *cfg, int argc, char **argv, char *err,
                      size_t cap);
 
-/* One line an option: "  --name ARG" padded to 30 columns, its help and,
- * when it has one, " (default DEF)". */
+/* One line an option: "  --name ARG" padded to 30 columns (to the widest
+ * one when it is longer, so that the help texts still line up), its help
+ * and, when it has one, " (default DEF)". */
 void pw_opt_usage(const pw_opt_table *t, FILE *out);
 
 /* Optimal string alignment distance between two names (Damerau-Levenshtein

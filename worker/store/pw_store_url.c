@@ -6,18 +6,8 @@
 #include <string.h>
 
 #include "pv_error.h"
+#include "pv_utf8.h"
 #include "pw_store_int.h"
-
-static int pw_store_url_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Copies len bytes of src into dst (cap), decoding %XX (%00 refused). 0 or -1. */
 static int pw_store_url_unescape(char *dst, size_t cap, const char *src, size_t len)
@@ -28,8 +18,8 @@ static int pw_store_url_unescape(char *dst, size_t cap, const char *src, size_t 
         if (c == '%') {
             if (i + 2 >= len)
                 return -1;
-            int hi = pw_store_url_hex(src[i + 1]);
-            int lo = pw_store_url_hex(src[i + 2]);
+            int hi = pv_utf8_hex_digit((unsigned char)src[i + 1]);
+            int lo = pv_utf8_hex_digit((unsigned char)src[i + 2]);
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                 return -1;
             c = (char)(hi * 16 + lo);
