@@ -436,17 +436,9 @@ static int pv_isbank_build_request(const pv_command *cmd, const pv_ctx *ctx, pv_
     if (rc != PV_OK)
         return rc;
 
-    req->method = "POST";
-    snprintf(req->path, sizeof(req->path), ISBANK_API "/bill-payments");
     rc = pv_isbank_headers(ctx, req, true, err);
-    if (rc == PV_OK) {
-        json_object *body = pv_isbank_body(spec, &o);
-        rc = pv_request_set_json(req, body, err);
-        json_object_put(body);
-    }
-    if (rc != PV_OK)
-        pv_request_clear(req);
-    return rc;
+    return pv_request_post_json(req, rc, ISBANK_API "/bill-payments", pv_isbank_body(spec, &o),
+                                err);
 }
 
 /*---- Payment answer ----*/

@@ -474,13 +474,9 @@ static int pv_paywall_envelope(const char *body, size_t len, json_object **root,
     char codebuf[24];
     char d[128];
 
-    int rc = pv_json_parse(body, len, "Paywall response", root, err);
+    int rc = pv_json_parse_object(body, len, "Paywall response", root, err);
     if (rc != PV_OK)
         return rc;
-    if (!json_object_is_type(*root, json_type_object)) {
-        pv_json_describe(*root, d, sizeof(d));
-        return pv_error_set(err, PV_ETYPE, "", "Paywall response: expected an object, got %s", d);
-    }
     rc = pv_json_int64(*root, "ErrorCode", "ErrorCode", true, code, NULL, err);
     if (rc == PV_OK)
         rc = pv_json_bool(*root, "Result", "Result", true, ok, NULL, err);
