@@ -116,14 +116,11 @@ static int pv_payofin_auth_headers(const pv_ctx *ctx, pv_request *req, pv_error 
     if (rc == PV_OK)
         rc = pv_request_add_header(req, "SecretKey",
                                    pv_provider_setting(&pv_payofin, ctx, PAYOFIN_SECRET_KEY), err);
-    if (rc == PV_OK)
-        rc = pv_request_add_header(req, "Content-Type", "application/json", err);
-    if (rc == PV_OK)
-        rc = pv_request_add_header(req, "Accept", "application/json", err);
     return rc;
 }
 
-/* Fills req with a POST of body (taken) to path, with the headers above. */
+/* Fills req with a POST of body (taken) to path, with the headers above
+ * (then Content-Type and Accept: pv_request_post_json). */
 static int pv_payofin_post(const pv_ctx *ctx, const char *path, json_object *body, pv_request *req,
                            pv_error *err)
 {

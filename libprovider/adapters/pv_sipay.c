@@ -273,7 +273,8 @@ static int pv_sipay_currency(json_object *in, pv_error *err)
     return PV_OK;
 }
 
-/* Authorization, x-client-id, Content-Type, Accept. Never quotes a value. */
+/* Authorization and x-client-id (Content-Type and Accept follow:
+ * pv_request_post_json). Never quotes a value. */
 static int pv_sipay_headers(const pv_ctx *ctx, pv_request *req, pv_error *err)
 {
     char auth[PV_TOKEN_MAX + 8];
@@ -293,10 +294,6 @@ static int pv_sipay_headers(const pv_ctx *ctx, pv_request *req, pv_error *err)
     int rc = pv_request_add_header(req, "Authorization", auth, err);
     if (rc == PV_OK)
         rc = pv_request_add_header(req, "x-client-id", client_id, err);
-    if (rc == PV_OK)
-        rc = pv_request_add_header(req, "Content-Type", "application/json", err);
-    if (rc == PV_OK)
-        rc = pv_request_add_header(req, "Accept", "application/json", err);
     return rc;
 }
 

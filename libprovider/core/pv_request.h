@@ -33,12 +33,15 @@ const char *pv_request_header(const pv_request *req, const char *name);
 int pv_request_set_body(pv_request *req, const char *body, size_t len, pv_error *err);
 /* Serialises obj as the body (compact JSON). */
 int pv_request_set_json(pv_request *req, json_object *obj, pv_error *err);
-/* Ends a JSON POST whose headers the caller has added: rc is what adding
- * them returned. Sets the method and path and, when rc is PV_OK, the body;
- * takes body (released here in every case). On failure req is cleared.
- * Returns rc or the body's error. */
+/* The end of a request to a JSON API, after the headers of the caller's
+ * own (rc: what adding them returned). Sets the method and path and, while
+ * all goes well, adds "Content-Type: application/json" (POST only) and
+ * "Accept: application/json", then the body. post_json takes body (released
+ * here in every case). On failure req is cleared. Returns rc or the first
+ * error after it. */
 int pv_request_post_json(pv_request *req, int rc, const char *path, json_object *body,
                          pv_error *err);
+int pv_request_get_json(pv_request *req, int rc, const char *path, pv_error *err);
 
 /* One field of a form body. */
 typedef struct pv_form_field {
