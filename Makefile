@@ -167,10 +167,18 @@ $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(P
 # run against real processes (devkafka, redis-server, provider-sim, workers)
 ITEST_SRC := $(sort $(filter-out tests/integration/itest_util.c,$(wildcard tests/integration/itest_*.c)))
 ITEST_BIN := $(ITEST_SRC:tests/integration/%.c=$(BUILD)/itests/%)
-ITEST_UTIL_SRC := $(filter-out $(ITEST_SRC),$(wildcard tests/integration/*.c))
+# the support files (itest_util.c, teststack.c, storetest.c, simclient.c) are
+# an archive, so a binary gets only the files it uses (and their globals)
+ITEST_UTIL_SRC := $(sort $(filter-out $(ITEST_SRC),$(wildcard tests/integration/*.c)))
 ITEST_UTIL_OBJ := $(ITEST_UTIL_SRC:%.c=$(OBJ)/%.o)
+ITEST_UTIL_LIB := $(BUILD)/tests/libitest.a
 
-$(BUILD)/itests/%: $(OBJ)/tests/integration/%.o $(ITEST_UTIL_OBJ) $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
+$(ITEST_UTIL_LIB): $(ITEST_UTIL_OBJ) $(call members,ITEST_UTIL_LIB)
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	$(AR) rcs $@ $(filter %.o,$^)
+
+$(BUILD)/itests/%: $(OBJ)/tests/integration/%.o $(ITEST_UTIL_LIB) $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PROG_LIBS)
 
@@ -178,7 +186,7 @@ itests: $(ITEST_BIN)
 
 # ---- benchmarks: make bench (tests/bench) ------------------------------------
 
-$(BENCH_BIN): $(OBJ)/tests/bench/bench.o $(ITEST_UTIL_OBJ) $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
+$(BENCH_BIN): $(OBJ)/tests/bench/bench.o $(ITEST_UTIL_LIB) $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PROG_LIBS)
 
@@ -197,7 +205,7 @@ bench: deps
 
 CHAOS_OBJ := $(patsubst %.c,$(OBJ)/%.o,$(sort $(wildcard tests/chaos/*.c)))
 
-$(CHAOS_BIN): $(CHAOS_OBJ) $(ITEST_UTIL_OBJ) $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
+$(CHAOS_BIN): $(CHAOS_OBJ) $(ITEST_UTIL_LIB) $(TEST_UTIL_OBJ) $(PW_LIB) $(SC_LIB) $(PV_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PROG_LIBS)
 

@@ -311,7 +311,7 @@ static void pv_isbank_gateway_error(json_object *root, pv_result *res)
 }
 
 /* The headers every API call carries. */
-int pv_isbank_headers(const pv_ctx *ctx, pv_request *req, bool json_body, pv_error *err)
+int pv_isbank_headers(const pv_ctx *ctx, pv_request *req, pv_error *err)
 {
     char auth[PV_TOKEN_MAX + 16];
     if (ctx == NULL || ctx->token == NULL || ctx->token[0] == '\0')
@@ -330,10 +330,6 @@ int pv_isbank_headers(const pv_ctx *ctx, pv_request *req, bool json_body, pv_err
                                    pv_provider_setting(&pv_isbank, ctx, ISBANK_CLIENT_SECRET), err);
     if (rc == PV_OK)
         rc = pv_request_add_header(req, "Authorization", auth, err);
-    if (rc == PV_OK && json_body)
-        rc = pv_request_add_header(req, "Content-Type", "application/json", err);
-    if (rc == PV_OK)
-        rc = pv_request_add_header(req, "Accept", "application/json", err);
     return rc;
 }
 
@@ -436,17 +432,9 @@ static int pv_isbank_build_request(const pv_command *cmd, const pv_ctx *ctx, pv_
     if (rc != PV_OK)
         return rc;
 
-    req->method = "POST";
-    snprintf(req->path, sizeof(req->path), ISBANK_API "/bill-payments");
-    rc = pv_isbank_headers(ctx, req, true, err);
-    if (rc == PV_OK) {
-        json_object *body = pv_isbank_body(spec, &o);
-        rc = pv_request_set_json(req, body, err);
-        json_object_put(body);
-    }
-    if (rc != PV_OK)
-        pv_request_clear(req);
-    return rc;
+    rc = pv_isbank_headers(ctx, req, err);
+    return pv_request_post_json(req, rc, ISBANK_API "/bill-payments", pv_isbank_body(spec, &o),
+                                err);
 }
 
 /*---- Payment answer ----*/

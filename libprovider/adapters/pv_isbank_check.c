@@ -39,14 +39,12 @@ int pv_isbank_check_reference(json_object *in, const char **out, pv_error *err)
 {
     static const char *const path = "request.payment_reference";
     char d[128];
-    json_object *v = pv_json_member(in, "payment_reference");
-    if (v == NULL)
-        return pv_error_set(err, PV_EMISSING, path, "%s: required field is missing", path);
-    pv_json_describe(v, d, sizeof(d));
-    if (!json_object_is_type(v, json_type_string))
-        return pv_error_set(err, PV_ETYPE, path, "%s: expected a string, got %s", path, d);
-    const char *s = json_object_get_string(v);
-    size_t len = (size_t)json_object_get_string_len(v);
+    const char *s;
+    size_t len;
+    int rc = pv_json_value_string(pv_json_member(in, "payment_reference"), path, &s, &len, d,
+                                  sizeof(d), err);
+    if (rc != PV_OK)
+        return rc;
     if (len == 0)
         return pv_error_set(err, PV_EFORMAT, path, "%s: %s must not be empty", path, d);
     if (len > ISBANK_REF_MAX)
@@ -70,19 +68,16 @@ static int pv_isbank_check_input_text(json_object *o, const char *key, const cha
     pv_isbank_path(p, sizeof(p), "%s.%s", path, key);
     *out = NULL;
     *len = 0;
-    if (v == NULL) {
-        if (required)
-            return pv_error_set(err, PV_EMISSING, p, "%s: required field is missing", p);
+    if (v == NULL && !required)
         return PV_OK;
-    }
-    pv_json_describe(v, d, sizeof(d));
-    if (!json_object_is_type(v, json_type_string))
-        return pv_error_set(err, PV_ETYPE, p, "%s: expected a string, got %s", p, d);
-    *len = (size_t)json_object_get_string_len(v);
+    const char *s;
+    int rc = pv_json_value_string(v, p, &s, len, d, sizeof(d), err);
+    if (rc != PV_OK)
+        return rc;
     if (*len > max)
         return pv_error_set(err, PV_ETOOBIG, p, "%s: %s is %zu bytes long, the limit is %zu", p, d,
                             *len, max);
-    *out = json_object_get_string(v);
+    *out = s;
     return PV_OK;
 }
 

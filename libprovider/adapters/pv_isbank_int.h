@@ -142,8 +142,9 @@ void pv_isbank_msg(json_object *o, const char *key, char *buf, size_t cap);
 /* Reads root.infos (absent = none). An entry without a readable code is an
  * error: the answer cannot be classified. */
 int pv_isbank_read_infos(json_object *root, pv_isbank_infos *out, pv_error *err);
-/* The headers every API call carries. */
-int pv_isbank_headers(const pv_ctx *ctx, pv_request *req, bool json_body, pv_error *err);
+/* The headers every API call carries (Content-Type and Accept follow:
+ * pv_request_post_json, pv_request_get_json). */
+int pv_isbank_headers(const pv_ctx *ctx, pv_request *req, pv_error *err);
 
 /*---- pv_isbank_spec.c: the service object (the PV_CAP_SPEC hooks) ----*/
 

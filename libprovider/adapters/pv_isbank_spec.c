@@ -386,17 +386,14 @@ int pv_isbank_spec_key(const pv_command *cmd, char *buf, size_t cap, pv_error *e
 int pv_isbank_spec_build_request(const pv_command *cmd, const pv_ctx *ctx, pv_request *req,
                                  pv_error *err)
 {
-    char key[32];
+    char key[32], path[PV_PATH_MAX];
     pv_request_init(req);
     int rc = pv_isbank_spec_key(cmd, key, sizeof(key), err);
     if (rc != PV_OK)
         return rc;
-    req->method = "GET";
-    snprintf(req->path, sizeof(req->path), ISBANK_API "/bill-institution-services/%s", key);
-    rc = pv_isbank_headers(ctx, req, false, err);
-    if (rc != PV_OK)
-        pv_request_clear(req);
-    return rc;
+    snprintf(path, sizeof(path), ISBANK_API "/bill-institution-services/%s", key);
+    rc = pv_isbank_headers(ctx, req, err);
+    return pv_request_get_json(req, rc, path, err);
 }
 
 void *pv_isbank_spec_parse(int http_status, const char *body, size_t len, pv_error *err)

@@ -116,11 +116,17 @@ static int pv_payofin_auth_headers(const pv_ctx *ctx, pv_request *req, pv_error 
     if (rc == PV_OK)
         rc = pv_request_add_header(req, "SecretKey",
                                    pv_provider_setting(&pv_payofin, ctx, PAYOFIN_SECRET_KEY), err);
-    if (rc == PV_OK)
-        rc = pv_request_add_header(req, "Content-Type", "application/json", err);
-    if (rc == PV_OK)
-        rc = pv_request_add_header(req, "Accept", "application/json", err);
     return rc;
+}
+
+/* Fills req with a POST of body (taken) to path, with the headers above
+ * (then Content-Type and Accept: pv_request_post_json). */
+static int pv_payofin_post(const pv_ctx *ctx, const char *path, json_object *body, pv_request *req,
+                           pv_error *err)
+{
+    pv_request_init(req);
+    int rc = pv_payofin_auth_headers(ctx, req, err);
+    return pv_request_post_json(req, rc, path, body, err);
 }
 
 static int pv_payofin_build_request(const pv_command *cmd, const pv_ctx *ctx, pv_request *req,
@@ -161,16 +167,7 @@ static int pv_payofin_build_request(const pv_command *cmd, const pv_ctx *ctx, pv
     if (has_partial)
         json_object_object_add(body, "partialAmount", json_object_new_int64(partial));
 
-    pv_request_init(req);
-    req->method = "POST";
-    snprintf(req->path, sizeof(req->path), "/invoices/invoicepayment");
-    rc = pv_payofin_auth_headers(ctx, req, err);
-    if (rc == PV_OK)
-        rc = pv_request_set_json(req, body, err);
-    json_object_put(body);
-    if (rc != PV_OK)
-        pv_request_clear(req);
-    return rc;
+    return pv_payofin_post(ctx, "/invoices/invoicepayment", body, req, err);
 }
 
 /*---- Response ----*/
@@ -319,16 +316,7 @@ static int pv_payofin_build_inquiry(const pv_command *cmd, const pv_ctx *ctx, pv
         if (v != NULL)
             json_object_object_add(body, keys[i], json_object_get(v));
     }
-    pv_request_init(req);
-    req->method = "POST";
-    snprintf(req->path, sizeof(req->path), "/invoices/invoicequery");
-    rc = pv_payofin_auth_headers(ctx, req, err);
-    if (rc == PV_OK)
-        rc = pv_request_set_json(req, body, err);
-    json_object_put(body);
-    if (rc != PV_OK)
-        pv_request_clear(req);
-    return rc;
+    return pv_payofin_post(ctx, "/invoices/invoicequery", body, req, err);
 }
 
 static void pv_payofin_parse_inquiry(const pv_command *cmd, int http_status, const char *body,

@@ -182,13 +182,11 @@ static bool pv_payone_is_alnum(unsigned char c)
 static int pv_payone_read_id(json_object *v, const char *path, char *buf, size_t cap, pv_error *err)
 {
     char d[128];
-    if (v == NULL)
-        return pv_error_set(err, PV_EMISSING, path, "%s: required field is missing", path);
-    pv_json_describe(v, d, sizeof(d));
-    if (!json_object_is_type(v, json_type_string))
-        return pv_error_set(err, PV_ETYPE, path, "%s: expected a string, got %s", path, d);
-    const char *s = json_object_get_string(v);
-    size_t len = (size_t)json_object_get_string_len(v);
+    const char *s;
+    size_t len;
+    int rc = pv_json_value_string(v, path, &s, &len, d, sizeof(d), err);
+    if (rc != PV_OK)
+        return rc;
     if (len > PAYONE_INVOICE_ID_MAX || len >= cap)
         return pv_error_set(err, PV_ETOOBIG, path, "%s: %s is %zu characters long, the limit is %d",
                             path, d, len, PAYONE_INVOICE_ID_MAX);
@@ -447,14 +445,21 @@ static int pv_payone_form_request(const char *path, const char *field, json_obje
     const pv_form_field form[] = {{field, pv_json_dump(root, NULL)}};
 
     pv_request_init(req);
-    req->method = "POST";
-    snprintf(req->path, sizeof(req->path), "%s", path);
-    int rc = pv_request_set_form(req, form, 1, err);
-    if (rc == PV_OK)
-        rc = pv_request_add_header(req, "Accept", "application/json", err);
+    int rc = pv_request_post_form(req, path, form, 1, err);
     json_object_put(root);
-    if (rc != PV_OK)
-        pv_request_clear(req);
+    return rc;
+}
+
+/* What both calls start with: req emptied, the command's invoice read into
+ * *inv, the body begun with the credentials (pv_payone_credentials). */
+static int pv_payone_start(const pv_command *cmd, const pv_ctx *ctx, pv_request *req,
+                           pv_payone_invoice *inv, json_object **root, const char **field,
+                           pv_error *err)
+{
+    pv_request_init(req);
+    int rc = pv_payone_invoice_parse(cmd, inv, err);
+    if (rc == PV_OK)
+        rc = pv_payone_credentials(ctx, root, field, err);
     return rc;
 }
 
@@ -466,10 +471,7 @@ static int pv_payone_build_request(const pv_command *cmd, const pv_ctx *ctx, pv_
     const char *field;
     char minor[32];
 
-    pv_request_init(req);
-    int rc = pv_payone_invoice_parse(cmd, &inv, err);
-    if (rc == PV_OK)
-        rc = pv_payone_credentials(ctx, &root, &field, err);
+    int rc = pv_payone_start(cmd, ctx, req, &inv, &root, &field, err);
     if (rc != PV_OK)
         return rc;
     pv_money_format_minor(&inv.amount, minor, sizeof(minor));
@@ -484,21 +486,6 @@ static int pv_payone_build_request(const pv_command *cmd, const pv_ctx *ctx, pv_
 }
 
 /*---- Response ----*/
-
-/* Parses the body into an object. */
-static int pv_payone_root(const char *body, size_t len, const char *what, json_object **root,
-                          pv_error *err)
-{
-    int rc = pv_json_parse(body, len, what, root, err);
-    if (rc != PV_OK)
-        return rc;
-    if (!json_object_is_type(*root, json_type_object)) {
-        char d[128];
-        pv_json_describe(*root, d, sizeof(d));
-        return pv_error_set(err, PV_ETYPE, "", "%s: expected an object, got %s", what, d);
-    }
-    return PV_OK;
-}
 
 /* Sets provider_message, keeping provider_code (pv_result_set_code must not
  * be handed res->provider_code itself: source and destination would overlap). */
@@ -673,7 +660,7 @@ static void pv_payone_parse_response(const pv_command *cmd, int http_status, con
         pv_result_fail(res, PV_OUTCOME_UNKNOWN, &err);
         goto out;
     }
-    rc = pv_payone_root(body, len, "PayOne completeInvoice response", &root, &err);
+    rc = pv_json_parse_object(body, len, "PayOne completeInvoice response", &root, &err);
     if (rc == PV_OK && pv_payone_error_envelope(root, res))
         goto out;
     json_object *list = rc == PV_OK ? pv_json_member(root, "invoicesDetails") : NULL;
@@ -741,10 +728,7 @@ static int pv_payone_build_inquiry(const pv_command *cmd, const pv_ctx *ctx, pv_
     json_object *root;
     const char *field;
 
-    pv_request_init(req);
-    int rc = pv_payone_invoice_parse(cmd, &inv, err);
-    if (rc == PV_OK)
-        rc = pv_payone_credentials(ctx, &root, &field, err);
+    int rc = pv_payone_start(cmd, ctx, req, &inv, &root, &field, err);
     if (rc != PV_OK)
         return rc;
     json_object_object_add(root, "invoiceID", json_object_new_string(inv.id));
@@ -791,7 +775,7 @@ static void pv_payone_parse_inquiry(const pv_command *cmd, int http_status, cons
     res->http_status = http_status;
     res->outcome = PV_OUTCOME_UNKNOWN;
     if (pv_payone_invoice_parse(cmd, &inv, &err) != PV_OK ||
-        pv_payone_root(body, len, "PayOne inquireInvoice response", &root, &err) != PV_OK) {
+        pv_json_parse_object(body, len, "PayOne inquireInvoice response", &root, &err) != PV_OK) {
         pv_result_fail(res, PV_OUTCOME_UNKNOWN, &err);
         goto out;
     }

@@ -156,8 +156,6 @@ static int pv_paywall_build_request(const pv_command *cmd, const pv_ctx *ctx, pv
     int rc = pv_paywall_query_id(cmd, idbuf, sizeof(idbuf), err);
     if (rc != PV_OK)
         return rc;
-    req->method = "GET";
-    snprintf(req->path, sizeof(req->path), "%s", PV_PAYWALL_PATH);
     rc = pv_request_add_header(req, "apikeypublic",
                                pv_provider_setting(&pv_paywall, ctx, PAYWALL_API_KEY_PUBLIC), err);
     if (rc == PV_OK)
@@ -166,11 +164,7 @@ static int pv_paywall_build_request(const pv_command *cmd, const pv_ctx *ctx, pv
                                    err);
     if (rc == PV_OK)
         rc = pv_request_add_header(req, "paymentid", idbuf, err);
-    if (rc == PV_OK)
-        rc = pv_request_add_header(req, "Accept", "application/json", err);
-    if (rc != PV_OK)
-        pv_request_clear(req);
-    return rc;
+    return pv_request_get_json(req, rc, PV_PAYWALL_PATH, err);
 }
 
 /*---- Debt entries: one table drives validation and the detail ----*/
@@ -474,13 +468,9 @@ static int pv_paywall_envelope(const char *body, size_t len, json_object **root,
     char codebuf[24];
     char d[128];
 
-    int rc = pv_json_parse(body, len, "Paywall response", root, err);
+    int rc = pv_json_parse_object(body, len, "Paywall response", root, err);
     if (rc != PV_OK)
         return rc;
-    if (!json_object_is_type(*root, json_type_object)) {
-        pv_json_describe(*root, d, sizeof(d));
-        return pv_error_set(err, PV_ETYPE, "", "Paywall response: expected an object, got %s", d);
-    }
     rc = pv_json_int64(*root, "ErrorCode", "ErrorCode", true, code, NULL, err);
     if (rc == PV_OK)
         rc = pv_json_bool(*root, "Result", "Result", true, ok, NULL, err);

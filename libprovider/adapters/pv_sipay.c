@@ -273,7 +273,8 @@ static int pv_sipay_currency(json_object *in, pv_error *err)
     return PV_OK;
 }
 
-/* Authorization, x-client-id, Content-Type, Accept. Never quotes a value. */
+/* Authorization and x-client-id (Content-Type and Accept follow:
+ * pv_request_post_json). Never quotes a value. */
 static int pv_sipay_headers(const pv_ctx *ctx, pv_request *req, pv_error *err)
 {
     char auth[PV_TOKEN_MAX + 8];
@@ -293,10 +294,6 @@ static int pv_sipay_headers(const pv_ctx *ctx, pv_request *req, pv_error *err)
     int rc = pv_request_add_header(req, "Authorization", auth, err);
     if (rc == PV_OK)
         rc = pv_request_add_header(req, "x-client-id", client_id, err);
-    if (rc == PV_OK)
-        rc = pv_request_add_header(req, "Content-Type", "application/json", err);
-    if (rc == PV_OK)
-        rc = pv_request_add_header(req, "Accept", "application/json", err);
     return rc;
 }
 
@@ -352,15 +349,8 @@ static int pv_sipay_build_request(const pv_command *cmd, const pv_ctx *ctx, pv_r
         }
     }
 
-    req->method = "POST";
-    snprintf(req->path, sizeof(req->path), "/v1/InvoicePayment/MakePayment");
     rc = pv_sipay_headers(ctx, req, err);
-    if (rc == PV_OK)
-        rc = pv_request_set_json(req, body, err);
-    json_object_put(body);
-    if (rc != PV_OK)
-        pv_request_clear(req);
-    return rc;
+    return pv_request_post_json(req, rc, "/v1/InvoicePayment/MakePayment", body, err);
 }
 
 /*---- Response ----*/
@@ -369,16 +359,12 @@ static int pv_sipay_build_request(const pv_command *cmd, const pv_ctx *ctx, pv_r
 static int pv_sipay_envelope(const char *body, size_t len, json_object **root, char *code,
                              size_t cap, pv_result *res, pv_error *err)
 {
-    char d[128], msg[PV_MSG_MAX] = "";
+    char msg[PV_MSG_MAX] = "";
     int64_t n;
 
-    int rc = pv_json_parse(body, len, "Sipay response", root, err);
+    int rc = pv_json_parse_object(body, len, "Sipay response", root, err);
     if (rc != PV_OK)
         return rc;
-    if (!json_object_is_type(*root, json_type_object)) {
-        pv_json_describe(*root, d, sizeof(d));
-        return pv_error_set(err, PV_ETYPE, "", "Sipay response: expected an object, got %s", d);
-    }
     json_object *c = pv_json_member(*root, "code");
     if (c == NULL)
         return pv_error_set(err, PV_EMISSING, "code", "code: required field is missing");

@@ -32,6 +32,10 @@
  * over PV_JSON_BODY_MAX, trailing garbage and nesting past PV_JSON_DEPTH_MAX.
  * `what` names the document in errors ("Payofin response"). */
 int pv_json_parse(const char *body, size_t len, const char *what, json_object **out, pv_error *err);
+/* pv_json_parse, and the document must be an object (PV_ETYPE, "WHAT:
+ * expected an object, got ..."); *out is set whenever it parsed. */
+int pv_json_parse_object(const char *body, size_t len, const char *what, json_object **out,
+                         pv_error *err);
 
 /* Refuses a document in which one object has two keys that are equal, or
  * equal but for ASCII case or escaping ({"resultCode":1,"ResultCode":-19}):
@@ -62,6 +66,11 @@ int pv_json_money(const json_object *obj, const char *key, const char *path, boo
 
 /* Value-level variants, for array elements and already found members. */
 int pv_json_value_int64(json_object *v, const char *path, int64_t *out, pv_error *err);
+/* A required string: PV_EMISSING when v is NULL, PV_ETYPE when it is not a
+ * string; its text and length out (owned by v). d (dcap bytes) receives
+ * pv_json_describe(v) whenever v is not NULL, for the caller's own checks. */
+int pv_json_value_string(json_object *v, const char *path, const char **s, size_t *len, char *d,
+                         size_t dcap, pv_error *err);
 int pv_json_value_money(json_object *v, const char *path, const char *currency, pv_money *out,
                         pv_error *err);
 

@@ -27,14 +27,7 @@ int pv_oauth_token_request(pv_request *req, const char *path, const char *client
         return pv_error_set(err, PV_ECONFIG, "client_id", "client_id: not configured");
     if (client_secret == NULL || client_secret[0] == '\0')
         return pv_error_set(err, PV_ECONFIG, "client_secret", "client_secret: not configured");
-    req->method = "POST";
-    snprintf(req->path, sizeof(req->path), "%s", path);
-    int rc = pv_request_set_form(req, form, sizeof(form) / sizeof(form[0]), err);
-    if (rc == PV_OK)
-        rc = pv_request_add_header(req, "Accept", "application/json", err);
-    if (rc != PV_OK)
-        pv_request_clear(req);
-    return rc;
+    return pv_request_post_form(req, path, form, sizeof(form) / sizeof(form[0]), err);
 }
 
 /* A non-2xx token answer: the status and the OAuth error code (RFC 6749

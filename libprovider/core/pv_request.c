@@ -71,6 +71,37 @@ int pv_request_set_json(pv_request *req, json_object *obj, pv_error *err)
     return pv_request_set_body(req, s, len, err);
 }
 
+/* The end of a JSON API request (pv_request_post_json, pv_request_get_json);
+ * body NULL for none. */
+static int pv_request_json(pv_request *req, int rc, const char *method, const char *path,
+                           json_object *body, pv_error *err)
+{
+    req->method = method;
+    snprintf(req->path, sizeof(req->path), "%s", path);
+    if (rc == PV_OK && body != NULL)
+        rc = pv_request_add_header(req, "Content-Type", "application/json", err);
+    if (rc == PV_OK)
+        rc = pv_request_add_header(req, "Accept", "application/json", err);
+    if (rc == PV_OK && body != NULL)
+        rc = pv_request_set_json(req, body, err);
+    if (rc != PV_OK)
+        pv_request_clear(req);
+    return rc;
+}
+
+int pv_request_post_json(pv_request *req, int rc, const char *path, json_object *body,
+                         pv_error *err)
+{
+    rc = pv_request_json(req, rc, "POST", path, body, err);
+    json_object_put(body);
+    return rc;
+}
+
+int pv_request_get_json(pv_request *req, int rc, const char *path, pv_error *err)
+{
+    return pv_request_json(req, rc, "GET", path, NULL, err);
+}
+
 /*---- Form bodies (application/x-www-form-urlencoded) ----*/
 
 static int pv_request_form_plain(unsigned char c)
@@ -120,5 +151,18 @@ int pv_request_set_form(pv_request *req, const pv_form_field *fields, size_t n, 
         rc = pv_request_set_body(req, form, o, err);
     memset(form, 0, cap); /* it may hold a secret */
     free(form);
+    return rc;
+}
+
+int pv_request_post_form(pv_request *req, const char *path, const pv_form_field *fields, size_t n,
+                         pv_error *err)
+{
+    req->method = "POST";
+    snprintf(req->path, sizeof(req->path), "%s", path);
+    int rc = pv_request_set_form(req, fields, n, err);
+    if (rc == PV_OK)
+        rc = pv_request_add_header(req, "Accept", "application/json", err);
+    if (rc != PV_OK)
+        pv_request_clear(req);
     return rc;
 }

@@ -33,6 +33,15 @@ const char *pv_request_header(const pv_request *req, const char *name);
 int pv_request_set_body(pv_request *req, const char *body, size_t len, pv_error *err);
 /* Serialises obj as the body (compact JSON). */
 int pv_request_set_json(pv_request *req, json_object *obj, pv_error *err);
+/* The end of a request to a JSON API, after the headers of the caller's
+ * own (rc: what adding them returned). Sets the method and path and, while
+ * all goes well, adds "Content-Type: application/json" (POST only) and
+ * "Accept: application/json", then the body. post_json takes body (released
+ * here in every case). On failure req is cleared. Returns rc or the first
+ * error after it. */
+int pv_request_post_json(pv_request *req, int rc, const char *path, json_object *body,
+                         pv_error *err);
+int pv_request_get_json(pv_request *req, int rc, const char *path, pv_error *err);
 
 /* One field of a form body. */
 typedef struct pv_form_field {
@@ -45,5 +54,9 @@ typedef struct pv_form_field {
  * every other byte %XX) and adds the Content-Type header. The temporary
  * buffer is wiped: form bodies carry secrets. */
 int pv_request_set_form(pv_request *req, const pv_form_field *fields, size_t n, pv_error *err);
+/* A form POST to path (pv_request_set_form) that accepts application/json.
+ * On failure req is cleared. */
+int pv_request_post_form(pv_request *req, const char *path, const pv_form_field *fields, size_t n,
+                         pv_error *err);
 
 #endif

@@ -750,5 +750,5 @@ int main(void)
         ST_TEST(test_control),
         ST_TEST(test_adapters_roundtrip),
     };
-    return st_run("provider-sim", tests, sizeof(tests) / sizeof(tests[0]));
+    return ST_RUN("provider-sim", tests);
 }

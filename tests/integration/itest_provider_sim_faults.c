@@ -414,5 +414,5 @@ int main(void)
         ST_TEST(test_fault_flag),      ST_TEST(test_token_expiry),
         ST_TEST(test_hostile),
     };
-    return st_run("provider-sim faults", tests, sizeof(tests) / sizeof(tests[0]));
+    return ST_RUN("provider-sim faults", tests);
 }

@@ -99,7 +99,7 @@ static void test_inflight_expiry_is_unknown(void **state)
 
     got c = claim_t(s, key, "tok-a", 50, "cmd-1", "dig-1", 0);
     assert_outcome(c, PW_STORE_CLAIMED);
-    sleep_ms(200); /* the worker "dies": its lock expires */
+    it_sleep_ms(200); /* the worker "dies": its lock expires */
     assert_null(lock_value(key));
     assert_field(key, "status", "INFLIGHT");
 
@@ -243,7 +243,7 @@ static void test_resolve(void **state)
     const char *k1 = "PAYOFIN:res-1";
     got c = claim_t(s, k1, "tok-a", 50, "cmd-1", "dig-1", 0);
     assert_outcome(c, PW_STORE_CLAIMED);
-    sleep_ms(200);
+    it_sleep_ms(200);
     int64_t now = wall_ms();
     got r1 = resolve(s, k1, 1, now);
     assert_outcome(r1, PW_STORE_OK);

@@ -443,10 +443,13 @@ void st_isbank_refused(const char *const h[], const char *body, long http, const
     st_resp_free(&r);
 }
 
-int st_run(const char *group, const struct CMUnitTest *tests, size_t n)
+void st_run_begin(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    int failed = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+}
+
+int st_run_end(int failed)
+{
     curl_global_cleanup();
     return failed;
 }

@@ -56,8 +56,12 @@ extern st_state st_g;
 /* A test with its simulator: started before, stopped (and checked) after. */
 #define ST_TEST(t) cmocka_unit_test_setup_teardown(t, st_setup, st_teardown)
 
-/* Runs a binary's tests as one cmocka group, libcurl set up around them. */
-int st_run(const char *group, const struct CMUnitTest *tests, size_t n);
+/* Runs a binary's tests (an array) as one cmocka group, libcurl set up
+ * around them: return ST_RUN("provider-sim", tests); */
+#define ST_RUN(group, tests) \
+    (st_run_begin(), st_run_end(cmocka_run_group_tests_name(group, tests, NULL, NULL)))
+void st_run_begin(void);
+int st_run_end(int failed);
 
 typedef struct st_resp {
     CURLcode rc;

@@ -2,11 +2,9 @@
  * of what Redis holds and the calls that drive a store and wait for the answer. */
 #include "storetest.h"
 
-#include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,28 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 store_fixture g;
 
 /*---- Fixture: redis-server, the loop, a checking connection ---------------*/
-
-int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 /* Memory that lives until the end of the current test. */
 void *keep(size_t n)
@@ -50,17 +32,9 @@ void *keep(size_t n)
 
 int free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    socklen_t len = sizeof(sa);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
+    int port = it_free_port();
+    assert_true(port > 0);
+    return port;
 }
 
 /* Connects the checking connection; 0 or -1. */
@@ -102,8 +76,8 @@ int redis_start(void)
         _exit(127);
     }
     g.pid = pid;
-    int64_t deadline = mono_ms() + 10000;
-    while (mono_ms() < deadline) {
+    int64_t deadline = it_now_ms() + 10000;
+    while (it_now_ms() < deadline) {
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
             g.pid = 0;
@@ -111,7 +85,7 @@ int redis_start(void)
         }
         if (rc_connect() == 0)
             return 0;
-        sleep_ms(20);
+        it_sleep_ms(20);
     }
     return -1;
 }
@@ -183,8 +157,8 @@ int test_teardown(void **state)
 /* Runs the loop until *counter >= target or timeout_ms passed. */
 void loop_until(const int *counter, int target, int timeout_ms)
 {
-    int64_t deadline = mono_ms() + timeout_ms;
-    while (*counter < target && mono_ms() < deadline)
+    int64_t deadline = it_now_ms() + timeout_ms;
+    while (*counter < target && it_now_ms() < deadline)
         event_base_loop(g.base, EVLOOP_ONCE);
 }
 

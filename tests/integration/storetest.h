@@ -25,6 +25,7 @@
 #include <stdarg.h>
 #include <cmocka.h>
 
+#include "itest_util.h"
 #include "pw_store.h"
 
 #define MS_DAY (24LL * 3600 * 1000)
@@ -67,10 +68,8 @@ typedef struct got {
 } got;
 
 /*---- Fixture (group_setup, group_teardown, test_teardown as cmocka's) ----*/
-int64_t mono_ms(void);
-void sleep_ms(int ms);
-void *keep(size_t n); /* memory that lives until the end of the current test */
-int free_port(void);
+void *keep(size_t n);  /* memory that lives until the end of the current test */
+int free_port(void);   /* it_free_port, asserted */
 int rc_connect(void);  /* the checking connection, g.rc: 0 or -1 */
 int redis_start(void); /* redis-server on g.port, answering (10 s at most): 0 or -1 */
 void redis_kill(void);
