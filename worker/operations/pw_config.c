@@ -1,4 +1,6 @@
-/* pw_config.c -- see pw_config.h. */
+/* pw_config.c -- see pw_config.h. The settings table, the check of PAYW_
+ * names, loading and printing; the sources and the problem lines are
+ * pw_config_src.c's (pw_config_int.h). */
 #include "pw_config.h"
 
 #include <ctype.h>
@@ -6,7 +8,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -16,6 +17,7 @@
 #include "pv_error.h"
 #include "pv_utf8.h"
 #include "pw_alloc.h"
+#include "pw_config_int.h"
 #include "pw_log.h"
 #include "pw_opt.h" /* pw_opt_distance: what "did you mean" measures */
 #include "pw_store.h"
@@ -134,209 +136,6 @@ const char *const pw_config_tool_prefixes[] = {
     "PAYW_STACK_", "PAYW_GOLDEN_", "PAYW_FIXTURES", NULL,
 };
 
-#define PW_KAFKA_PREFIX "PAYW_KAFKA_"
-#define PW_NAME_MAX     160 /* longest PAYW_ name looked at; longer ones are cut */
-#define PW_QUOTE_MAX    300 /* a pv_utf8_quote of up to 64 bytes, escaped */
-
-/*---- Sources and problems ----*/
-
-typedef struct pw_config_src {
-    const char *const *envp;
-    char **file_kv; /* KEY=VALUE lines of PAYW_CONFIG_FILE */
-    size_t nfile;
-    char *owned[256]; /* values read from _FILE variables */
-    size_t nowned;
-    char *errs; /* the problems, one a line */
-    size_t errs_len, errs_cap, nerrs;
-    int oom;
-} pw_config_src;
-
-static void pw_config_problem(pw_config_src *src, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void pw_config_problem(pw_config_src *src, const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    size_t n = strlen(line);
-    if (src->errs_len + n + 2 > src->errs_cap) {
-        size_t grow = (src->errs_cap + n + 2) * 2;
-        char *grown = pw_alloc_realloc(src->errs, grow);
-        if (grown == NULL) {
-            src->oom = 1;
-            return;
-        }
-        src->errs = grown;
-        src->errs_cap = grow;
-    }
-    if (src->errs_len > 0)
-        src->errs[src->errs_len++] = '\n';
-    memcpy(src->errs + src->errs_len, line, n + 1);
-    src->errs_len += n;
-    src->nerrs++;
-}
-
-/* Whether a line of errors is about name ("NAME: ..." or "NAME_FILE: ..."):
- * checks that depend on it are skipped (one line per problem), and
- * --print-config shows it as invalid. */
-static bool pw_config_named(const char *errors, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *l = errors; l != NULL && *l != '\0';) {
-        if (strncmp(l, name, n) == 0 && (l[n] == ':' || strncmp(l + n, "_FILE:", 6) == 0))
-            return true;
-        l = strchr(l, '\n');
-        if (l != NULL)
-            l++;
-    }
-    return false;
-}
-
-static const char *pw_config_q(char *buf, size_t cap, const char *v)
-{
-    pv_utf8_quote(buf, cap, v, strlen(v));
-    return buf;
-}
-
-static const char *pw_config_lookup(char *const *kv, size_t n, const char *name)
-{
-    size_t len = strlen(name);
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(kv[i], name, len) == 0 && kv[i][len] == '=')
-            return kv[i] + len + 1;
-    return NULL;
-}
-
-static const char *pw_config_env(const pw_config_src *src, const char *name)
-{
-    size_t len = strlen(name);
-    for (size_t i = 0; src->envp[i] != NULL; i++)
-        if (strncmp(src->envp[i], name, len) == 0 && src->envp[i][len] == '=')
-            return src->envp[i] + len + 1;
-    return NULL;
-}
-
-/* Reads a secret file: its whole content minus trailing line breaks. */
-static char *pw_config_read_file(pw_config_src *src, const char *path, const char *var)
-{
-    char q[PW_QUOTE_MAX];
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        pw_config_problem(src, "%s_FILE: cannot read \"%s\": %s", var,
-                          pw_config_q(q, sizeof(q), path), strerror(errno));
-        return NULL;
-    }
-    char *buf = pw_alloc_malloc(65537);
-    size_t n = buf != NULL ? fread(buf, 1, 65536, f) : 0;
-    fclose(f);
-    if (buf == NULL) {
-        src->oom = 1;
-        return NULL;
-    }
-    buf[n] = '\0';
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-        buf[--n] = '\0';
-    return buf;
-}
-
-/* The raw value of a variable: environment, its _FILE in the environment,
- * the config file, its _FILE in the config file; NULL if unset (an empty
- * value is unset) or when a _FILE cannot be read (a problem then). */
-static const char *pw_config_get(pw_config_src *src, const char *name)
-{
-    const char *v = pw_config_env(src, name);
-    if (v != NULL && v[0] != '\0')
-        return v;
-    char fname[PW_NAME_MAX + 8];
-    snprintf(fname, sizeof(fname), "%s_FILE", name);
-    const char *path = pw_config_env(src, fname);
-    if (path == NULL || path[0] == '\0') {
-        v = pw_config_lookup(src->file_kv, src->nfile, name);
-        if (v != NULL && v[0] != '\0')
-            return v;
-        path = pw_config_lookup(src->file_kv, src->nfile, fname);
-    }
-    if (path == NULL || path[0] == '\0')
-        return NULL;
-    if (src->nowned == sizeof(src->owned) / sizeof(src->owned[0])) {
-        src->oom = 1;
-        return NULL;
-    }
-    char *content = pw_config_read_file(src, path, name);
-    if (content == NULL)
-        return NULL;
-    src->owned[src->nowned++] = content;
-    return content;
-}
-
-static void pw_config_load_file(pw_config_src *src, pw_config *c)
-{
-    char q[PW_QUOTE_MAX];
-    const char *path = pw_config_env(src, "PAYW_CONFIG_FILE");
-    if (path == NULL || path[0] == '\0')
-        return;
-    c->config_file = pw_alloc_strdup(path);
-    if (c->config_file == NULL) {
-        src->oom = 1;
-        return;
-    }
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        pw_config_problem(src, "PAYW_CONFIG_FILE: cannot read \"%s\": %s",
-                          pw_config_q(q, sizeof(q), path), strerror(errno));
-        return;
-    }
-    char *line = NULL;
-    size_t lcap = 0, lineno = 0;
-    ssize_t len;
-    while ((len = getline(&line, &lcap, f)) != -1) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        char *p = line;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == '\0' || *p == '#')
-            continue;
-        if (strncmp(p, "PAYW_", 5) != 0 || strchr(p, '=') == NULL) {
-            /* the line is not quoted: it may be a secret without its name */
-            pw_config_problem(src, "PAYW_CONFIG_FILE: \"%s\" line %zu: expected PAYW_NAME=value",
-                              pw_config_q(q, sizeof(q), path), lineno);
-            continue;
-        }
-        char **grown = pw_alloc_realloc(src->file_kv, (src->nfile + 1) * sizeof(char *));
-        char *kv = pw_alloc_strdup(p);
-        if (grown == NULL || kv == NULL) {
-            if (grown != NULL)
-                src->file_kv = grown;
-            free(kv);
-            src->oom = 1;
-            break;
-        }
-        src->file_kv = grown;
-        src->file_kv[src->nfile++] = kv;
-    }
-    free(line);
-    fclose(f);
-}
-
-static void pw_config_src_free(pw_config_src *src)
-{
-    for (size_t i = 0; i < src->nfile; i++) {
-        memset(src->file_kv[i], 0, strlen(src->file_kv[i]));
-        free(src->file_kv[i]);
-    }
-    free(src->file_kv);
-    for (size_t i = 0; i < src->nowned; i++) {
-        memset(src->owned[i], 0, strlen(src->owned[i]));
-        free(src->owned[i]);
-    }
-    free(src->errs);
-}
-
 /*---- Checking values ----*/
 
 /* UTF-8 (strict, pv_utf8) without control characters: C0, DEL and C1; tab
@@ -369,13 +168,13 @@ static int pw_config_check_text(pw_config_src *src, const char *name, const char
     if (v == NULL || pw_config_text_ok(v, breaks))
         return 0;
     if (shown == NULL)
-        pw_config_problem(src,
-                          "%s: the value (a secret: not shown) is not UTF-8 text without "
-                          "control characters",
-                          name);
+        pw_config_src_problem(src,
+                              "%s: the value (a secret: not shown) is not UTF-8 text without "
+                              "control characters",
+                              name);
     else
-        pw_config_problem(src, "%s: \"%s\" is not UTF-8 text without control characters", name,
-                          pw_config_q(q, sizeof(q), shown));
+        pw_config_src_problem(src, "%s: \"%s\" is not UTF-8 text without control characters", name,
+                              pw_config_src_q(q, sizeof(q), shown));
     return -1;
 }
 
@@ -387,8 +186,9 @@ static int pw_config_int(pw_config_src *src, const char *name, const char *v, in
     long long n = strtoll(v, &end, 10);
     if (errno != 0 || end == v || *end != '\0' || n < min || n > max) {
         if (src != NULL)
-            pw_config_problem(src, "%s: \"%s\" is not a whole number from %" PRId64 " to %" PRId64,
-                              name, pw_config_q(q, sizeof(q), v), min, max);
+            pw_config_src_problem(src,
+                                  "%s: \"%s\" is not a whole number from %" PRId64 " to %" PRId64,
+                                  name, pw_config_src_q(q, sizeof(q), v), min, max);
         return -1;
     }
     *out = n;
@@ -562,7 +362,7 @@ static void pw_config_names_free(pw_config_names *names)
 }
 
 /* Every name the worker reads: the table, PAYW_CONFIG_FILE, each provider's
- * rows and settings, and the _FILE form of each (pw_config_get reads it). */
+ * rows and settings, and the _FILE form of each (pw_config_src_get reads it). */
 static void pw_config_known_names(pw_config_src *src, pw_config_names *names)
 {
     char var[PW_NAME_MAX], up[64];
@@ -738,7 +538,7 @@ static void pw_config_kafka(pw_config_src *src, pw_config *c, pw_kafka_defs *def
     if (defs->loaded == 0)
         defs->loaded = pw_config_kafka_defs_load(defs) == 0 ? 1 : -1;
     if (defs->loaded < 0) {
-        pw_config_problem(src, "%s: librdkafka's property table could not be read", var);
+        pw_config_src_problem(src, "%s: librdkafka's property table could not be read", var);
         return;
     }
     const pw_kafka_def *d = NULL;
@@ -751,8 +551,8 @@ static void pw_config_kafka(pw_config_src *src, pw_config *c, pw_kafka_defs *def
             snprintf(near, sizeof(near), "%.*s", (int)(n - 5), var);
             for (size_t i = 0; i < defs->n; i++)
                 if (pw_config_kafka_same(near + strlen(PW_KAFKA_PREFIX), defs->d[i].name)) {
-                    pw_config_problem(src, "%s: Kafka properties are not read from files (set %s)",
-                                      var, near);
+                    pw_config_src_problem(
+                        src, "%s: Kafka properties are not read from files (set %s)", var, near);
                     return;
                 }
         }
@@ -762,9 +562,9 @@ static void pw_config_kafka(pw_config_src *src, pw_config *c, pw_kafka_defs *def
             prop[o] = suffix[o] == '_' ? '.' : (char)tolower((unsigned char)suffix[o]);
         prop[o] = '\0';
         const char *sugg = pw_config_kafka_nearest(defs, var, near, sizeof(near));
-        pw_config_problem(src, "%s: librdkafka has no property %s%s%s%s", var, prop,
-                          sugg != NULL ? "; did you mean " : "", sugg != NULL ? sugg : "",
-                          sugg != NULL ? "?" : "");
+        pw_config_src_problem(src, "%s: librdkafka has no property %s%s%s%s", var, prop,
+                              sugg != NULL ? "; did you mean " : "", sugg != NULL ? sugg : "",
+                              sugg != NULL ? "?" : "");
         return;
     }
     if (value == NULL || value[0] == '\0')
@@ -787,12 +587,13 @@ static void pw_config_kafka(pw_config_src *src, pw_config *c, pw_kafka_defs *def
         if (d->range[0] != '\0')
             snprintf(range, sizeof(range), " (%s)", d->range);
         if (secret)
-            pw_config_problem(src, "%s: the value (a secret: not shown) is not valid for %s%s%s",
-                              var, d->name, repeats ? "" : ": ", repeats ? "" : why);
+            pw_config_src_problem(src,
+                                  "%s: the value (a secret: not shown) is not valid for %s%s%s",
+                                  var, d->name, repeats ? "" : ": ", repeats ? "" : why);
         else
-            pw_config_problem(src, "%s: \"%s\" is not a valid %s%s%s%s", var,
-                              pw_config_q(q, sizeof(q), value), d->name, range, repeats ? "" : ": ",
-                              repeats ? "" : why);
+            pw_config_src_problem(src, "%s: \"%s\" is not a valid %s%s%s%s", var,
+                                  pw_config_src_q(q, sizeof(q), value), d->name, range,
+                                  repeats ? "" : ": ", repeats ? "" : why);
         return;
     }
     pw_kafka_prop *grown = pw_alloc_realloc(c->kafka, (c->nkafka + 1) * sizeof(*c->kafka));
@@ -839,8 +640,8 @@ static void pw_config_name(pw_config_src *src, pw_config *c, const pw_config_nam
             return;
     if (strncmp(name, PW_KAFKA_PREFIX, strlen(PW_KAFKA_PREFIX)) == 0) {
         /* the environment wins over the file */
-        if (!from_file || (pw_config_env(src, name) == NULL && !pw_config_named(src->errs, name) &&
-                           !pw_config_kafka_have(c, name)))
+        if (!from_file || (pw_config_src_env(src, name) == NULL &&
+                           !pw_config_src_named(src->errs, name) && !pw_config_kafka_have(c, name)))
             pw_config_kafka(src, c, defs, name, eq != NULL ? eq + 1 : NULL);
         return;
     }
@@ -856,12 +657,13 @@ static void pw_config_name(pw_config_src *src, pw_config *c, const pw_config_nam
             nearest = known->v[i];
         }
     }
-    if (from_file && pw_config_env(src, name) != NULL)
+    if (from_file && pw_config_src_env(src, name) != NULL)
         return; /* told once, from the environment */
     if (nearest != NULL)
-        pw_config_problem(src, "%s: not a payworker setting; did you mean %s?", name, nearest);
+        pw_config_src_problem(src, "%s: not a payworker setting; did you mean %s?", name, nearest);
     else
-        pw_config_problem(src, "%s: not a payworker setting (payworker --help lists them)", name);
+        pw_config_src_problem(src, "%s: not a payworker setting (payworker --help lists them)",
+                              name);
 }
 
 static void pw_config_names_check(pw_config_src *src, pw_config *c)
@@ -883,7 +685,7 @@ static void pw_config_rows(pw_config_src *src, pw_config *c)
 {
     for (size_t i = 0; i < PW_NROWS; i++) {
         const pw_config_row *r = &pw_config_table[i];
-        const char *v = pw_config_get(src, r->name);
+        const char *v = pw_config_src_get(src, r->name);
         char shown[512];
         const char *quote = v;
         if (v != NULL && r->secret) {
@@ -912,11 +714,11 @@ static void pw_config_rules(pw_config_src *src, pw_config *c)
 {
     char q[PW_QUOTE_MAX], why[512];
     if (pw_log_level_parse(c->log_level) < 0)
-        pw_config_problem(src, "PAYW_LOG_LEVEL: \"%s\" is not debug, info, warn or error",
-                          pw_config_q(q, sizeof(q), c->log_level));
+        pw_config_src_problem(src, "PAYW_LOG_LEVEL: \"%s\" is not debug, info, warn or error",
+                              pw_config_src_q(q, sizeof(q), c->log_level));
     if (strcmp(c->log_format, "logfmt") != 0 && strcmp(c->log_format, "json") != 0)
-        pw_config_problem(src, "PAYW_LOG_FORMAT: \"%s\" is not logfmt or json",
-                          pw_config_q(q, sizeof(q), c->log_format));
+        pw_config_src_problem(src, "PAYW_LOG_FORMAT: \"%s\" is not logfmt or json",
+                              pw_config_src_q(q, sizeof(q), c->log_format));
     if (c->worker_id == NULL) {
         char host[64] = "worker";
         gethostname(host, sizeof(host) - 1);
@@ -933,56 +735,58 @@ static void pw_config_rules(pw_config_src *src, pw_config *c)
     const char *topics[4] = {c->topic_commands, c->topic_results, c->topic_balances, c->topic_dlq};
     bool ok[4];
     for (int i = 0; i < 4; i++) {
-        ok[i] = !pw_config_named(src->errs, topic_vars[i]) && pw_config_topic_ok(topics[i]);
-        if (!ok[i] && !pw_config_named(src->errs, topic_vars[i]))
-            pw_config_problem(src,
-                              "%s: \"%s\" is not a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ "
-                              "-, not \".\" or \"..\")",
-                              topic_vars[i], pw_config_q(q, sizeof(q), topics[i]));
+        ok[i] = !pw_config_src_named(src->errs, topic_vars[i]) && pw_config_topic_ok(topics[i]);
+        if (!ok[i] && !pw_config_src_named(src->errs, topic_vars[i]))
+            pw_config_src_problem(
+                src,
+                "%s: \"%s\" is not a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ "
+                "-, not \".\" or \"..\")",
+                topic_vars[i], pw_config_src_q(q, sizeof(q), topics[i]));
     }
     for (int i = 0; i < 4; i++)
         for (int j = i + 1; j < 4; j++) {
             if (!ok[i] || !ok[j] || !pw_config_topics_collide(topics[i], topics[j]))
                 continue;
-            pw_config_problem(src,
-                              "%s: \"%s\" is the topic of %s too%s: the four topics must differ",
-                              topic_vars[j], pw_config_q(q, sizeof(q), topics[j]), topic_vars[i],
-                              strcmp(topics[i], topics[j]) == 0
-                                  ? ""
-                                  : " (Kafka takes '.' and '_' for the same in topic names)");
+            pw_config_src_problem(
+                src, "%s: \"%s\" is the topic of %s too%s: the four topics must differ",
+                topic_vars[j], pw_config_src_q(q, sizeof(q), topics[j]), topic_vars[i],
+                strcmp(topics[i], topics[j]) == 0
+                    ? ""
+                    : " (Kafka takes '.' and '_' for the same in topic names)");
             ok[j] = false;
         }
 
-    if (!pw_config_named(src->errs, "PAYW_REDIS_URL") &&
+    if (!pw_config_src_named(src->errs, "PAYW_REDIS_URL") &&
         pw_store_url_check(c->redis_url, why, sizeof(why)) != 0)
-        pw_config_problem(src, "PAYW_REDIS_URL: %s", why);
+        pw_config_src_problem(src, "PAYW_REDIS_URL: %s", why);
 
-    if (c->ca_path != NULL && !pw_config_named(src->errs, "PAYW_CA_PATH")) {
+    if (c->ca_path != NULL && !pw_config_src_named(src->errs, "PAYW_CA_PATH")) {
         struct stat st;
         FILE *f = NULL;
-        pw_config_q(q, sizeof(q), c->ca_path);
+        pw_config_src_q(q, sizeof(q), c->ca_path);
         if (stat(c->ca_path, &st) != 0)
-            pw_config_problem(src, "PAYW_CA_PATH: \"%s\": %s", q, strerror(errno));
+            pw_config_src_problem(src, "PAYW_CA_PATH: \"%s\": %s", q, strerror(errno));
         else if (!S_ISREG(st.st_mode))
             /* libcurl reads it as CURLOPT_CAINFO: a directory fails every
              * TLS handshake later (CURLE_SSL_CACERT_BADFILE) */
-            pw_config_problem(src,
-                              "PAYW_CA_PATH: \"%s\" is not a file (a PEM bundle of CA "
-                              "certificates is expected)",
-                              q);
+            pw_config_src_problem(src,
+                                  "PAYW_CA_PATH: \"%s\" is not a file (a PEM bundle of CA "
+                                  "certificates is expected)",
+                                  q);
         else if ((f = fopen(c->ca_path, "r")) == NULL)
-            pw_config_problem(src, "PAYW_CA_PATH: \"%s\": %s", q, strerror(errno));
+            pw_config_src_problem(src, "PAYW_CA_PATH: \"%s\": %s", q, strerror(errno));
         if (f != NULL)
             fclose(f);
     }
 
-    if (c->retry_base_ms > c->retry_max_ms && !pw_config_named(src->errs, "PAYW_RETRY_BASE_MS") &&
-        !pw_config_named(src->errs, "PAYW_RETRY_MAX_MS"))
-        pw_config_problem(src,
-                          "PAYW_RETRY_BASE_MS: \"%" PRId64
-                          "\" is more than PAYW_RETRY_MAX_MS (%" PRId64
-                          "): the first back-off cannot exceed the ceiling",
-                          c->retry_base_ms, c->retry_max_ms);
+    if (c->retry_base_ms > c->retry_max_ms &&
+        !pw_config_src_named(src->errs, "PAYW_RETRY_BASE_MS") &&
+        !pw_config_src_named(src->errs, "PAYW_RETRY_MAX_MS"))
+        pw_config_src_problem(src,
+                              "PAYW_RETRY_BASE_MS: \"%" PRId64
+                              "\" is more than PAYW_RETRY_MAX_MS (%" PRId64
+                              "): the first back-off cannot exceed the ceiling",
+                              c->retry_base_ms, c->retry_max_ms);
 }
 
 /* The first required setting of pc missing: pv_provider_check_settings is
@@ -1003,8 +807,8 @@ static void pw_config_required(pw_config_src *src, pw_provider_conf *pc)
         char up[64], var[PW_NAME_MAX];
         pw_config_upper(up, sizeof(up), err.field);
         snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, up);
-        if (!pw_config_named(src->errs, var)) /* an unreadable _FILE: told already */
-            pw_config_problem(src, "%s", err.errstr);
+        if (!pw_config_src_named(src->errs, var)) /* an unreadable _FILE: told already */
+            pw_config_src_problem(src, "%s", err.errstr);
         pv_error_clear(&err);
         if (i < 0 || i >= PW_SETTINGS_MAX)
             break;
@@ -1026,10 +830,10 @@ static void pw_config_providers(pw_config_src *src, pw_config *c)
         snprintf(name, sizeof(name), "%.*s", (int)(e - p), p);
         pw_config_upper(name, sizeof(name), name);
         if (name[0] != '\0' && pv_provider_find(name) == NULL)
-            pw_config_problem(src,
-                              "PAYW_PROVIDERS: \"%s\" is not one of PAYOFIN, SIPAY, PAYWALL, "
-                              "ISBANK, PAYONE",
-                              pw_config_q(q, sizeof(q), name));
+            pw_config_src_problem(src,
+                                  "PAYW_PROVIDERS: \"%s\" is not one of PAYOFIN, SIPAY, PAYWALL, "
+                                  "ISBANK, PAYONE",
+                                  pw_config_src_q(q, sizeof(q), name));
         p = e;
     }
 
@@ -1041,7 +845,7 @@ static void pw_config_providers(pw_config_src *src, pw_config *c)
         pc->provider = p;
         for (size_t r = 0; r < sizeof(pw_provider_rows) / sizeof(pw_provider_rows[0]); r++) {
             snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, pw_provider_rows[r].suffix);
-            const char *v = pw_config_get(src, var);
+            const char *v = pw_config_src_get(src, var);
             if (r == 0) {
                 /* kept even when bad: the provider stays enabled, the URL
                  * is the one problem told */
@@ -1053,8 +857,8 @@ static void pw_config_providers(pw_config_src *src, pw_config *c)
                 pw_config_url_shown(v, shown, sizeof(shown));
                 if (pw_config_check_text(src, var, v, shown, false) == 0 &&
                     pw_config_http_url(v, why, sizeof(why)) != 0)
-                    pw_config_problem(src, "%s: \"%s\": %s", var, pw_config_q(q, sizeof(q), shown),
-                                      why);
+                    pw_config_src_problem(src, "%s: \"%s\": %s", var,
+                                          pw_config_src_q(q, sizeof(q), shown), why);
                 continue;
             }
             if (pw_config_check_text(src, var, v, v, false) != 0)
@@ -1072,13 +876,13 @@ static void pw_config_providers(pw_config_src *src, pw_config *c)
         }
         snprintf(var, sizeof(var), "PAYW_%s_CONNECT_TIMEOUT_MS", p->name);
         snprintf(tvar, sizeof(tvar), "PAYW_%s_TIMEOUT_MS", p->name);
-        if (pc->connect_timeout_ms > pc->timeout_ms && !pw_config_named(src->errs, var) &&
-            !pw_config_named(src->errs, tvar)) {
+        if (pc->connect_timeout_ms > pc->timeout_ms && !pw_config_src_named(src->errs, var) &&
+            !pw_config_src_named(src->errs, tvar)) {
             if (connect_set)
-                pw_config_problem(src,
-                                  "%s: \"%" PRId64 "\" is more than %s (%" PRId64
-                                  "): the connection is part of the call",
-                                  var, pc->connect_timeout_ms, tvar, pc->timeout_ms);
+                pw_config_src_problem(src,
+                                      "%s: \"%" PRId64 "\" is more than %s (%" PRId64
+                                      "): the connection is part of the call",
+                                      var, pc->connect_timeout_ms, tvar, pc->timeout_ms);
             else
                 pc->connect_timeout_ms = pc->timeout_ms; /* the default bows to a shorter call */
         }
@@ -1086,7 +890,7 @@ static void pw_config_providers(pw_config_src *src, pw_config *c)
             char up[64];
             pw_config_upper(up, sizeof(up), p->settings[s].name);
             snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, up);
-            const char *v = pw_config_get(src, var);
+            const char *v = pw_config_src_get(src, var);
             if (pw_config_check_text(src, var, v, p->settings[s].secret ? NULL : v, false) != 0)
                 v = NULL;
             pc->settings[s] = v != NULL ? pw_alloc_strdup(v) : NULL;
@@ -1110,18 +914,18 @@ static void pw_config_providers(pw_config_src *src, pw_config *c)
             continue;
         snprintf(var, sizeof(var), "PAYW_%s_URL", p->name);
         if (pc->url == NULL)
-            pw_config_problem(src,
-                              "%s: unset: an http:// or https:// base URL is required for an "
-                              "enabled provider",
-                              var);
+            pw_config_src_problem(src,
+                                  "%s: unset: an http:// or https:// base URL is required for an "
+                                  "enabled provider",
+                                  var);
         pw_config_required(src, pc);
     }
     size_t enabled = 0;
     for (size_t k = 0; k < c->nprov; k++)
         enabled += c->prov[k].enabled;
-    if (enabled == 0 && !pw_config_named(src->errs, "PAYW_PROVIDERS"))
-        pw_config_problem(src, "no provider is configured: set PAYW_<PROVIDER>_URL and its "
-                               "credentials (see payworker --help)");
+    if (enabled == 0 && !pw_config_src_named(src->errs, "PAYW_PROVIDERS"))
+        pw_config_src_problem(src, "no provider is configured: set PAYW_<PROVIDER>_URL and its "
+                                   "credentials (see payworker --help)");
 }
 
 int pw_config_load(pw_config *c, const char *const *envp, char *errstr, size_t cap)
@@ -1131,13 +935,13 @@ int pw_config_load(pw_config *c, const char *const *envp, char *errstr, size_t c
     memset(c, 0, sizeof(*c));
     if (cap > 0)
         errstr[0] = '\0';
-    pw_config_load_file(&src, c);
+    pw_config_src_load_file(&src, c);
     pw_config_names_check(&src, c); /* first: a misspelt name explains what follows */
     pw_config_rows(&src, c);
     pw_config_rules(&src, c);
     pw_config_providers(&src, c);
     if (src.oom)
-        pw_config_problem(&src, "configuration: out of memory");
+        pw_config_src_problem(&src, "configuration: out of memory");
     int rc = src.nerrs > 0 || src.oom ? -1 : 0;
     if (rc != 0 && cap > 0) {
         const char *e = src.errs != NULL ? src.errs : "configuration: out of memory";
@@ -1251,7 +1055,7 @@ void pw_config_print_help(FILE *f)
 static void pw_config_print_value(FILE *f, const pw_config *c, const char *name, const char *v,
                                   bool secret)
 {
-    if (pw_config_named(c->errors, name))
+    if (pw_config_src_named(c->errors, name))
         fprintf(f, "%s=(invalid)\n", name);
     else if (secret)
         fprintf(f, "%s=%s\n", name, v != NULL ? "(set)" : "(unset)");
@@ -1274,7 +1078,7 @@ void pw_config_print(const pw_config *c, FILE *f)
             } else {
                 pw_config_print_value(f, c, r->name, v, r->secret);
             }
-        } else if (pw_config_named(c->errors, r->name)) {
+        } else if (pw_config_src_named(c->errors, r->name)) {
             fprintf(f, "%s=(invalid)\n", r->name);
         } else {
             fprintf(f, "%s=%" PRId64 "\n", r->name,
@@ -1291,7 +1095,7 @@ void pw_config_print(const pw_config *c, FILE *f)
         const int64_t vals[3] = {pc->timeout_ms, pc->connect_timeout_ms, pc->concurrency};
         for (int r = 0; r < 3; r++) {
             snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, suffixes[r]);
-            if (pw_config_named(c->errors, var))
+            if (pw_config_src_named(c->errors, var))
                 fprintf(f, "%s=(invalid)\n", var);
             else
                 fprintf(f, "%s=%" PRId64 "\n", var, vals[r]);

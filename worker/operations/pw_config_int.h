@@ -1,0 +1,50 @@
+/* pw_config_int.h -- what the configuration's files share and nothing
+ * outside them may use: the limits on names and quotes, the sources a load
+ * reads with the problems it finds (pw_config_src), and the functions each
+ * file lends the others. The contract is pw_config.h.
+ *
+ *   pw_config.c        the table, the names check, loading, printing
+ *   pw_config_src.c    sources and problems: the environment, _FILE
+ *                      variables, PAYW_CONFIG_FILE, the problem lines
+ */
+#ifndef PW_CONFIG_INT_H
+#define PW_CONFIG_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pw_config.h"
+
+#define PW_KAFKA_PREFIX "PAYW_KAFKA_"
+#define PW_NAME_MAX     160 /* longest PAYW_ name looked at; longer ones are cut */
+#define PW_QUOTE_MAX    300 /* a pv_utf8_quote of up to 64 bytes, escaped */
+
+/*---- Sources and problems (pw_config_src.c) ----*/
+
+typedef struct pw_config_src {
+    const char *const *envp;
+    char **file_kv; /* KEY=VALUE lines of PAYW_CONFIG_FILE */
+    size_t nfile;
+    char *owned[256]; /* values read from _FILE variables */
+    size_t nowned;
+    char *errs; /* the problems, one a line */
+    size_t errs_len, errs_cap, nerrs;
+    int oom;
+} pw_config_src;
+
+/* One problem line, "VARIABLE: what is wrong" (see pw_config.h). */
+void pw_config_src_problem(pw_config_src *src, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Whether a line of errors is about name (its _FILE included). */
+bool pw_config_src_named(const char *errors, const char *name);
+/* v quoted into buf (pv_utf8_quote), for a message; returns buf. */
+const char *pw_config_src_q(char *buf, size_t cap, const char *v);
+/* name's value in the environment, NULL when it is not there. */
+const char *pw_config_src_env(const pw_config_src *src, const char *name);
+/* A setting's raw value from every source, NULL if unset. */
+const char *pw_config_src_get(pw_config_src *src, const char *name);
+/* Reads PAYW_CONFIG_FILE, if set, into src (its name into c). */
+void pw_config_src_load_file(pw_config_src *src, pw_config *c);
+void pw_config_src_free(pw_config_src *src);
+
+#endif
