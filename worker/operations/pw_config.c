@@ -1,10 +1,10 @@
 /* pw_config.c -- see pw_config.h. The settings table, the check of PAYW_
  * names, loading and printing; the sources and the problem lines are
- * pw_config_src.c's (pw_config_int.h). */
+ * pw_config_src.c's, the checks of values pw_config_check.c's
+ * (pw_config_int.h). */
 #include "pw_config.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "pv_error.h"
-#include "pv_utf8.h"
 #include "pw_alloc.h"
 #include "pw_config_int.h"
 #include "pw_log.h"
@@ -136,81 +135,10 @@ const char *const pw_config_tool_prefixes[] = {
     "PAYW_STACK_", "PAYW_GOLDEN_", "PAYW_FIXTURES", NULL,
 };
 
-/*---- Checking values ----*/
+/*---- Names ----*/
 
-/* UTF-8 (strict, pv_utf8) without control characters: C0, DEL and C1; tab
- * and line breaks only where breaks is set (PEM text in Kafka properties).
- * Settings end up in events, Redis and logs: PAYW_WORKER_ID with a byte
- * 0xff made every result unencodable. */
-static bool pw_config_text_ok(const char *v, bool breaks)
-{
-    const unsigned char *u = (const unsigned char *)v;
-    size_t len = strlen(v);
-    for (size_t i = 0; i < len;) {
-        uint32_t cp;
-        size_t n = pv_utf8_next(u + i, len - i, &cp);
-        if (n == 0)
-            return false;
-        if ((cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) &&
-            !(breaks && (cp == '\t' || cp == '\n' || cp == '\r')))
-            return false;
-        i += n;
-    }
-    return true;
-}
-
-/* 0 when v is text; else a problem quoting shown (NULL: a secret, not
- * quoted) and -1. */
-static int pw_config_check_text(pw_config_src *src, const char *name, const char *v,
-                                const char *shown, bool breaks)
-{
-    char q[PW_QUOTE_MAX];
-    if (v == NULL || pw_config_text_ok(v, breaks))
-        return 0;
-    if (shown == NULL)
-        pw_config_src_problem(src,
-                              "%s: the value (a secret: not shown) is not UTF-8 text without "
-                              "control characters",
-                              name);
-    else
-        pw_config_src_problem(src, "%s: \"%s\" is not UTF-8 text without control characters", name,
-                              pw_config_src_q(q, sizeof(q), shown));
-    return -1;
-}
-
-static int pw_config_int(pw_config_src *src, const char *name, const char *v, int64_t min,
-                         int64_t max, int64_t *out)
-{
-    char *end, q[PW_QUOTE_MAX];
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (errno != 0 || end == v || *end != '\0' || n < min || n > max) {
-        if (src != NULL)
-            pw_config_src_problem(src,
-                                  "%s: \"%s\" is not a whole number from %" PRId64 " to %" PRId64,
-                                  name, pw_config_src_q(q, sizeof(q), v), min, max);
-        return -1;
-    }
-    *out = n;
-    return 0;
-}
-
-static bool pw_config_listed(const char *list, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = list; *p != '\0';) {
-        while (*p == ',' || *p == ' ')
-            p++;
-        const char *e = p;
-        while (*e != '\0' && *e != ',' && *e != ' ')
-            e++;
-        if ((size_t)(e - p) == n && strncasecmp(p, name, n) == 0)
-            return true;
-        p = e;
-    }
-    return false;
-}
-
+/* A name in upper case, as variables spell it: a provider setting's
+ * "api_key" as PAYW_<PROVIDER>_API_KEY's "API_KEY", "sipay" as "SIPAY". */
 static void pw_config_upper(char *dst, size_t cap, const char *src)
 {
     size_t i = 0;
@@ -218,117 +146,6 @@ static void pw_config_upper(char *dst, size_t cap, const char *src)
         dst[i] = (char)toupper((unsigned char)src[i]);
     dst[i] = '\0';
 }
-
-/* Kafka's rule (kafka.common.internals.Topic): 1..249 of [a-zA-Z0-9._-],
- * neither "." nor "..". */
-static bool pw_config_topic_ok(const char *t)
-{
-    size_t n = strlen(t);
-    if (n == 0 || n > 249 || strcmp(t, ".") == 0 || strcmp(t, "..") == 0)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = t[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '.' || ch == '_' || ch == '-'))
-            return false;
-    }
-    return true;
-}
-
-/* Kafka refuses a topic whose name differs from another's only by '.' for
- * '_' (their metric names collide): such two are the same topic here. */
-static bool pw_config_topics_collide(const char *a, const char *b)
-{
-    for (; *a != '\0' && *b != '\0'; a++, b++) {
-        char x = *a == '.' ? '_' : *a, y = *b == '.' ? '_' : *b;
-        if (x != y)
-            return false;
-    }
-    return *a == *b;
-}
-
-/* A URL for messages: whatever stands before '@' in the authority becomes
- * "***" (a user:password the check refuses is never quoted). */
-static void pw_config_url_shown(const char *url, char *buf, size_t cap)
-{
-    const char *a = strstr(url, "://");
-    const char *start = a != NULL ? a + 3 : url;
-    size_t alen = strcspn(start, "/?#");
-    const char *at = NULL;
-    for (size_t i = 0; i < alen; i++)
-        if (start[i] == '@')
-            at = start + i;
-    if (at == NULL)
-        snprintf(buf, cap, "%s", url);
-    else
-        snprintf(buf, cap, "%.*s***%s", (int)(start - url), url, at);
-}
-
-/* 0 when url is a base URL the worker can append an adapter's path to:
- * http or https, a host, a port 1..65535 if any, no user:password (the
- * credentials are the provider's settings), no query (the path would follow
- * it), no fragment. libcurl's own parser: what it accepts here is what it
- * will connect to. -1 with why otherwise. */
-static int pw_config_http_url(const char *url, char *why, size_t cap)
-{
-    CURLU *u = curl_url();
-    char *part = NULL;
-    int rc = -1;
-    if (u == NULL) {
-        snprintf(why, cap, "out of memory");
-        return -1;
-    }
-    CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0); /* schemes libcurl supports */
-    if (uc != CURLUE_OK) {
-        snprintf(why, cap, "not a URL libcurl accepts (%s)", curl_url_strerror(uc));
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_SCHEME, &part, 0) != CURLUE_OK ||
-        (strcmp(part, "http") != 0 && strcmp(part, "https") != 0)) {
-        snprintf(why, cap, "an http:// or https:// base URL is required");
-        goto out;
-    }
-    curl_free(part);
-    part = NULL;
-    if (curl_url_get(u, CURLUPART_HOST, &part, 0) != CURLUE_OK || part[0] == '\0') {
-        snprintf(why, cap, "no host");
-        goto out;
-    }
-    curl_free(part);
-    part = NULL;
-    if (curl_url_get(u, CURLUPART_PORT, &part, 0) == CURLUE_OK) {
-        char *end;
-        long port = strtol(part, &end, 10);
-        if (*end != '\0' || port < 1 || port > 65535) {
-            snprintf(why, cap, "the port must be 1..65535");
-            goto out;
-        }
-    }
-    curl_free(part);
-    part = NULL;
-    if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK) {
-        snprintf(why, cap,
-                 "a user:password is not allowed (credentials are the provider's "
-                 "settings)");
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK) {
-        snprintf(why, cap, "a query (?...) is not allowed: the adapter's path is appended");
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK) {
-        snprintf(why, cap, "a fragment (#...) is not allowed");
-        goto out;
-    }
-    rc = 0;
-out:
-    curl_free(part);
-    curl_url_cleanup(u);
-    return rc;
-}
-
-/*---- Names ----*/
 
 typedef struct pw_config_names {
     char **v;
@@ -704,8 +521,8 @@ static void pw_config_rows(pw_config_src *src, pw_config *c)
                 src->oom = 1;
         } else {
             int64_t *dst = (int64_t *)((char *)c + r->offset);
-            if (pw_config_int(src, r->name, v, r->min, r->max, dst) != 0)
-                pw_config_int(NULL, r->name, r->dflt, r->min, r->max, dst);
+            if (pw_config_check_int(src, r->name, v, r->min, r->max, dst) != 0)
+                pw_config_check_int(NULL, r->name, r->dflt, r->min, r->max, dst);
         }
     }
 }
@@ -725,7 +542,7 @@ static void pw_config_rules(pw_config_src *src, pw_config *c)
         char id[96];
         snprintf(id, sizeof(id), "%s-%ld", host, (long)getpid());
         /* a host name is not ours to trust either */
-        c->worker_id = pw_alloc_strdup(pw_config_text_ok(id, false) ? id : "worker");
+        c->worker_id = pw_alloc_strdup(pw_config_check_text_ok(id, false) ? id : "worker");
         if (c->worker_id == NULL)
             src->oom = 1;
     }
@@ -735,7 +552,8 @@ static void pw_config_rules(pw_config_src *src, pw_config *c)
     const char *topics[4] = {c->topic_commands, c->topic_results, c->topic_balances, c->topic_dlq};
     bool ok[4];
     for (int i = 0; i < 4; i++) {
-        ok[i] = !pw_config_src_named(src->errs, topic_vars[i]) && pw_config_topic_ok(topics[i]);
+        ok[i] =
+            !pw_config_src_named(src->errs, topic_vars[i]) && pw_config_check_topic_ok(topics[i]);
         if (!ok[i] && !pw_config_src_named(src->errs, topic_vars[i]))
             pw_config_src_problem(
                 src,
@@ -745,7 +563,7 @@ static void pw_config_rules(pw_config_src *src, pw_config *c)
     }
     for (int i = 0; i < 4; i++)
         for (int j = i + 1; j < 4; j++) {
-            if (!ok[i] || !ok[j] || !pw_config_topics_collide(topics[i], topics[j]))
+            if (!ok[i] || !ok[j] || !pw_config_check_topics_collide(topics[i], topics[j]))
                 continue;
             pw_config_src_problem(
                 src, "%s: \"%s\" is the topic of %s too%s: the four topics must differ",
@@ -854,9 +672,9 @@ static void pw_config_providers(pw_config_src *src, pw_config *c)
                     src->oom = 1;
                 if (v == NULL)
                     continue;
-                pw_config_url_shown(v, shown, sizeof(shown));
+                pw_config_check_url_shown(v, shown, sizeof(shown));
                 if (pw_config_check_text(src, var, v, shown, false) == 0 &&
-                    pw_config_http_url(v, why, sizeof(why)) != 0)
+                    pw_config_check_http_url(v, why, sizeof(why)) != 0)
                     pw_config_src_problem(src, "%s: \"%s\": %s", var,
                                           pw_config_src_q(q, sizeof(q), shown), why);
                 continue;
@@ -869,10 +687,10 @@ static void pw_config_providers(pw_config_src *src, pw_config *c)
             int64_t *dst = r == 1   ? &pc->timeout_ms
                            : r == 2 ? &pc->connect_timeout_ms
                                     : &pc->concurrency;
-            if (pw_config_int(src, var, v, pw_provider_rows[r].min, pw_provider_rows[r].max, dst) !=
-                0)
-                pw_config_int(NULL, var, pw_provider_rows[r].dflt, pw_provider_rows[r].min,
-                              pw_provider_rows[r].max, dst);
+            if (pw_config_check_int(src, var, v, pw_provider_rows[r].min, pw_provider_rows[r].max,
+                                    dst) != 0)
+                pw_config_check_int(NULL, var, pw_provider_rows[r].dflt, pw_provider_rows[r].min,
+                                    pw_provider_rows[r].max, dst);
         }
         snprintf(var, sizeof(var), "PAYW_%s_CONNECT_TIMEOUT_MS", p->name);
         snprintf(tvar, sizeof(tvar), "PAYW_%s_TIMEOUT_MS", p->name);
@@ -906,10 +724,10 @@ static void pw_config_providers(pw_config_src *src, pw_config *c)
             char up[64];
             pw_config_upper(up, sizeof(up), p->settings[i].name);
             snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, up);
-            pw_config_int(src, var, pc->settings[i], pw_provider_int_settings[t].min,
-                          pw_provider_int_settings[t].max, &n);
+            pw_config_check_int(src, var, pc->settings[i], pw_provider_int_settings[t].min,
+                                pw_provider_int_settings[t].max, &n);
         }
-        pc->enabled = all ? pc->url != NULL : pw_config_listed(c->providers, p->name);
+        pc->enabled = all ? pc->url != NULL : pw_config_check_listed(c->providers, p->name);
         if (!pc->enabled)
             continue;
         snprintf(var, sizeof(var), "PAYW_%s_URL", p->name);

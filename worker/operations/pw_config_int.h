@@ -6,12 +6,14 @@
  *   pw_config.c        the table, the names check, loading, printing
  *   pw_config_src.c    sources and problems: the environment, _FILE
  *                      variables, PAYW_CONFIG_FILE, the problem lines
+ *   pw_config_check.c  checking values: text, numbers, lists, topics, URLs
  */
 #ifndef PW_CONFIG_INT_H
 #define PW_CONFIG_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pw_config.h"
 
@@ -46,5 +48,26 @@ const char *pw_config_src_get(pw_config_src *src, const char *name);
 /* Reads PAYW_CONFIG_FILE, if set, into src (its name into c). */
 void pw_config_src_load_file(pw_config_src *src, pw_config *c);
 void pw_config_src_free(pw_config_src *src);
+
+/*---- Checking values (pw_config_check.c) ----*/
+
+/* UTF-8 without control characters (tab and line breaks where breaks is
+ * set); pw_config_check_text reports a value that is not, quoting shown
+ * (NULL: a secret, not quoted): 0 or -1. */
+bool pw_config_check_text_ok(const char *v, bool breaks);
+int pw_config_check_text(pw_config_src *src, const char *name, const char *v, const char *shown,
+                         bool breaks);
+/* v as a whole number min..max into *out: 0, or -1 and a problem (none when
+ * src is NULL). */
+int pw_config_check_int(pw_config_src *src, const char *name, const char *v, int64_t min,
+                        int64_t max, int64_t *out);
+/* Whether name is in the comma- or space-separated list (case folded). */
+bool pw_config_check_listed(const char *list, const char *name);
+bool pw_config_check_topic_ok(const char *t);
+bool pw_config_check_topics_collide(const char *a, const char *b);
+/* url with what stands before '@' in its authority as "***". */
+void pw_config_check_url_shown(const char *url, char *buf, size_t cap);
+/* 0 when url is a provider base URL, -1 with why otherwise. */
+int pw_config_check_http_url(const char *url, char *why, size_t cap);
 
 #endif
