@@ -7,6 +7,8 @@
  *   pw_config_src.c    sources and problems: the environment, _FILE
  *                      variables, PAYW_CONFIG_FILE, the problem lines
  *   pw_config_check.c  checking values: text, numbers, lists, topics, URLs
+ *   pw_config_kafka.c  Kafka properties: librdkafka's table, scope, secrets,
+ *                      the nearest property
  */
 #ifndef PW_CONFIG_INT_H
 #define PW_CONFIG_INT_H
@@ -69,5 +71,31 @@ bool pw_config_check_topics_collide(const char *a, const char *b);
 void pw_config_check_url_shown(const char *url, char *buf, size_t cap);
 /* 0 when url is a provider base URL, -1 with why otherwise. */
 int pw_config_check_http_url(const char *url, char *why, size_t cap);
+
+/*---- Kafka properties (pw_config_kafka.c) ----*/
+
+/* One row of librdkafka's property table (rd_kafka_conf_properties_show,
+ * the text CONFIGURATION.md is made of): its name, "C/P" column and
+ * range. */
+typedef struct pw_kafka_def {
+    char *name;
+    char scope; /* '*', 'C' or 'P' */
+    char *range;
+} pw_kafka_def;
+
+typedef struct pw_kafka_defs {
+    pw_kafka_def *d;
+    size_t n;
+    int loaded; /* 1 read, -1 could not be read */
+} pw_kafka_defs;
+
+/* PAYW_KAFKA_<PROPERTY>=value checked against librdkafka (its table read
+ * into defs on first use) and kept in c->kafka with its scope, or a problem;
+ * a property it knows with a NULL or empty value is unset. */
+void pw_config_kafka(pw_config_src *src, pw_config *c, pw_kafka_defs *defs, const char *var,
+                     const char *value);
+/* Whether c->kafka holds var already. */
+bool pw_config_kafka_have(const pw_config *c, const char *var);
+void pw_config_kafka_defs_free(pw_kafka_defs *defs);
 
 #endif
