@@ -1,7 +1,8 @@
 /* pw_config_int.h -- what the configuration's files share and nothing
  * outside them may use: the limits on names and quotes, the sources a load
- * reads with the problems it finds (pw_config_src), and the functions each
- * file lends the others. The contract is pw_config.h.
+ * reads with the problems it finds (pw_config_src), librdkafka's property
+ * table as read (pw_kafka_defs), and the functions each file lends the
+ * others. The contract is pw_config.h.
  *
  *   pw_config.c        the table, the names check, loading, printing
  *   pw_config_src.c    sources and problems: the environment, _FILE
