@@ -1,12 +1,12 @@
-/* pw_config.c -- see pw_config.h. */
+/* pw_config.c -- see pw_config.h. The settings table, the check of PAYW_
+ * names, loading and printing; the sources and the problem lines are
+ * pw_config_src.c's, the checks of values pw_config_check.c's, the
+ * PAYW_KAFKA_* properties pw_config_kafka.c's (pw_config_int.h). */
 #include "pw_config.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <librdkafka/rdkafka.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "pv_error.h"
-#include "pv_utf8.h"
 #include "pw_alloc.h"
+#include "pw_config_int.h"
 #include "pw_log.h"
 #include "pw_opt.h" /* pw_opt_distance: what "did you mean" measures */
 #include "pw_store.h"
@@ -134,283 +134,10 @@ const char *const pw_config_tool_prefixes[] = {
     "PAYW_STACK_", "PAYW_GOLDEN_", "PAYW_FIXTURES", NULL,
 };
 
-#define PW_KAFKA_PREFIX "PAYW_KAFKA_"
-#define PW_NAME_MAX     160 /* longest PAYW_ name looked at; longer ones are cut */
-#define PW_QUOTE_MAX    300 /* a pv_utf8_quote of up to 64 bytes, escaped */
+/*---- Names ----*/
 
-/*---- Sources and problems ----*/
-
-typedef struct pw_config_src {
-    const char *const *envp;
-    char **file_kv; /* KEY=VALUE lines of PAYW_CONFIG_FILE */
-    size_t nfile;
-    char *owned[256]; /* values read from _FILE variables */
-    size_t nowned;
-    char *errs; /* the problems, one a line */
-    size_t errs_len, errs_cap, nerrs;
-    int oom;
-} pw_config_src;
-
-static void pw_config_problem(pw_config_src *src, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void pw_config_problem(pw_config_src *src, const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    size_t n = strlen(line);
-    if (src->errs_len + n + 2 > src->errs_cap) {
-        size_t grow = (src->errs_cap + n + 2) * 2;
-        char *grown = pw_alloc_realloc(src->errs, grow);
-        if (grown == NULL) {
-            src->oom = 1;
-            return;
-        }
-        src->errs = grown;
-        src->errs_cap = grow;
-    }
-    if (src->errs_len > 0)
-        src->errs[src->errs_len++] = '\n';
-    memcpy(src->errs + src->errs_len, line, n + 1);
-    src->errs_len += n;
-    src->nerrs++;
-}
-
-/* Whether a line of errors is about name ("NAME: ..." or "NAME_FILE: ..."):
- * checks that depend on it are skipped (one line per problem), and
- * --print-config shows it as invalid. */
-static bool pw_config_named(const char *errors, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *l = errors; l != NULL && *l != '\0';) {
-        if (strncmp(l, name, n) == 0 && (l[n] == ':' || strncmp(l + n, "_FILE:", 6) == 0))
-            return true;
-        l = strchr(l, '\n');
-        if (l != NULL)
-            l++;
-    }
-    return false;
-}
-
-static const char *pw_config_q(char *buf, size_t cap, const char *v)
-{
-    pv_utf8_quote(buf, cap, v, strlen(v));
-    return buf;
-}
-
-static const char *pw_config_lookup(char *const *kv, size_t n, const char *name)
-{
-    size_t len = strlen(name);
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(kv[i], name, len) == 0 && kv[i][len] == '=')
-            return kv[i] + len + 1;
-    return NULL;
-}
-
-static const char *pw_config_env(const pw_config_src *src, const char *name)
-{
-    size_t len = strlen(name);
-    for (size_t i = 0; src->envp[i] != NULL; i++)
-        if (strncmp(src->envp[i], name, len) == 0 && src->envp[i][len] == '=')
-            return src->envp[i] + len + 1;
-    return NULL;
-}
-
-/* Reads a secret file: its whole content minus trailing line breaks. */
-static char *pw_config_read_file(pw_config_src *src, const char *path, const char *var)
-{
-    char q[PW_QUOTE_MAX];
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        pw_config_problem(src, "%s_FILE: cannot read \"%s\": %s", var,
-                          pw_config_q(q, sizeof(q), path), strerror(errno));
-        return NULL;
-    }
-    char *buf = pw_alloc_malloc(65537);
-    size_t n = buf != NULL ? fread(buf, 1, 65536, f) : 0;
-    fclose(f);
-    if (buf == NULL) {
-        src->oom = 1;
-        return NULL;
-    }
-    buf[n] = '\0';
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-        buf[--n] = '\0';
-    return buf;
-}
-
-/* The raw value of a variable: environment, its _FILE in the environment,
- * the config file, its _FILE in the config file; NULL if unset (an empty
- * value is unset) or when a _FILE cannot be read (a problem then). */
-static const char *pw_config_get(pw_config_src *src, const char *name)
-{
-    const char *v = pw_config_env(src, name);
-    if (v != NULL && v[0] != '\0')
-        return v;
-    char fname[PW_NAME_MAX + 8];
-    snprintf(fname, sizeof(fname), "%s_FILE", name);
-    const char *path = pw_config_env(src, fname);
-    if (path == NULL || path[0] == '\0') {
-        v = pw_config_lookup(src->file_kv, src->nfile, name);
-        if (v != NULL && v[0] != '\0')
-            return v;
-        path = pw_config_lookup(src->file_kv, src->nfile, fname);
-    }
-    if (path == NULL || path[0] == '\0')
-        return NULL;
-    if (src->nowned == sizeof(src->owned) / sizeof(src->owned[0])) {
-        src->oom = 1;
-        return NULL;
-    }
-    char *content = pw_config_read_file(src, path, name);
-    if (content == NULL)
-        return NULL;
-    src->owned[src->nowned++] = content;
-    return content;
-}
-
-static void pw_config_load_file(pw_config_src *src, pw_config *c)
-{
-    char q[PW_QUOTE_MAX];
-    const char *path = pw_config_env(src, "PAYW_CONFIG_FILE");
-    if (path == NULL || path[0] == '\0')
-        return;
-    c->config_file = pw_alloc_strdup(path);
-    if (c->config_file == NULL) {
-        src->oom = 1;
-        return;
-    }
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        pw_config_problem(src, "PAYW_CONFIG_FILE: cannot read \"%s\": %s",
-                          pw_config_q(q, sizeof(q), path), strerror(errno));
-        return;
-    }
-    char *line = NULL;
-    size_t lcap = 0, lineno = 0;
-    ssize_t len;
-    while ((len = getline(&line, &lcap, f)) != -1) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        char *p = line;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == '\0' || *p == '#')
-            continue;
-        if (strncmp(p, "PAYW_", 5) != 0 || strchr(p, '=') == NULL) {
-            /* the line is not quoted: it may be a secret without its name */
-            pw_config_problem(src, "PAYW_CONFIG_FILE: \"%s\" line %zu: expected PAYW_NAME=value",
-                              pw_config_q(q, sizeof(q), path), lineno);
-            continue;
-        }
-        char **grown = pw_alloc_realloc(src->file_kv, (src->nfile + 1) * sizeof(char *));
-        char *kv = pw_alloc_strdup(p);
-        if (grown == NULL || kv == NULL) {
-            if (grown != NULL)
-                src->file_kv = grown;
-            free(kv);
-            src->oom = 1;
-            break;
-        }
-        src->file_kv = grown;
-        src->file_kv[src->nfile++] = kv;
-    }
-    free(line);
-    fclose(f);
-}
-
-static void pw_config_src_free(pw_config_src *src)
-{
-    for (size_t i = 0; i < src->nfile; i++) {
-        memset(src->file_kv[i], 0, strlen(src->file_kv[i]));
-        free(src->file_kv[i]);
-    }
-    free(src->file_kv);
-    for (size_t i = 0; i < src->nowned; i++) {
-        memset(src->owned[i], 0, strlen(src->owned[i]));
-        free(src->owned[i]);
-    }
-    free(src->errs);
-}
-
-/*---- Checking values ----*/
-
-/* UTF-8 (strict, pv_utf8) without control characters: C0, DEL and C1; tab
- * and line breaks only where breaks is set (PEM text in Kafka properties).
- * Settings end up in events, Redis and logs: PAYW_WORKER_ID with a byte
- * 0xff made every result unencodable. */
-static bool pw_config_text_ok(const char *v, bool breaks)
-{
-    const unsigned char *u = (const unsigned char *)v;
-    size_t len = strlen(v);
-    for (size_t i = 0; i < len;) {
-        uint32_t cp;
-        size_t n = pv_utf8_next(u + i, len - i, &cp);
-        if (n == 0)
-            return false;
-        if ((cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) &&
-            !(breaks && (cp == '\t' || cp == '\n' || cp == '\r')))
-            return false;
-        i += n;
-    }
-    return true;
-}
-
-/* 0 when v is text; else a problem quoting shown (NULL: a secret, not
- * quoted) and -1. */
-static int pw_config_check_text(pw_config_src *src, const char *name, const char *v,
-                                const char *shown, bool breaks)
-{
-    char q[PW_QUOTE_MAX];
-    if (v == NULL || pw_config_text_ok(v, breaks))
-        return 0;
-    if (shown == NULL)
-        pw_config_problem(src,
-                          "%s: the value (a secret: not shown) is not UTF-8 text without "
-                          "control characters",
-                          name);
-    else
-        pw_config_problem(src, "%s: \"%s\" is not UTF-8 text without control characters", name,
-                          pw_config_q(q, sizeof(q), shown));
-    return -1;
-}
-
-static int pw_config_int(pw_config_src *src, const char *name, const char *v, int64_t min,
-                         int64_t max, int64_t *out)
-{
-    char *end, q[PW_QUOTE_MAX];
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (errno != 0 || end == v || *end != '\0' || n < min || n > max) {
-        if (src != NULL)
-            pw_config_problem(src, "%s: \"%s\" is not a whole number from %" PRId64 " to %" PRId64,
-                              name, pw_config_q(q, sizeof(q), v), min, max);
-        return -1;
-    }
-    *out = n;
-    return 0;
-}
-
-static bool pw_config_listed(const char *list, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = list; *p != '\0';) {
-        while (*p == ',' || *p == ' ')
-            p++;
-        const char *e = p;
-        while (*e != '\0' && *e != ',' && *e != ' ')
-            e++;
-        if ((size_t)(e - p) == n && strncasecmp(p, name, n) == 0)
-            return true;
-        p = e;
-    }
-    return false;
-}
-
+/* A name in upper case, as variables spell it: a provider setting's
+ * "api_key" as PAYW_<PROVIDER>_API_KEY's "API_KEY", "sipay" as "SIPAY". */
 static void pw_config_upper(char *dst, size_t cap, const char *src)
 {
     size_t i = 0;
@@ -418,117 +145,6 @@ static void pw_config_upper(char *dst, size_t cap, const char *src)
         dst[i] = (char)toupper((unsigned char)src[i]);
     dst[i] = '\0';
 }
-
-/* Kafka's rule (kafka.common.internals.Topic): 1..249 of [a-zA-Z0-9._-],
- * neither "." nor "..". */
-static bool pw_config_topic_ok(const char *t)
-{
-    size_t n = strlen(t);
-    if (n == 0 || n > 249 || strcmp(t, ".") == 0 || strcmp(t, "..") == 0)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = t[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '.' || ch == '_' || ch == '-'))
-            return false;
-    }
-    return true;
-}
-
-/* Kafka refuses a topic whose name differs from another's only by '.' for
- * '_' (their metric names collide): such two are the same topic here. */
-static bool pw_config_topics_collide(const char *a, const char *b)
-{
-    for (; *a != '\0' && *b != '\0'; a++, b++) {
-        char x = *a == '.' ? '_' : *a, y = *b == '.' ? '_' : *b;
-        if (x != y)
-            return false;
-    }
-    return *a == *b;
-}
-
-/* A URL for messages: whatever stands before '@' in the authority becomes
- * "***" (a user:password the check refuses is never quoted). */
-static void pw_config_url_shown(const char *url, char *buf, size_t cap)
-{
-    const char *a = strstr(url, "://");
-    const char *start = a != NULL ? a + 3 : url;
-    size_t alen = strcspn(start, "/?#");
-    const char *at = NULL;
-    for (size_t i = 0; i < alen; i++)
-        if (start[i] == '@')
-            at = start + i;
-    if (at == NULL)
-        snprintf(buf, cap, "%s", url);
-    else
-        snprintf(buf, cap, "%.*s***%s", (int)(start - url), url, at);
-}
-
-/* 0 when url is a base URL the worker can append an adapter's path to:
- * http or https, a host, a port 1..65535 if any, no user:password (the
- * credentials are the provider's settings), no query (the path would follow
- * it), no fragment. libcurl's own parser: what it accepts here is what it
- * will connect to. -1 with why otherwise. */
-static int pw_config_http_url(const char *url, char *why, size_t cap)
-{
-    CURLU *u = curl_url();
-    char *part = NULL;
-    int rc = -1;
-    if (u == NULL) {
-        snprintf(why, cap, "out of memory");
-        return -1;
-    }
-    CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0); /* schemes libcurl supports */
-    if (uc != CURLUE_OK) {
-        snprintf(why, cap, "not a URL libcurl accepts (%s)", curl_url_strerror(uc));
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_SCHEME, &part, 0) != CURLUE_OK ||
-        (strcmp(part, "http") != 0 && strcmp(part, "https") != 0)) {
-        snprintf(why, cap, "an http:// or https:// base URL is required");
-        goto out;
-    }
-    curl_free(part);
-    part = NULL;
-    if (curl_url_get(u, CURLUPART_HOST, &part, 0) != CURLUE_OK || part[0] == '\0') {
-        snprintf(why, cap, "no host");
-        goto out;
-    }
-    curl_free(part);
-    part = NULL;
-    if (curl_url_get(u, CURLUPART_PORT, &part, 0) == CURLUE_OK) {
-        char *end;
-        long port = strtol(part, &end, 10);
-        if (*end != '\0' || port < 1 || port > 65535) {
-            snprintf(why, cap, "the port must be 1..65535");
-            goto out;
-        }
-    }
-    curl_free(part);
-    part = NULL;
-    if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK) {
-        snprintf(why, cap,
-                 "a user:password is not allowed (credentials are the provider's "
-                 "settings)");
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK) {
-        snprintf(why, cap, "a query (?...) is not allowed: the adapter's path is appended");
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK) {
-        snprintf(why, cap, "a fragment (#...) is not allowed");
-        goto out;
-    }
-    rc = 0;
-out:
-    curl_free(part);
-    curl_url_cleanup(u);
-    return rc;
-}
-
-/*---- Names ----*/
 
 typedef struct pw_config_names {
     char **v;
@@ -562,7 +178,7 @@ static void pw_config_names_free(pw_config_names *names)
 }
 
 /* Every name the worker reads: the table, PAYW_CONFIG_FILE, each provider's
- * rows and settings, and the _FILE form of each (pw_config_get reads it). */
+ * rows and settings, and the _FILE form of each (pw_config_src_get reads it). */
 static void pw_config_known_names(pw_config_src *src, pw_config_names *names)
 {
     char var[PW_NAME_MAX], up[64];
@@ -587,240 +203,6 @@ static void pw_config_known_names(pw_config_src *src, pw_config_names *names)
     }
 }
 
-/*---- Kafka properties ----*/
-
-/* One row of librdkafka's property table (rd_kafka_conf_properties_show,
- * the text CONFIGURATION.md is made of): its name, "C/P" column and
- * range. */
-typedef struct pw_kafka_def {
-    char *name;
-    char scope; /* '*', 'C' or 'P' */
-    char *range;
-} pw_kafka_def;
-
-typedef struct pw_kafka_defs {
-    pw_kafka_def *d;
-    size_t n;
-    int loaded; /* 1 read, -1 could not be read */
-} pw_kafka_defs;
-
-static char *pw_config_trim(char *s)
-{
-    while (*s == ' ')
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && s[n - 1] == ' ')
-        s[--n] = '\0';
-    return s;
-}
-
-static int pw_config_kafka_defs_load(pw_kafka_defs *defs)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (f == NULL)
-        return -1;
-    rd_kafka_conf_properties_show(f);
-    fclose(f);
-    int rc = 0;
-    for (char *line = text; line != NULL && *line != '\0';) {
-        char *nl = strchr(line, '\n'), *cols[3], *p = line;
-        int nc = 0;
-        if (nl != NULL)
-            *nl = '\0';
-        for (char *bar; nc < 3 && (bar = strchr(p, '|')) != NULL; p = bar + 1) {
-            *bar = '\0';
-            cols[nc++] = pw_config_trim(p);
-        }
-        line = nl != NULL ? nl + 1 : NULL;
-        /* the header ("C/P") and the rules ("-----") are not one character */
-        if (nc < 3 || strlen(cols[1]) != 1 || strchr("*CP", cols[1][0]) == NULL ||
-            cols[0][0] == '\0')
-            continue;
-        pw_kafka_def *grown = pw_alloc_realloc(defs->d, (defs->n + 1) * sizeof(*defs->d));
-        if (grown == NULL) {
-            rc = -1;
-            break;
-        }
-        defs->d = grown;
-        pw_kafka_def *d = &defs->d[defs->n];
-        d->name = pw_alloc_strdup(cols[0]);
-        d->range = pw_alloc_strdup(cols[2]);
-        d->scope = cols[1][0];
-        if (d->name == NULL || d->range == NULL) {
-            free(d->name);
-            free(d->range);
-            rc = -1;
-            break;
-        }
-        defs->n++;
-    }
-    free(text);
-    return rc;
-}
-
-static void pw_config_kafka_defs_free(pw_kafka_defs *defs)
-{
-    for (size_t i = 0; i < defs->n; i++) {
-        free(defs->d[i].name);
-        free(defs->d[i].range);
-    }
-    free(defs->d);
-}
-
-/* An environment spelling and a property name are the same property when
- * they match with case folded and '.' read as '_' (log_level and
- * ssl_key have '_' of their own). */
-static bool pw_config_kafka_same(const char *env, const char *prop)
-{
-    for (; *env != '\0' && *prop != '\0'; env++, prop++) {
-        char a = *env == '.' ? '_' : (char)tolower((unsigned char)*env);
-        char b = *prop == '.' ? '_' : (char)tolower((unsigned char)*prop);
-        if (a != b)
-            return false;
-    }
-    return *env == *prop;
-}
-
-static void pw_config_kafka_env_name(char *buf, size_t cap, const char *prop)
-{
-    size_t o = (size_t)snprintf(buf, cap, PW_KAFKA_PREFIX);
-    for (; *prop != '\0' && o + 1 < cap; prop++)
-        buf[o++] = *prop == '.' ? '_' : (char)toupper((unsigned char)*prop);
-    buf[o < cap ? o : cap - 1] = '\0';
-}
-
-/* Properties whose value is a password or a key: never printed or quoted
- * (librdkafka marks the same ones sensitive). */
-static bool pw_config_kafka_secret(const char *prop)
-{
-    return strstr(prop, "password") != NULL || strstr(prop, "secret") != NULL ||
-           strstr(prop, "key.pem") != NULL || strcmp(prop, "ssl_key") == 0 ||
-           strstr(prop, "oauthbearer.config") != NULL;
-}
-
-static const char *pw_config_kafka_nearest(const pw_kafka_defs *defs, const char *var, char *buf,
-                                           size_t cap)
-{
-    size_t best = 3;
-    const char *found = NULL;
-    for (size_t i = 0; i < defs->n; i++) {
-        char cand[PW_NAME_MAX];
-        pw_config_kafka_env_name(cand, sizeof(cand), defs->d[i].name);
-        size_t d = pw_opt_distance(var, cand);
-        if (d < best) {
-            best = d;
-            snprintf(buf, cap, "%s", cand);
-            found = buf;
-        }
-    }
-    return found;
-}
-
-static bool pw_config_kafka_have(const pw_config *c, const char *var)
-{
-    for (size_t i = 0; i < c->nkafka; i++)
-        if (strcmp(c->kafka[i].var, var) == 0)
-            return true;
-    return false;
-}
-
-/* PAYW_KAFKA_<PROPERTY>=value: a property librdkafka knows, a value it
- * takes (set on a scratch conf), kept with its scope. The value is quoted
- * once, by us (librdkafka quotes some values itself: such a message is not
- * repeated), never a secret property's. */
-static void pw_config_kafka(pw_config_src *src, pw_config *c, pw_kafka_defs *defs, const char *var,
-                            const char *value)
-{
-    char q[PW_QUOTE_MAX], near[PW_NAME_MAX], why[512];
-    const char *suffix = var + strlen(PW_KAFKA_PREFIX);
-    if (defs->loaded == 0)
-        defs->loaded = pw_config_kafka_defs_load(defs) == 0 ? 1 : -1;
-    if (defs->loaded < 0) {
-        pw_config_problem(src, "%s: librdkafka's property table could not be read", var);
-        return;
-    }
-    const pw_kafka_def *d = NULL;
-    for (size_t i = 0; i < defs->n && d == NULL; i++)
-        if (pw_config_kafka_same(suffix, defs->d[i].name))
-            d = &defs->d[i];
-    if (d == NULL) {
-        size_t n = strlen(var);
-        if (n >= strlen(PW_KAFKA_PREFIX) + 5 && strcmp(var + n - 5, "_FILE") == 0) {
-            snprintf(near, sizeof(near), "%.*s", (int)(n - 5), var);
-            for (size_t i = 0; i < defs->n; i++)
-                if (pw_config_kafka_same(near + strlen(PW_KAFKA_PREFIX), defs->d[i].name)) {
-                    pw_config_problem(src, "%s: Kafka properties are not read from files (set %s)",
-                                      var, near);
-                    return;
-                }
-        }
-        char prop[PW_NAME_MAX];
-        size_t o = 0;
-        for (; suffix[o] != '\0' && o + 1 < sizeof(prop); o++)
-            prop[o] = suffix[o] == '_' ? '.' : (char)tolower((unsigned char)suffix[o]);
-        prop[o] = '\0';
-        const char *sugg = pw_config_kafka_nearest(defs, var, near, sizeof(near));
-        pw_config_problem(src, "%s: librdkafka has no property %s%s%s%s", var, prop,
-                          sugg != NULL ? "; did you mean " : "", sugg != NULL ? sugg : "",
-                          sugg != NULL ? "?" : "");
-        return;
-    }
-    if (value == NULL || value[0] == '\0')
-        return; /* empty: unset, as every setting */
-    bool secret = pw_config_kafka_secret(d->name);
-    if (pw_config_check_text(src, var, value, secret ? NULL : value, true) != 0)
-        return;
-    rd_kafka_conf_t *scratch = rd_kafka_conf_new();
-    rd_kafka_conf_res_t res = rd_kafka_conf_set(scratch, d->name, value, why, sizeof(why));
-    rd_kafka_conf_destroy(scratch);
-    if (res != RD_KAFKA_CONF_OK) {
-        pw_config_trim(why);
-        size_t wn = strlen(why);
-        while (wn > 0 && (why[wn - 1] == '\n' || why[wn - 1] == ' '))
-            why[--wn] = '\0';
-        /* librdkafka's text is left out where it would quote the value
-         * again, or say no more than the range does */
-        bool repeats = strstr(why, value) != NULL || strncmp(why, "Invalid value", 13) == 0;
-        char range[256] = "";
-        if (d->range[0] != '\0')
-            snprintf(range, sizeof(range), " (%s)", d->range);
-        if (secret)
-            pw_config_problem(src, "%s: the value (a secret: not shown) is not valid for %s%s%s",
-                              var, d->name, repeats ? "" : ": ", repeats ? "" : why);
-        else
-            pw_config_problem(src, "%s: \"%s\" is not a valid %s%s%s%s", var,
-                              pw_config_q(q, sizeof(q), value), d->name, range, repeats ? "" : ": ",
-                              repeats ? "" : why);
-        return;
-    }
-    pw_kafka_prop *grown = pw_alloc_realloc(c->kafka, (c->nkafka + 1) * sizeof(*c->kafka));
-    if (grown == NULL) {
-        src->oom = 1;
-        return;
-    }
-    c->kafka = grown;
-    pw_kafka_prop *kp = &c->kafka[c->nkafka];
-    kp->var = pw_alloc_strdup(var);
-    kp->name = pw_alloc_strdup(d->name);
-    kp->value = pw_alloc_strdup(value);
-    kp->scope = d->scope == 'C'   ? PW_KAFKA_CONSUMER
-                : d->scope == 'P' ? PW_KAFKA_PRODUCER
-                                  : PW_KAFKA_BOTH;
-    kp->secret = secret;
-    c->nkafka++;
-    if (kp->var == NULL || kp->name == NULL || kp->value == NULL)
-        src->oom = 1;
-}
-
-const char *pw_config_kafka_scope_name(pw_kafka_scope scope)
-{
-    return scope == PW_KAFKA_CONSUMER   ? "consumer"
-           : scope == PW_KAFKA_PRODUCER ? "producer"
-                                        : "consumer and producer";
-}
-
 /* One PAYW_ name of the environment or the config file: a setting, a
  * Kafka property, a tool's own, or refused with the nearest known name. The
  * value of a name that is not a setting is never quoted: it may be a
@@ -839,8 +221,8 @@ static void pw_config_name(pw_config_src *src, pw_config *c, const pw_config_nam
             return;
     if (strncmp(name, PW_KAFKA_PREFIX, strlen(PW_KAFKA_PREFIX)) == 0) {
         /* the environment wins over the file */
-        if (!from_file || (pw_config_env(src, name) == NULL && !pw_config_named(src->errs, name) &&
-                           !pw_config_kafka_have(c, name)))
+        if (!from_file || (pw_config_src_env(src, name) == NULL &&
+                           !pw_config_src_named(src->errs, name) && !pw_config_kafka_have(c, name)))
             pw_config_kafka(src, c, defs, name, eq != NULL ? eq + 1 : NULL);
         return;
     }
@@ -856,12 +238,13 @@ static void pw_config_name(pw_config_src *src, pw_config *c, const pw_config_nam
             nearest = known->v[i];
         }
     }
-    if (from_file && pw_config_env(src, name) != NULL)
+    if (from_file && pw_config_src_env(src, name) != NULL)
         return; /* told once, from the environment */
     if (nearest != NULL)
-        pw_config_problem(src, "%s: not a payworker setting; did you mean %s?", name, nearest);
+        pw_config_src_problem(src, "%s: not a payworker setting; did you mean %s?", name, nearest);
     else
-        pw_config_problem(src, "%s: not a payworker setting (payworker --help lists them)", name);
+        pw_config_src_problem(src, "%s: not a payworker setting (payworker --help lists them)",
+                              name);
 }
 
 static void pw_config_names_check(pw_config_src *src, pw_config *c)
@@ -883,7 +266,7 @@ static void pw_config_rows(pw_config_src *src, pw_config *c)
 {
     for (size_t i = 0; i < PW_NROWS; i++) {
         const pw_config_row *r = &pw_config_table[i];
-        const char *v = pw_config_get(src, r->name);
+        const char *v = pw_config_src_get(src, r->name);
         char shown[512];
         const char *quote = v;
         if (v != NULL && r->secret) {
@@ -902,8 +285,8 @@ static void pw_config_rows(pw_config_src *src, pw_config *c)
                 src->oom = 1;
         } else {
             int64_t *dst = (int64_t *)((char *)c + r->offset);
-            if (pw_config_int(src, r->name, v, r->min, r->max, dst) != 0)
-                pw_config_int(NULL, r->name, r->dflt, r->min, r->max, dst);
+            if (pw_config_check_int(src, r->name, v, r->min, r->max, dst) != 0)
+                pw_config_check_int(NULL, r->name, r->dflt, r->min, r->max, dst);
         }
     }
 }
@@ -912,18 +295,18 @@ static void pw_config_rules(pw_config_src *src, pw_config *c)
 {
     char q[PW_QUOTE_MAX], why[512];
     if (pw_log_level_parse(c->log_level) < 0)
-        pw_config_problem(src, "PAYW_LOG_LEVEL: \"%s\" is not debug, info, warn or error",
-                          pw_config_q(q, sizeof(q), c->log_level));
+        pw_config_src_problem(src, "PAYW_LOG_LEVEL: \"%s\" is not debug, info, warn or error",
+                              pw_config_src_q(q, sizeof(q), c->log_level));
     if (strcmp(c->log_format, "logfmt") != 0 && strcmp(c->log_format, "json") != 0)
-        pw_config_problem(src, "PAYW_LOG_FORMAT: \"%s\" is not logfmt or json",
-                          pw_config_q(q, sizeof(q), c->log_format));
+        pw_config_src_problem(src, "PAYW_LOG_FORMAT: \"%s\" is not logfmt or json",
+                              pw_config_src_q(q, sizeof(q), c->log_format));
     if (c->worker_id == NULL) {
         char host[64] = "worker";
         gethostname(host, sizeof(host) - 1);
         char id[96];
         snprintf(id, sizeof(id), "%s-%ld", host, (long)getpid());
         /* a host name is not ours to trust either */
-        c->worker_id = pw_alloc_strdup(pw_config_text_ok(id, false) ? id : "worker");
+        c->worker_id = pw_alloc_strdup(pw_config_check_text_ok(id, false) ? id : "worker");
         if (c->worker_id == NULL)
             src->oom = 1;
     }
@@ -933,56 +316,59 @@ static void pw_config_rules(pw_config_src *src, pw_config *c)
     const char *topics[4] = {c->topic_commands, c->topic_results, c->topic_balances, c->topic_dlq};
     bool ok[4];
     for (int i = 0; i < 4; i++) {
-        ok[i] = !pw_config_named(src->errs, topic_vars[i]) && pw_config_topic_ok(topics[i]);
-        if (!ok[i] && !pw_config_named(src->errs, topic_vars[i]))
-            pw_config_problem(src,
-                              "%s: \"%s\" is not a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ "
-                              "-, not \".\" or \"..\")",
-                              topic_vars[i], pw_config_q(q, sizeof(q), topics[i]));
+        ok[i] =
+            !pw_config_src_named(src->errs, topic_vars[i]) && pw_config_check_topic_ok(topics[i]);
+        if (!ok[i] && !pw_config_src_named(src->errs, topic_vars[i]))
+            pw_config_src_problem(
+                src,
+                "%s: \"%s\" is not a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ "
+                "-, not \".\" or \"..\")",
+                topic_vars[i], pw_config_src_q(q, sizeof(q), topics[i]));
     }
     for (int i = 0; i < 4; i++)
         for (int j = i + 1; j < 4; j++) {
-            if (!ok[i] || !ok[j] || !pw_config_topics_collide(topics[i], topics[j]))
+            if (!ok[i] || !ok[j] || !pw_config_check_topics_collide(topics[i], topics[j]))
                 continue;
-            pw_config_problem(src,
-                              "%s: \"%s\" is the topic of %s too%s: the four topics must differ",
-                              topic_vars[j], pw_config_q(q, sizeof(q), topics[j]), topic_vars[i],
-                              strcmp(topics[i], topics[j]) == 0
-                                  ? ""
-                                  : " (Kafka takes '.' and '_' for the same in topic names)");
+            pw_config_src_problem(
+                src, "%s: \"%s\" is the topic of %s too%s: the four topics must differ",
+                topic_vars[j], pw_config_src_q(q, sizeof(q), topics[j]), topic_vars[i],
+                strcmp(topics[i], topics[j]) == 0
+                    ? ""
+                    : " (Kafka takes '.' and '_' for the same in topic names)");
             ok[j] = false;
         }
 
-    if (!pw_config_named(src->errs, "PAYW_REDIS_URL") &&
+    if (!pw_config_src_named(src->errs, "PAYW_REDIS_URL") &&
         pw_store_url_check(c->redis_url, why, sizeof(why)) != 0)
-        pw_config_problem(src, "PAYW_REDIS_URL: %s", why);
+        pw_config_src_problem(src, "PAYW_REDIS_URL: %s", why);
 
-    if (c->ca_path != NULL && !pw_config_named(src->errs, "PAYW_CA_PATH")) {
+    if (c->ca_path != NULL && !pw_config_src_named(src->errs, "PAYW_CA_PATH")) {
         struct stat st;
         FILE *f = NULL;
-        pw_config_q(q, sizeof(q), c->ca_path);
+        pw_config_src_q(q, sizeof(q), c->ca_path);
         if (stat(c->ca_path, &st) != 0)
-            pw_config_problem(src, "PAYW_CA_PATH: \"%s\": %s", q, strerror(errno));
+            pw_config_src_problem(src, "PAYW_CA_PATH: \"%s\": %s", q, strerror(errno));
         else if (!S_ISREG(st.st_mode))
             /* libcurl reads it as CURLOPT_CAINFO: a directory fails every
              * TLS handshake later (CURLE_SSL_CACERT_BADFILE) */
-            pw_config_problem(src,
-                              "PAYW_CA_PATH: \"%s\" is not a file (a PEM bundle of CA "
-                              "certificates is expected)",
-                              q);
+            pw_config_src_problem(src,
+                                  "PAYW_CA_PATH: \"%s\" is not a file (a PEM bundle of CA "
+                                  "certificates is expected)",
+                                  q);
         else if ((f = fopen(c->ca_path, "r")) == NULL)
-            pw_config_problem(src, "PAYW_CA_PATH: \"%s\": %s", q, strerror(errno));
+            pw_config_src_problem(src, "PAYW_CA_PATH: \"%s\": %s", q, strerror(errno));
         if (f != NULL)
             fclose(f);
     }
 
-    if (c->retry_base_ms > c->retry_max_ms && !pw_config_named(src->errs, "PAYW_RETRY_BASE_MS") &&
-        !pw_config_named(src->errs, "PAYW_RETRY_MAX_MS"))
-        pw_config_problem(src,
-                          "PAYW_RETRY_BASE_MS: \"%" PRId64
-                          "\" is more than PAYW_RETRY_MAX_MS (%" PRId64
-                          "): the first back-off cannot exceed the ceiling",
-                          c->retry_base_ms, c->retry_max_ms);
+    if (c->retry_base_ms > c->retry_max_ms &&
+        !pw_config_src_named(src->errs, "PAYW_RETRY_BASE_MS") &&
+        !pw_config_src_named(src->errs, "PAYW_RETRY_MAX_MS"))
+        pw_config_src_problem(src,
+                              "PAYW_RETRY_BASE_MS: \"%" PRId64
+                              "\" is more than PAYW_RETRY_MAX_MS (%" PRId64
+                              "): the first back-off cannot exceed the ceiling",
+                              c->retry_base_ms, c->retry_max_ms);
 }
 
 /* The first required setting of pc missing: pv_provider_check_settings is
@@ -1003,8 +389,8 @@ static void pw_config_required(pw_config_src *src, pw_provider_conf *pc)
         char up[64], var[PW_NAME_MAX];
         pw_config_upper(up, sizeof(up), err.field);
         snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, up);
-        if (!pw_config_named(src->errs, var)) /* an unreadable _FILE: told already */
-            pw_config_problem(src, "%s", err.errstr);
+        if (!pw_config_src_named(src->errs, var)) /* an unreadable _FILE: told already */
+            pw_config_src_problem(src, "%s", err.errstr);
         pv_error_clear(&err);
         if (i < 0 || i >= PW_SETTINGS_MAX)
             break;
@@ -1026,10 +412,10 @@ static void pw_config_providers(pw_config_src *src, pw_config *c)
         snprintf(name, sizeof(name), "%.*s", (int)(e - p), p);
         pw_config_upper(name, sizeof(name), name);
         if (name[0] != '\0' && pv_provider_find(name) == NULL)
-            pw_config_problem(src,
-                              "PAYW_PROVIDERS: \"%s\" is not one of PAYOFIN, SIPAY, PAYWALL, "
-                              "ISBANK, PAYONE",
-                              pw_config_q(q, sizeof(q), name));
+            pw_config_src_problem(src,
+                                  "PAYW_PROVIDERS: \"%s\" is not one of PAYOFIN, SIPAY, PAYWALL, "
+                                  "ISBANK, PAYONE",
+                                  pw_config_src_q(q, sizeof(q), name));
         p = e;
     }
 
@@ -1041,7 +427,7 @@ static void pw_config_providers(pw_config_src *src, pw_config *c)
         pc->provider = p;
         for (size_t r = 0; r < sizeof(pw_provider_rows) / sizeof(pw_provider_rows[0]); r++) {
             snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, pw_provider_rows[r].suffix);
-            const char *v = pw_config_get(src, var);
+            const char *v = pw_config_src_get(src, var);
             if (r == 0) {
                 /* kept even when bad: the provider stays enabled, the URL
                  * is the one problem told */
@@ -1050,11 +436,11 @@ static void pw_config_providers(pw_config_src *src, pw_config *c)
                     src->oom = 1;
                 if (v == NULL)
                     continue;
-                pw_config_url_shown(v, shown, sizeof(shown));
+                pw_config_check_url_shown(v, shown, sizeof(shown));
                 if (pw_config_check_text(src, var, v, shown, false) == 0 &&
-                    pw_config_http_url(v, why, sizeof(why)) != 0)
-                    pw_config_problem(src, "%s: \"%s\": %s", var, pw_config_q(q, sizeof(q), shown),
-                                      why);
+                    pw_config_check_http_url(v, why, sizeof(why)) != 0)
+                    pw_config_src_problem(src, "%s: \"%s\": %s", var,
+                                          pw_config_src_q(q, sizeof(q), shown), why);
                 continue;
             }
             if (pw_config_check_text(src, var, v, v, false) != 0)
@@ -1065,20 +451,20 @@ static void pw_config_providers(pw_config_src *src, pw_config *c)
             int64_t *dst = r == 1   ? &pc->timeout_ms
                            : r == 2 ? &pc->connect_timeout_ms
                                     : &pc->concurrency;
-            if (pw_config_int(src, var, v, pw_provider_rows[r].min, pw_provider_rows[r].max, dst) !=
-                0)
-                pw_config_int(NULL, var, pw_provider_rows[r].dflt, pw_provider_rows[r].min,
-                              pw_provider_rows[r].max, dst);
+            if (pw_config_check_int(src, var, v, pw_provider_rows[r].min, pw_provider_rows[r].max,
+                                    dst) != 0)
+                pw_config_check_int(NULL, var, pw_provider_rows[r].dflt, pw_provider_rows[r].min,
+                                    pw_provider_rows[r].max, dst);
         }
         snprintf(var, sizeof(var), "PAYW_%s_CONNECT_TIMEOUT_MS", p->name);
         snprintf(tvar, sizeof(tvar), "PAYW_%s_TIMEOUT_MS", p->name);
-        if (pc->connect_timeout_ms > pc->timeout_ms && !pw_config_named(src->errs, var) &&
-            !pw_config_named(src->errs, tvar)) {
+        if (pc->connect_timeout_ms > pc->timeout_ms && !pw_config_src_named(src->errs, var) &&
+            !pw_config_src_named(src->errs, tvar)) {
             if (connect_set)
-                pw_config_problem(src,
-                                  "%s: \"%" PRId64 "\" is more than %s (%" PRId64
-                                  "): the connection is part of the call",
-                                  var, pc->connect_timeout_ms, tvar, pc->timeout_ms);
+                pw_config_src_problem(src,
+                                      "%s: \"%" PRId64 "\" is more than %s (%" PRId64
+                                      "): the connection is part of the call",
+                                      var, pc->connect_timeout_ms, tvar, pc->timeout_ms);
             else
                 pc->connect_timeout_ms = pc->timeout_ms; /* the default bows to a shorter call */
         }
@@ -1086,7 +472,7 @@ static void pw_config_providers(pw_config_src *src, pw_config *c)
             char up[64];
             pw_config_upper(up, sizeof(up), p->settings[s].name);
             snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, up);
-            const char *v = pw_config_get(src, var);
+            const char *v = pw_config_src_get(src, var);
             if (pw_config_check_text(src, var, v, p->settings[s].secret ? NULL : v, false) != 0)
                 v = NULL;
             pc->settings[s] = v != NULL ? pw_alloc_strdup(v) : NULL;
@@ -1102,26 +488,26 @@ static void pw_config_providers(pw_config_src *src, pw_config *c)
             char up[64];
             pw_config_upper(up, sizeof(up), p->settings[i].name);
             snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, up);
-            pw_config_int(src, var, pc->settings[i], pw_provider_int_settings[t].min,
-                          pw_provider_int_settings[t].max, &n);
+            pw_config_check_int(src, var, pc->settings[i], pw_provider_int_settings[t].min,
+                                pw_provider_int_settings[t].max, &n);
         }
-        pc->enabled = all ? pc->url != NULL : pw_config_listed(c->providers, p->name);
+        pc->enabled = all ? pc->url != NULL : pw_config_check_listed(c->providers, p->name);
         if (!pc->enabled)
             continue;
         snprintf(var, sizeof(var), "PAYW_%s_URL", p->name);
         if (pc->url == NULL)
-            pw_config_problem(src,
-                              "%s: unset: an http:// or https:// base URL is required for an "
-                              "enabled provider",
-                              var);
+            pw_config_src_problem(src,
+                                  "%s: unset: an http:// or https:// base URL is required for an "
+                                  "enabled provider",
+                                  var);
         pw_config_required(src, pc);
     }
     size_t enabled = 0;
     for (size_t k = 0; k < c->nprov; k++)
         enabled += c->prov[k].enabled;
-    if (enabled == 0 && !pw_config_named(src->errs, "PAYW_PROVIDERS"))
-        pw_config_problem(src, "no provider is configured: set PAYW_<PROVIDER>_URL and its "
-                               "credentials (see payworker --help)");
+    if (enabled == 0 && !pw_config_src_named(src->errs, "PAYW_PROVIDERS"))
+        pw_config_src_problem(src, "no provider is configured: set PAYW_<PROVIDER>_URL and its "
+                                   "credentials (see payworker --help)");
 }
 
 int pw_config_load(pw_config *c, const char *const *envp, char *errstr, size_t cap)
@@ -1131,13 +517,13 @@ int pw_config_load(pw_config *c, const char *const *envp, char *errstr, size_t c
     memset(c, 0, sizeof(*c));
     if (cap > 0)
         errstr[0] = '\0';
-    pw_config_load_file(&src, c);
+    pw_config_src_load_file(&src, c);
     pw_config_names_check(&src, c); /* first: a misspelt name explains what follows */
     pw_config_rows(&src, c);
     pw_config_rules(&src, c);
     pw_config_providers(&src, c);
     if (src.oom)
-        pw_config_problem(&src, "configuration: out of memory");
+        pw_config_src_problem(&src, "configuration: out of memory");
     int rc = src.nerrs > 0 || src.oom ? -1 : 0;
     if (rc != 0 && cap > 0) {
         const char *e = src.errs != NULL ? src.errs : "configuration: out of memory";
@@ -1251,7 +637,7 @@ void pw_config_print_help(FILE *f)
 static void pw_config_print_value(FILE *f, const pw_config *c, const char *name, const char *v,
                                   bool secret)
 {
-    if (pw_config_named(c->errors, name))
+    if (pw_config_src_named(c->errors, name))
         fprintf(f, "%s=(invalid)\n", name);
     else if (secret)
         fprintf(f, "%s=%s\n", name, v != NULL ? "(set)" : "(unset)");
@@ -1274,7 +660,7 @@ void pw_config_print(const pw_config *c, FILE *f)
             } else {
                 pw_config_print_value(f, c, r->name, v, r->secret);
             }
-        } else if (pw_config_named(c->errors, r->name)) {
+        } else if (pw_config_src_named(c->errors, r->name)) {
             fprintf(f, "%s=(invalid)\n", r->name);
         } else {
             fprintf(f, "%s=%" PRId64 "\n", r->name,
@@ -1291,7 +677,7 @@ void pw_config_print(const pw_config *c, FILE *f)
         const int64_t vals[3] = {pc->timeout_ms, pc->connect_timeout_ms, pc->concurrency};
         for (int r = 0; r < 3; r++) {
             snprintf(var, sizeof(var), "PAYW_%s_%s", p->name, suffixes[r]);
-            if (pw_config_named(c->errors, var))
+            if (pw_config_src_named(c->errors, var))
                 fprintf(f, "%s=(invalid)\n", var);
             else
                 fprintf(f, "%s=%" PRId64 "\n", var, vals[r]);

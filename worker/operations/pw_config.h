@@ -36,6 +36,15 @@
  * quoted with its password as "***"), and never the value of a name that is
  * not a setting (it may be a misspelt secret). The load does not stop at the
  * first problem: all of them are reported at once.
+ *
+ * Its files (the file name is the prefix of all in it):
+ *   pw_config.c        the table, the check of PAYW_ names, loading, printing
+ *   pw_config_src.c    the sources (environment, _FILE, PAYW_CONFIG_FILE)
+ *                      and the problem lines
+ *   pw_config_check.c  checking values: text, numbers, lists, topics, URLs
+ *   pw_config_kafka.c  the PAYW_KAFKA_* properties: librdkafka's table,
+ *                      scope, secrets, the nearest property
+ * sharing pw_config_int.h.
  */
 #ifndef PW_CONFIG_H
 #define PW_CONFIG_H
