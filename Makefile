@@ -4,7 +4,9 @@
 #   make test       install missing packages, check style, build normal and
 #                   ASan+UBSan variants, run every unit test in both and under
 #                   valgrind; the last line reports "N passed, N failed"
-#   make check      clang-format dry run + banned-function scan
+#   make check      clang-format dry run, banned functions, the worker's
+#                   allocator, layering (ops/check-layers.sh), function
+#                   prefixes (ops/check-prefixes.sh), file sizes (ops/check-sizes.sh)
 #   make format     reformat the sources in place
 #   make deps       install missing Debian packages (root) or print the command
 #   make install    payworker and payctl into $(DESTDIR)$(PREFIX)/bin (PREFIX
@@ -272,7 +274,9 @@ check:
 	    $(filter-out worker/pw_alloc.c,$(wildcard worker/*.c worker/*/*.c)); then \
 	    echo "make check: worker/ allocates through pw_alloc.h (pw_alloc_malloc, ...), which never returns NULL" >&2; exit 1; fi
 	@sh ops/check-layers.sh
-	@echo "check: format, banned functions, the worker's allocator and layering OK"
+	@sh ops/check-prefixes.sh || { echo "make check: the functions above do not start with their file's name" >&2; exit 1; }
+	@sh ops/check-sizes.sh
+	@echo "check: format, banned functions, the worker's allocator, layering, prefixes and sizes OK"
 
 format:
 	clang-format -i $(FORMAT_SRC)
