@@ -41,19 +41,25 @@ int pv_isbank_check_reference(json_object *in, const char **out, pv_error *err)
     char d[128];
     const char *s;
     size_t len;
-    int rc = pv_json_value_string(pv_json_member(in, "payment_reference"), path, &s, &len, d,
-                                  sizeof(d), err);
+    json_object *v = pv_json_member(in, "payment_reference");
+    int rc = pv_json_value_string(v, path, &s, &len, err);
     if (rc != PV_OK)
         return rc;
-    if (len == 0)
+    if (len == 0) {
+        pv_json_describe(v, d, sizeof(d));
         return pv_error_set(err, PV_EFORMAT, path, "%s: %s must not be empty", path, d);
-    if (len > ISBANK_REF_MAX)
+    }
+    if (len > ISBANK_REF_MAX) {
+        pv_json_describe(v, d, sizeof(d));
         return pv_error_set(err, PV_ETOOBIG, path, "%s: %s is %zu bytes long, the limit is %d",
                             path, d, len, ISBANK_REF_MAX);
+    }
     for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
+        if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e) {
+            pv_json_describe(v, d, sizeof(d));
             return pv_error_set(err, PV_EFORMAT, path,
                                 "%s: %s must be visible ASCII characters without blanks", path, d);
+        }
     *out = s;
     return PV_OK;
 }
@@ -71,12 +77,14 @@ static int pv_isbank_check_input_text(json_object *o, const char *key, const cha
     if (v == NULL && !required)
         return PV_OK;
     const char *s;
-    int rc = pv_json_value_string(v, p, &s, len, d, sizeof(d), err);
+    int rc = pv_json_value_string(v, p, &s, len, err);
     if (rc != PV_OK)
         return rc;
-    if (*len > max)
+    if (*len > max) {
+        pv_json_describe(v, d, sizeof(d));
         return pv_error_set(err, PV_ETOOBIG, p, "%s: %s is %zu bytes long, the limit is %zu", p, d,
                             *len, max);
+    }
     *out = s;
     return PV_OK;
 }

@@ -184,18 +184,24 @@ static int pv_payone_read_id(json_object *v, const char *path, char *buf, size_t
     char d[128];
     const char *s;
     size_t len;
-    int rc = pv_json_value_string(v, path, &s, &len, d, sizeof(d), err);
+    int rc = pv_json_value_string(v, path, &s, &len, err);
     if (rc != PV_OK)
         return rc;
-    if (len > PAYONE_INVOICE_ID_MAX || len >= cap)
+    if (len > PAYONE_INVOICE_ID_MAX || len >= cap) {
+        pv_json_describe(v, d, sizeof(d));
         return pv_error_set(err, PV_ETOOBIG, path, "%s: %s is %zu characters long, the limit is %d",
                             path, d, len, PAYONE_INVOICE_ID_MAX);
-    if (len == 0)
+    }
+    if (len == 0) {
+        pv_json_describe(v, d, sizeof(d));
         return pv_error_set(err, PV_EFORMAT, path, "%s: %s is empty", path, d);
+    }
     for (size_t i = 0; i < len; i++)
-        if (!pv_payone_is_alnum((unsigned char)s[i]))
+        if (!pv_payone_is_alnum((unsigned char)s[i])) {
+            pv_json_describe(v, d, sizeof(d));
             return pv_error_set(err, PV_EFORMAT, path,
                                 "%s: %s must hold only ASCII letters and digits", path, d);
+        }
     memcpy(buf, s, len);
     buf[len] = '\0';
     return PV_OK;

@@ -220,14 +220,16 @@ int pv_json_bool(const json_object *obj, const char *key, const char *path, bool
     return pv_error_set(err, PV_ETYPE, path, "%s: expected a boolean, got %s", path, d);
 }
 
-int pv_json_value_string(json_object *v, const char *path, const char **s, size_t *len, char *d,
-                         size_t dcap, pv_error *err)
+int pv_json_value_string(json_object *v, const char *path, const char **s, size_t *len,
+                         pv_error *err)
 {
     if (v == NULL)
         return pv_json_missing(path, true, NULL, err);
-    pv_json_describe(v, d, dcap);
-    if (!json_object_is_type(v, json_type_string))
+    if (!json_object_is_type(v, json_type_string)) {
+        char d[128];
+        pv_json_describe(v, d, sizeof(d));
         return pv_error_set(err, PV_ETYPE, path, "%s: expected a string, got %s", path, d);
+    }
     *s = json_object_get_string(v);
     *len = (size_t)json_object_get_string_len(v);
     return PV_OK;
@@ -244,18 +246,21 @@ int pv_json_string(const json_object *obj, const char *key, const char *path, bo
         return pv_json_missing(path, required, present, err);
     if (present != NULL)
         *present = true;
-    int rc = pv_json_value_string(v, path, &s, &len, d, sizeof(d), err);
+    int rc = pv_json_value_string(v, path, &s, &len, err);
     if (rc != PV_OK)
         return rc;
-    if (len >= cap)
+    if (len >= cap) {
+        pv_json_describe(v, d, sizeof(d));
         return pv_error_set(err, PV_ETOOBIG, path, "%s: %s is %zu bytes long, the limit is %zu",
                             path, d, len, cap - 1);
+    }
     memcpy(buf, s, len);
     buf[len] = '\0';
     if (memchr(buf, '\0', len) != NULL)
         return pv_error_set(err, PV_EFORMAT, path, "%s: string contains a NUL byte", path);
     size_t bad = pv_utf8_bad_at(buf, len);
     if (bad < len) {
+        pv_json_describe(v, d, sizeof(d));
         buf[0] = '\0';
         return pv_error_set(err, PV_EFORMAT, path, "%s: %s is not UTF-8 (byte %zu)", path, d, bad);
     }

@@ -67,10 +67,11 @@ int pv_json_money(const json_object *obj, const char *key, const char *path, boo
 /* Value-level variants, for array elements and already found members. */
 int pv_json_value_int64(json_object *v, const char *path, int64_t *out, pv_error *err);
 /* A required string: PV_EMISSING when v is NULL, PV_ETYPE when it is not a
- * string; its text and length out (owned by v). d (dcap bytes) receives
- * pv_json_describe(v) whenever v is not NULL, for the caller's own checks. */
-int pv_json_value_string(json_object *v, const char *path, const char **s, size_t *len, char *d,
-                         size_t dcap, pv_error *err);
+ * string; its text and length out (owned by v). Nothing is formatted on
+ * success: a caller whose own check fails describes v then
+ * (pv_json_describe), never before (it cost 25k instructions a command). */
+int pv_json_value_string(json_object *v, const char *path, const char **s, size_t *len,
+                         pv_error *err);
 int pv_json_value_money(json_object *v, const char *path, const char *currency, pv_money *out,
                         pv_error *err);
 

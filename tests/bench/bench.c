@@ -382,6 +382,13 @@ static outcome run(const scenario *sc, int quick)
         assert_int_equal(it_stop(&s.w[0], SIGTERM, 120000), 0);
         s.w[0].pid = 0;
         o.instructions = callgrind_total(&s) / (o.results > 0 ? o.results : 1);
+        /* PAYW_BENCH_CALLGRIND_OUT=PATH keeps callgrind's file for
+         * callgrind_annotate */
+        const char *keep = getenv("PAYW_BENCH_CALLGRIND_OUT");
+        char from[600];
+        snprintf(from, sizeof(from), "%s/callgrind.0.out", s.dir);
+        if (keep != NULL && rename(from, keep) != 0)
+            fprintf(stderr, "bench: cannot keep %s as %s\n", from, keep);
     }
     stack_down(&s);
     if (getenv("PAYW_BENCH_KEEP_LOGS") == NULL)
