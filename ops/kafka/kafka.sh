@@ -175,13 +175,20 @@ cleanup() {
                 t=$((t + 1))
             done
         done
+        killed=0
         for pid in $pids; do
             if kill -0 "$pid" 2>/dev/null; then
                 echo "$me: node pid $pid still running after ${PAYW_KAFKA_STOP_TIMEOUT:-10}s: SIGKILL" >&2
                 kill -KILL "$pid" 2>/dev/null
+                killed=1
             fi
             wait "$pid" 2>/dev/null
         done
+        # node 1 wrote the brokers' class archive at its exit (first run only)
+        if [ -n "${cds:-}" ] && [ -f "$cds/broker.jsa.$$" ]; then
+            [ "$killed" -eq 1 ] || cds_keep broker
+            rm -f "$cds/broker.jsa.$$"
+        fi
     fi
     [ -z "$watchdog" ] || kill "$watchdog" 2>/dev/null
     [ -z "$bfile" ] || [ ! -f "$dir/bootstrap-file-ours" ] || rm -f "$bfile"
@@ -305,10 +312,37 @@ done
 node_opts="-Xms64m -Xmx${PAYW_KAFKA_HEAP:-512m} -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true ${PAYW_KAFKA_JAVA_OPTS:-}"
 tool_opts="-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto -Djava.awt.headless=true"
 
-# Runs a Kafka tool's main class; its output goes to $dir/tools.log.
+# Class-data sharing: the classes a broker and a tool load, archived once
+# per cache and Java (the first run writes them at exit; later runs map
+# them): a node starts about twice as fast on a small machine.
+cds="$cache/cds/$(java -version 2>&1 | head -n 1 | tr -c 'A-Za-z0-9.\n-' _)"
+mkdir -p "$cds"
+# The options that use an archive, or write it at this JVM's exit if absent
+# (into a temp name, renamed by cds_keep once complete).
+cds_opts() {
+    if [ -f "$cds/$1.jsa" ]; then
+        echo "-XX:SharedArchiveFile=$cds/$1.jsa -Xshare:auto"
+    elif [ "${2:-}" = "dump" ]; then
+        echo "-XX:ArchiveClassesAtExit=$cds/$1.jsa.$$"
+    fi
+}
+cds_keep() {
+    if [ -s "$cds/$1.jsa.$$" ]; then
+        mv "$cds/$1.jsa.$$" "$cds/$1.jsa"
+    fi
+    rm -f "$cds/$1.jsa.$$"
+}
+
+# Runs a Kafka tool's main class; its output goes to $dir/tools.log. With
+# "dump" first, it may write the tools' archive.
 tool() {
+    dump=""
+    if [ "$1" = "dump" ]; then
+        dump=dump
+        shift
+    fi
     # shellcheck disable=SC2086 # option lists
-    java $tool_opts -Dlog4j2.configurationFile="$dir/log4j2.properties" \
+    java $tool_opts $(cds_opts tools $dump) -Dlog4j2.configurationFile="$dir/log4j2.properties" \
         -Dpayw.log="$dir/tools.log" -cp "$cp_jars" "$@" </dev/null >>"$dir/tools.log" 2>&1
 }
 
@@ -333,8 +367,10 @@ done
 
 i=1
 while [ "$i" -le "$nodes" ]; do
+    dump=""
+    [ "$i" -ne 1 ] || dump=dump
     # shellcheck disable=SC2086 # option list
-    java $node_opts -Dlog4j2.configurationFile="$dir/log4j2.properties" \
+    java $node_opts $(cds_opts broker $dump) -Dlog4j2.configurationFile="$dir/log4j2.properties" \
         -Dpayw.log="$dir/node$i/server.log" -cp "$cp_jars" \
         kafka.Kafka "$dir/node$i/server.properties" </dev/null >"$dir/node$i/stdout.log" 2>&1 &
     pids="$pids $!"
@@ -379,12 +415,15 @@ t1=$(date +%s)
 # ---- topics -----------------------------------------------------------
 
 tpids=""
+dump=dump
+[ ! -f "$cds/tools.jsa" ] || dump=""
 for t in $topics; do
     name=${t%%:*}
     p=${t#*:}
-    tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --create \
+    tool $dump org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --create \
         --topic "$name" --partitions "${p:-$partitions}" --replication-factor "$replication" &
     tpids="$tpids $!"
+    dump=""
 done
 for pid in $tpids; do
     wait "$pid" || {
@@ -392,6 +431,7 @@ for pid in $tpids; do
         fail "creating the topics failed (above)"
     }
 done
+[ ! -f "$cds/tools.jsa.$$" ] || cds_keep tools
 t2=$(date +%s)
 
 if [ -n "$bfile" ]; then
