@@ -124,5 +124,5 @@ echo "$want" >"$part/.payworker-complete"
 rm -f "$log"
 rm -rf "$cache"
 mv "$part" "$cache"
-echo "payworker kafka: Kafka $version ready: $n jars, $((kib / 1024)) MiB in $cache ($(($(date +%s) - start))s)" >&2
+echo "payworker kafka: fetched Kafka $version: $n jars, $((kib / 1024)) MiB in $cache ($(($(date +%s) - start))s)" >&2
 echo "$cache"

@@ -157,6 +157,7 @@ cp_jars="$cache/lib/*"
 mkdir -p "$parent"
 dir=$(mktemp -d "$parent/payw-kafka.XXXXXX")
 pids=""
+broker_dump=0
 watchdog=""
 stopping=0
 
@@ -169,7 +170,10 @@ cleanup() {
     if [ -n "$pids" ]; then
         # shellcheck disable=SC2086 # a list of pids
         kill -TERM $pids 2>/dev/null
-        until=$(($(date +%s) + ${PAYW_KAFKA_STOP_TIMEOUT:-5}))
+        bound=${PAYW_KAFKA_STOP_TIMEOUT:-5}
+        # writing the brokers' archive (once per cache) takes a few seconds
+        [ "$broker_dump" -eq 0 ] || bound=$((bound + 30))
+        until=$(($(date +%s) + bound))
         for pid in $pids; do
             while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$until" ]; do
                 sleep 0.1
@@ -178,7 +182,7 @@ cleanup() {
         killed=0
         for pid in $pids; do
             if kill -0 "$pid" 2>/dev/null; then
-                echo "$me: node pid $pid still running after ${PAYW_KAFKA_STOP_TIMEOUT:-5}s: SIGKILL" >&2
+                echo "$me: node pid $pid still running after ${bound}s: SIGKILL" >&2
                 kill -KILL "$pid" 2>/dev/null
                 killed=1
             fi
@@ -243,8 +247,17 @@ while [ "$i" -le "$nodes" ]; do
     eval "bootstrap=\"\${bootstrap:+\$bootstrap,}127.0.0.1:\$bport$i\""
     i=$((i + 1))
 done
-# a KRaft cluster id: 16 random bytes, base64url without padding
-cluster_id=$(python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="))')
+# a KRaft cluster id: 16 random bytes, base64url without padding, not
+# starting with "-" (an option to kafka-storage; Kafka's own random-uuid
+# redraws those too)
+cluster_id=$(python3 -c '
+import base64, os
+while True:
+    s = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+    if not s.startswith("-"):
+        print(s)
+        break
+')
 
 cat >"$dir/log4j2.properties" <<EOF
 status = error
@@ -317,12 +330,17 @@ tool_opts="-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto -Djava
 # Class-data sharing: the classes a broker and a tool load, archived once
 # per cache and Java (the first run writes them at exit; later runs map
 # them): a node starts about twice as fast on a small machine.
+# PAYW_KAFKA_CDS=0 turns it off.
 cds="$cache/cds/$(java -version 2>&1 | head -n 1 | tr -c 'A-Za-z0-9.\n-' _)"
 mkdir -p "$cds"
+# what a launcher killed while its JVM wrote an archive left behind
+find "$cds" -name '*.jsa.*' -mmin +60 -exec rm -f {} + 2>/dev/null || true
 # The options that use an archive, or write it at this JVM's exit if absent
 # (into a temp name, renamed by cds_keep once complete).
 cds_opts() {
-    if [ -f "$cds/$1.jsa" ]; then
+    if [ "${PAYW_KAFKA_CDS:-1}" = 0 ]; then
+        return
+    elif [ -f "$cds/$1.jsa" ]; then
         echo "-XX:SharedArchiveFile=$cds/$1.jsa -Xshare:auto"
     elif [ "${2:-}" = "dump" ]; then
         echo "-XX:ArchiveClassesAtExit=$cds/$1.jsa.$$"
@@ -369,10 +387,17 @@ done
 
 i=1
 while [ "$i" -le "$nodes" ]; do
+    # a single node writes the brokers' archive: it stops cleanly (of 3
+    # nodes stopping together the last ones wait for a lost quorum and get
+    # SIGKILL, which would lose it)
     dump=""
-    [ "$i" -ne 1 ] || dump=dump
-    # shellcheck disable=SC2086 # option list
-    java $node_opts $(cds_opts broker $dump) -Dlog4j2.configurationFile="$dir/log4j2.properties" \
+    [ "$nodes" -ne 1 ] || dump=dump
+    copts=$(cds_opts broker $dump)
+    case "$copts" in
+    *ArchiveClassesAtExit*) broker_dump=1 ;;
+    esac
+    # shellcheck disable=SC2086 # option lists
+    java $node_opts $copts -Dlog4j2.configurationFile="$dir/log4j2.properties" \
         -Dpayw.log="$dir/node$i/server.log" -cp "$cp_jars" \
         kafka.Kafka "$dir/node$i/server.properties" </dev/null >"$dir/node$i/stdout.log" 2>&1 &
     pids="$pids $!"
