@@ -6,6 +6,7 @@
 #
 #   ops/kafka/deps.sh            check and install
 #   ops/kafka/deps.sh --check    only report what is missing (exit 1 if anything is)
+#   ops/kafka/deps.sh --java     only Java (what kafka.sh needs once the cache is full)
 set -eu
 
 # The major version of the java on PATH, 0 when there is none.
@@ -28,7 +29,7 @@ if [ "$(java_major)" -lt 17 ]; then
     missing="$missing default-jre-headless"
     what="$what java>=17"
 fi
-if ! command -v mvn >/dev/null 2>&1; then
+if [ "${1:-}" != "--java" ] && ! command -v mvn >/dev/null 2>&1; then
     missing="$missing maven"
     what="$what mvn"
 fi

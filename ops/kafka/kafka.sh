@@ -149,6 +149,7 @@ command -v python3 >/dev/null 2>&1 || {
     exit 1
 }
 cache=$(sh "$here/fetch.sh")
+sh "$here/deps.sh" --java
 version=$(sh "$here/fetch.sh" --version)
 cp_jars="$cache/lib/*"
 
