@@ -92,14 +92,28 @@ timeout "$limit" mvn -B -f "$pom" ${MAVEN_ARGS:-} dependency:copy-dependencies \
 mvn_pid=$!
 trap 'kill "$mvn_pid" 2>/dev/null || true; exit 130' INT
 trap 'kill "$mvn_pid" 2>/dev/null || true; exit 143' TERM
+# "N files, X MB": Maven logs "Downloaded from central: URL (12 kB at 3 MB/s)"
+downloaded() {
+    awk '/Downloaded from/ {
+        n++
+        if (match($0, /\([0-9.]+ (B|kB|MB|GB)/)) {
+            split(substr($0, RSTART + 1, RLENGTH - 1), a, " ")
+            b += a[1] * (a[2] == "GB" ? 1e9 : a[2] == "MB" ? 1e6 : a[2] == "kB" ? 1e3 : 1)
+        }
+    }
+    END { printf "%d files, %.1f MB", n, b / 1e6 }' "$log"
+}
 last=""
 while kill -0 "$mvn_pid" 2>/dev/null; do
     sleep 3
-    n=$(grep -c 'Downloaded from' "$log" || true)
-    if [ "$n" != "$last" ] && [ "$n" -gt 0 ]; then
-        echo "payworker kafka: ... $n files downloaded, $(du -sk "$part/lib" | cut -f1) KiB of jars copied ($(($(date +%s) - start))s)" >&2
-        last=$n
-    fi
+    d=$(downloaded)
+    case "$d" in
+    "$last" | "0 files"*) ;;
+    *)
+        echo "payworker kafka: ... downloaded $d ($(($(date +%s) - start))s)" >&2
+        last=$d
+        ;;
+    esac
 done
 rc=0
 wait "$mvn_pid" || rc=$?
@@ -120,9 +134,10 @@ for jar in "kafka_2.13-$version.jar" "kafka-tools-$version.jar" "kafka-clients-$
 done
 n=$(ls "$part/lib" | wc -l)
 kib=$(du -sk "$part/lib" | cut -f1)
+d=$(downloaded)
 echo "$want" >"$part/.payworker-complete"
 rm -f "$log"
 rm -rf "$cache"
 mv "$part" "$cache"
-echo "payworker kafka: fetched Kafka $version: $n jars, $((kib / 1024)) MiB in $cache ($(($(date +%s) - start))s)" >&2
+echo "payworker kafka: fetched Kafka $version: $n jars, $((kib / 1024)) MiB in $cache ($(($(date +%s) - start))s; Maven downloaded $d)" >&2
 echo "$cache"
