@@ -50,6 +50,12 @@ BOOTSTRAP=$(cat "$DIR/bootstrap")
 SIM="http://$(head -n 1 "$DIR/sim.out" | sed 's/^listening=//')"
 
 export PAYW_BROKERS="$BOOTSTRAP" PAYW_REDIS_URL="redis://127.0.0.1:$RPORT"
+# devkafka (librdkafka 2.0.2's mock cluster) mishandles cooperative-sticky
+# rebalances of two members joining at once: one member can stay without
+# partitions and the assignor asserts at exit (seen in make run and in the
+# fault test). The dev stack's workers use the eager roundrobin assignor;
+# the worker's default stays cooperative-sticky for a real broker.
+export PAYW_KAFKA_PARTITION_ASSIGNMENT_STRATEGY=roundrobin
 for P in PAYOFIN SIPAY PAYWALL ISBANK PAYONE; do export "PAYW_${P}_URL=$SIM"; done
 # provider-sim's default credentials (ops/README.md)
 export PAYW_PAYOFIN_API_KEY=sim-payofin-api-key PAYW_PAYOFIN_SECRET_KEY=sim-payofin-secret-key
