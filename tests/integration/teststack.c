@@ -260,6 +260,10 @@ void stack_broker(stack *s, it_proc *dk, char *const args[])
         snprintf(s->bootstrap, sizeof(s->bootstrap), "%s", line + strlen("bootstrap="));
         return;
     }
+    /* no devkafka: its control requests (it_request on *dk) fail, never
+     * reach fd 0 */
+    memset(dk, 0, sizeof(*dk));
+    dk->in_fd = dk->out_fd = -1;
     ts_kafka_up();
     snprintf(s->bootstrap, sizeof(s->bootstrap), "%s", ts_kafka_bootstrap);
     char pre[64];

@@ -1,5 +1,6 @@
 /* teststack.h -- a private payworker stack for integration tests, the
- * benchmark and the chaos test: redis-server, devkafka, provider-sim and up
+ * benchmark and the chaos test: redis-server, devkafka (or the binary's
+ * shared Apache Kafka, PAYW_STACK_KAFKA below), provider-sim and up
  * to three workers (stack_down stops the first two) on
  * free 127.0.0.1 ports, plus helpers to talk to them (payctl, the
  * simulator's control endpoints). Failures end the current cmocka test. */
