@@ -193,6 +193,12 @@ static void ts_kafka_up(void)
     ts_kafka_failed = 1;
     assert_int_equal(it_spawn(&ts_kafka, "kafka", argv, NULL), 0);
     atexit(ts_kafka_down);
+    /* the log outlives the first test (whose end removes it when it passed):
+     * a second name, shown when Kafka dies, removed at exit when it exits 0 */
+    char kept[300];
+    snprintf(kept, sizeof(kept), "%s-suite", ts_kafka.log_path);
+    if (strlen(kept) < sizeof(ts_kafka.log_path) && link(ts_kafka.log_path, kept) == 0)
+        snprintf(ts_kafka.log_path, sizeof(ts_kafka.log_path), "%s", kept);
     if (it_read_line(&ts_kafka, line, sizeof(line), 120000) != 0 ||
         strncmp(line, "bootstrap=", 10) != 0) {
         it_dump_log(&ts_kafka);
