@@ -537,8 +537,8 @@ static void test_worker_schema_registry(void **state)
     static char lines[4][LINE];
     int n;
     it_proc reg;
+    stack_up(s); /* first: its it_test_begin() forgets the logs spawned before */
     it_start_registry(&reg, url, sizeof(url));
-    stack_up(s);
     env_set(s, "PAYW_SCHEMA_REGISTRY_URL", url);
     worker_up(s, 0);
     char *cmd = command("reg-1", "PAYWALL", "{\"paymentid\": 123456}");
