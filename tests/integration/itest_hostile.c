@@ -223,7 +223,7 @@ static void test_hostile_dlq_too_large(void **state)
     size_t lens[] = {BIG, strlen(good)};
     for (int i = 0; i < 2; i++)
         assert_int_equal(
-            rd_kafka_producev(prod, RD_KAFKA_V_TOPIC("payments.commands"), RD_KAFKA_V_PARTITION(0),
+            rd_kafka_producev(prod, RD_KAFKA_V_TOPIC(s->t_commands), RD_KAFKA_V_PARTITION(0),
                               RD_KAFKA_V_VALUE((void *)msgs[i], lens[i]),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
             RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -264,7 +264,7 @@ static void test_hostile_dlq_keys_and_event_ids(void **state)
     const char *vals[] = {bad1, bad2};
     for (int i = 0; i < 2; i++)
         assert_int_equal(
-            rd_kafka_producev(prod, RD_KAFKA_V_TOPIC("payments.commands"), RD_KAFKA_V_PARTITION(0),
+            rd_kafka_producev(prod, RD_KAFKA_V_TOPIC(s->t_commands), RD_KAFKA_V_PARTITION(0),
                               RD_KAFKA_V_KEY(key, sizeof(key)),
                               RD_KAFKA_V_VALUE((void *)vals[i], strlen(vals[i])),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),

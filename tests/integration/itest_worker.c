@@ -537,8 +537,8 @@ static void test_worker_schema_registry(void **state)
     static char lines[4][LINE];
     int n;
     it_proc reg;
+    stack_up(s); /* first: its it_test_begin() forgets the logs spawned before */
     it_start_registry(&reg, url, sizeof(url));
-    stack_up(s);
     env_set(s, "PAYW_SCHEMA_REGISTRY_URL", url);
     worker_up(s, 0);
     char *cmd = command("reg-1", "PAYWALL", "{\"paymentid\": 123456}");
@@ -578,7 +578,7 @@ static void test_worker_traceparent(void **state)
     worker_up(s, 0);
     char *cmd = command("tp-1", "PAYWALL", "{\"paymentid\": 123456}");
     rd_kafka_t *prod = it_kafka_new(RD_KAFKA_PRODUCER, it_kafka_conf(s->bootstrap, NULL));
-    assert_int_equal(rd_kafka_producev(prod, RD_KAFKA_V_TOPIC("payments.commands"),
+    assert_int_equal(rd_kafka_producev(prod, RD_KAFKA_V_TOPIC(s->t_commands),
                                        RD_KAFKA_V_KEY("PAYWALL:123456", 14),
                                        RD_KAFKA_V_VALUE(cmd, strlen(cmd)),
                                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -592,7 +592,7 @@ static void test_worker_traceparent(void **state)
     rd_kafka_t *cons = it_kafka_new(RD_KAFKA_CONSUMER, it_kafka_conf(s->bootstrap, ckv));
     rd_kafka_poll_set_consumer(cons);
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(sub, "payments.results", RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(sub, s->t_results, RD_KAFKA_PARTITION_UA);
     rd_kafka_subscribe(cons, sub);
     rd_kafka_topic_partition_list_destroy(sub);
     int found = 0;

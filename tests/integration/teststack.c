@@ -3,6 +3,8 @@
 
 #include <curl/curl.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -137,6 +139,157 @@ void start_redis(stack *s)
     redis_up(s, argv, 100, "in memory");
 }
 
+/*---- the broker: devkafka per test, or one Apache Kafka per binary ----*/
+
+static it_proc ts_kafka; /* the binary's kafka.sh (apache), pid 0 until started */
+static char ts_kafka_bootstrap[1024];
+static int ts_kafka_failed; /* a start failed: later tests fail at once */
+static int ts_kafka_seq;    /* topics and groups of this binary's stack_ups */
+
+int stack_apache(void)
+{
+    const char *k = getenv("PAYW_STACK_KAFKA");
+    return k != NULL && strcmp(k, "apache") == 0;
+}
+
+void stack_skip_on_apache(const char *why)
+{
+    if (stack_apache()) {
+        fprintf(stderr, "[  SKIPPED ] on Apache Kafka (PAYW_STACK_KAFKA=apache): %s\n", why);
+        it_test_pass(); /* nothing failed: no logs to show */
+        skip();
+    }
+}
+
+/* atexit: stops the shared Kafka (kafka.sh stops its node, removes its
+ * temp dir, exits 0); PAYW_KAFKA_STOP_TIMEOUT (5 s) plus margin. */
+static void ts_kafka_down(void)
+{
+    if (ts_kafka.pid <= 0)
+        return;
+    int64_t t0 = it_now_ms();
+    int rc = it_stop(&ts_kafka, SIGTERM, 20000);
+    fprintf(stderr, "teststack: Apache Kafka stopped in %lld ms (exit %d)\n",
+            (long long)(it_now_ms() - t0), rc);
+}
+
+static void ts_kafka_up(void)
+{
+    char path[512], line[1024];
+    if (ts_kafka.pid > 0) {
+        if (waitpid(ts_kafka.pid, NULL, WNOHANG) == 0)
+            return;
+        ts_kafka.pid = 0;
+        ts_kafka_failed = 1;
+        fprintf(stderr, "teststack: the shared Apache Kafka died\n");
+        it_dump_log(&ts_kafka);
+    }
+    if (ts_kafka_failed)
+        fail_msg("the shared Apache Kafka did not start or died (see above)");
+    int64_t t0 = it_now_ms();
+    snprintf(path, sizeof(path), "ops/kafka/kafka.sh");
+    /* no topics at start: each stack_up creates its own */
+    char *argv[] = {path, "--nodes", "1", "--topic", "payw-it-probe:1", NULL};
+    ts_kafka_failed = 1;
+    assert_int_equal(it_spawn(&ts_kafka, "kafka", argv, NULL), 0);
+    atexit(ts_kafka_down);
+    /* the log outlives the first test (whose end removes it when it passed):
+     * a second name, shown when Kafka dies, removed at exit when it exits 0 */
+    char kept[300];
+    snprintf(kept, sizeof(kept), "%s-suite", ts_kafka.log_path);
+    if (strlen(kept) < sizeof(ts_kafka.log_path) && link(ts_kafka.log_path, kept) == 0)
+        snprintf(ts_kafka.log_path, sizeof(ts_kafka.log_path), "%s", kept);
+    if (it_read_line(&ts_kafka, line, sizeof(line), 120000) != 0 ||
+        strncmp(line, "bootstrap=", 10) != 0) {
+        it_dump_log(&ts_kafka);
+        fail_msg("ops/kafka/kafka.sh did not print its bootstrap list");
+    }
+    snprintf(ts_kafka_bootstrap, sizeof(ts_kafka_bootstrap), "%s", line + 10);
+    ts_kafka_failed = 0;
+    fprintf(stderr, "teststack: Apache Kafka at %s ready in %lld ms\n", ts_kafka_bootstrap,
+            (long long)(it_now_ms() - t0));
+}
+
+/* Creates the topics (replication 1) on the shared Kafka with the admin
+ * API, waiting until they exist. */
+static void ts_topics_create(const char *const names[], const int parts[], int n)
+{
+    int64_t t0 = it_now_ms();
+    rd_kafka_t *rk = it_kafka_new(RD_KAFKA_PRODUCER, it_kafka_conf(ts_kafka_bootstrap, NULL));
+    rd_kafka_NewTopic_t *nt[8];
+    char errstr[512];
+    for (int i = 0; i < n; i++) {
+        nt[i] = rd_kafka_NewTopic_new(names[i], parts[i], 1, errstr, sizeof(errstr));
+        if (nt[i] == NULL)
+            fail_msg("NewTopic %s: %s", names[i], errstr);
+    }
+    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_AdminOptions_set_operation_timeout(o, 30000, errstr, sizeof(errstr));
+    rd_kafka_AdminOptions_set_request_timeout(o, 40000, errstr, sizeof(errstr));
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_CreateTopics(rk, nt, (size_t)n, o, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 60000);
+    if (ev == NULL)
+        fail_msg("CreateTopics: no answer in 60 s");
+    if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        fail_msg("CreateTopics: %s", rd_kafka_event_error_string(ev));
+    size_t cnt;
+    const rd_kafka_topic_result_t **res =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
+    for (size_t i = 0; i < cnt; i++)
+        if (rd_kafka_topic_result_error(res[i]) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            fail_msg("CreateTopics %s: %s", rd_kafka_topic_result_name(res[i]),
+                     rd_kafka_topic_result_error_string(res[i]));
+    rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_NewTopic_destroy_array(nt, (size_t)n);
+    rd_kafka_destroy(rk);
+    fprintf(stderr, "teststack: %d topics created in %lld ms\n", n, (long long)(it_now_ms() - t0));
+}
+
+void stack_broker(stack *s, it_proc *dk, char *const args[])
+{
+    char path[512], line[1024];
+    if (!stack_apache()) {
+        snprintf(s->t_commands, sizeof(s->t_commands), "payments.commands");
+        snprintf(s->t_results, sizeof(s->t_results), "payments.results");
+        snprintf(s->t_balances, sizeof(s->t_balances), "payments.balances");
+        snprintf(s->t_dlq, sizeof(s->t_dlq), "payments.commands.dlq");
+        snprintf(s->group, sizeof(s->group), "payworker");
+        it_build_path(path, sizeof(path), "ops/devkafka");
+        char *argv[16] = {path, "--brokers", "1"};
+        for (int i = 0, n = 3; args != NULL && args[i] != NULL && n < 15; i++)
+            argv[n++] = args[i];
+        assert_int_equal(it_spawn(dk, "devkafka", argv, NULL), 0);
+        assert_int_equal(it_read_line(dk, line, sizeof(line), 20000), 0);
+        snprintf(s->bootstrap, sizeof(s->bootstrap), "%s", line + strlen("bootstrap="));
+        return;
+    }
+    /* no devkafka: its control requests (it_request on *dk) fail, never
+     * reach fd 0 */
+    memset(dk, 0, sizeof(*dk));
+    dk->in_fd = dk->out_fd = -1;
+    ts_kafka_up();
+    snprintf(s->bootstrap, sizeof(s->bootstrap), "%s", ts_kafka_bootstrap);
+    char pre[64];
+    snprintf(pre, sizeof(pre), "it%ld-%d", (long)getpid(), ++ts_kafka_seq);
+    snprintf(s->t_commands, sizeof(s->t_commands), "%s.payments.commands", pre);
+    snprintf(s->t_results, sizeof(s->t_results), "%s.payments.results", pre);
+    snprintf(s->t_balances, sizeof(s->t_balances), "%s.payments.balances", pre);
+    snprintf(s->t_dlq, sizeof(s->t_dlq), "%s.payments.commands.dlq", pre);
+    snprintf(s->group, sizeof(s->group), "%s.payworker", pre);
+    const char *cparts = getenv("PAYW_STACK_COMMANDS_PARTITIONS");
+    const char *names[4] = {s->t_commands, s->t_results, s->t_balances, s->t_dlq};
+    int parts[4] = {cparts != NULL ? (int)strtol(cparts, NULL, 10) : 6, 6, 6, 6};
+    ts_topics_create(names, parts, 4);
+    setenv("PAYW_TOPIC_COMMANDS", s->t_commands, 1);
+    setenv("PAYW_TOPIC_RESULTS", s->t_results, 1);
+    setenv("PAYW_TOPIC_BALANCES", s->t_balances, 1);
+    setenv("PAYW_TOPIC_DLQ", s->t_dlq, 1);
+    setenv("PAYW_GROUP", s->group, 1);
+}
+
 void stack_up(stack *s)
 {
     char path[512], line[1024];
@@ -147,16 +300,13 @@ void stack_up(stack *s)
     start_redis(s);
     snprintf(s->redis_url, sizeof(s->redis_url), "redis://127.0.0.1:%d", s->redis_port);
 
-    it_build_path(path, sizeof(path), "ops/devkafka");
     /* PAYW_STACK_COMMANDS_PARTITIONS: the commands topic's partition count
      * (devkafka's default, 6, otherwise) */
     const char *cparts = getenv("PAYW_STACK_COMMANDS_PARTITIONS");
     char ctopic[64];
     snprintf(ctopic, sizeof(ctopic), "--topic=payments.commands:%s", cparts != NULL ? cparts : "6");
-    char *dk[] = {path, "--brokers", "1", cparts != NULL ? ctopic : NULL, NULL};
-    assert_int_equal(it_spawn(&s->dk, "devkafka", dk, NULL), 0);
-    assert_int_equal(it_read_line(&s->dk, line, sizeof(line), 20000), 0);
-    snprintf(s->bootstrap, sizeof(s->bootstrap), "%s", line + strlen("bootstrap="));
+    char *dk[] = {cparts != NULL ? ctopic : NULL, NULL};
+    stack_broker(s, &s->dk, dk);
 
     it_build_path(path, sizeof(path), "ops/provider-sim");
     const char *ninv = getenv("PAYW_STACK_INVOICES"); /* per provider */
@@ -268,7 +418,7 @@ void produce_at(stack *s, int32_t partition, const char *const *msgs, const size
         rd_kafka_resp_err_t err;
         size_t len = lens != NULL ? lens[i] : strlen(msgs[i]);
         do {
-            err = rd_kafka_producev(prod, RD_KAFKA_V_TOPIC("payments.commands"),
+            err = rd_kafka_producev(prod, RD_KAFKA_V_TOPIC(s->t_commands),
                                     RD_KAFKA_V_PARTITION(partition),
                                     RD_KAFKA_V_VALUE((void *)msgs[i], len),
                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);

@@ -1,5 +1,6 @@
 /* teststack.h -- a private payworker stack for integration tests, the
- * benchmark and the chaos test: redis-server, devkafka, provider-sim and up
+ * benchmark and the chaos test: redis-server, devkafka (or the binary's
+ * shared Apache Kafka, PAYW_STACK_KAFKA below), provider-sim and up
  * to three workers (stack_down stops the first two) on
  * free 127.0.0.1 ports, plus helpers to talk to them (payctl, the
  * simulator's control endpoints). Failures end the current cmocka test. */
@@ -15,6 +16,9 @@ typedef struct stack {
     it_proc redis, dk, sim, w[3];
     int redis_port, metrics_port[3];
     char bootstrap[1024], sim_url[64], redis_url[64], dir[256];
+    /* the test's topics and consumer group: payworker's defaults on
+     * devkafka, fresh names per stack_up on the suite's shared Apache Kafka */
+    char t_commands[128], t_results[128], t_balances[128], t_dlq[128], group[128];
     char *env[64];
     int nenv;
     char envbuf[64][1100];
@@ -28,6 +32,22 @@ int64_t sim_stat(stack *s, const char *provider, const char *what);
 void env_add(stack *s, const char *fmt, const char *a, const char *b);
 void env_set(stack *s, const char *name, const char *value);
 void start_redis(stack *s);
+/* The broker is chosen by PAYW_STACK_KAFKA: "devkafka" (the default: one
+ * ops/devkafka per stack_up, killed by stack_down) or "apache": one
+ * ops/kafka/kafka.sh (1 node) per test binary, started by the first
+ * stack_up and stopped at exit (atexit; the parent-death signal of it_spawn
+ * when the binary dies), each stack_up creating fresh topics (6 partitions,
+ * commands PAYW_STACK_COMMANDS_PARTITIONS) and naming them and a fresh
+ * consumer group in the environment (PAYW_TOPIC_*, PAYW_GROUP, setenv: the
+ * workers and payctl inherit them). */
+int stack_apache(void);
+/* On apache: skips the current test (cmocka skip()) saying why. */
+void stack_skip_on_apache(const char *why);
+/* A broker for a test: on devkafka spawns one into *dk (args: more
+ * devkafka arguments, NULL-terminated, may be NULL); on apache leaves *dk
+ * unused (pid 0), makes sure the shared Kafka runs and fills s's topics
+ * and group as stack_up does. The bootstrap list into s->bootstrap. */
+void stack_broker(stack *s, it_proc *dk, char *const args[]);
 void stack_up(stack *s);
 /* valgrind: 0 plain, 1 under memcheck (leaks fail its exit), 2 under
  * callgrind writing <s->dir>/callgrind.<i>.out (the bench's instruction count) */
