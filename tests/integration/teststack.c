@@ -197,8 +197,9 @@ static void ts_kafka_up(void)
      * a second name, shown when Kafka dies, removed at exit when it exits 0 */
     char kept[300];
     snprintf(kept, sizeof(kept), "%s-suite", ts_kafka.log_path);
-    if (strlen(kept) < sizeof(ts_kafka.log_path) && link(ts_kafka.log_path, kept) == 0)
-        snprintf(ts_kafka.log_path, sizeof(ts_kafka.log_path), "%s", kept);
+    size_t klen = strlen(kept);
+    if (klen < sizeof(ts_kafka.log_path) && link(ts_kafka.log_path, kept) == 0)
+        memcpy(ts_kafka.log_path, kept, klen + 1); /* fits: checked above */
     if (it_read_line(&ts_kafka, line, sizeof(line), 120000) != 0 ||
         strncmp(line, "bootstrap=", 10) != 0) {
         it_dump_log(&ts_kafka);
