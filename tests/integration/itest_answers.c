@@ -368,6 +368,21 @@ static void test_answers_sigterm_in_backoff(void **state)
     for (int i = 0; i < 300 && sim_stat(s, "PAYOFIN", "requests") < 1; i++)
         it_sleep_ms(20);
     assert_int_equal(sim_stat(s, "PAYOFIN", "requests"), 1);
+    /* the 429 read and the back-off begun (the simulator counts a request
+     * when it arrives: a SIGTERM right then found the call still in flight,
+     * whose claim is not given back) */
+    char url[128];
+    long code = 0;
+    int backing_off = 0;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", s->metrics_port[0]);
+    for (int i = 0; i < 300 && !backing_off; i++) {
+        char *m = http(url, NULL, &code);
+        backing_off = m != NULL && strstr(m, "\npayworker_retries_total 1") != NULL;
+        free(m);
+        if (!backing_off)
+            it_sleep_ms(20);
+    }
+    assert_true(backing_off);
     /* the drain timeout + 5 s, and 3 s for the process to be reaped; past
      * that it_stop kills it (137) */
     assert_int_equal(it_stop(&s->w[0], SIGTERM, 1000 + 5000 + 3000), 3);

@@ -160,6 +160,13 @@ static void test_deployments_use_known_settings(void **state)
             char name[128], want[140];
             if (sscanf(p, "%127[A-Z0-9_]", name) != 1 || p[strlen(name)] == '$')
                 continue; /* PAYW_${P}_URL: the URLs, checked above */
+            /* a librdkafka property (PAYW_KAFKA_*) is checked against
+             * librdkafka's table at start-up (test_kafka_properties_go_to_
+             * their_client); the compose settings printed here lack it */
+            if (strncmp(name, "PAYW_KAFKA_", 11) == 0) {
+                names++;
+                continue;
+            }
             snprintf(want, sizeof(want), "%s=", name);
             if (!stdout_has(n, want))
                 fail_msg("ops/run-dev.sh sets %s, which is not a setting", name);
